@@ -1,0 +1,71 @@
+"""Deterministic synthetic portfolios for the engine benchmarks (not shipped data)."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from collections_engine.types import ContactEvent, Customer, History, Portfolio, ReceivableItem
+
+COUNTRIES = ("ES", "MX", "US", "FR", "DE", "CO", None)
+
+
+def synthetic(customers: int, items: int, as_of: date, seed: int = 7) -> tuple[Portfolio, History]:
+    """Build ``customers`` customers and ``items`` open items spread over the last 18 months."""
+    rng = random.Random(seed)
+    days = [as_of - timedelta(days=offset) for offset in range(-90, 560)]
+    amounts = [Decimal(rng.randint(1_000, 500_000)) / 100 for _ in range(4096)]
+    people = []
+    for number in range(customers):
+        people.append(
+            Customer(
+                id=f"C{number:07d}",
+                name=f"Customer {number}",
+                country=COUNTRIES[number % len(COUNTRIES)],
+                email=f"ar{number}@example.com" if number % 10 else None,
+                phone=f"+3460000{number:06d}",
+                credit_limit=Decimal(50_000) if number % 3 == 0 else None,
+            )
+        )
+    rows = []
+    per_customer = max(1, items // customers)
+    for number in range(items):
+        # ledgers are read ordered by customer (SQL ORDER BY partner), so a customer's items are adjacent
+        customer = people[min(number // per_customer, customers - 1)]
+        issue = days[rng.randint(30, len(days) - 1)]
+        due = issue + timedelta(days=(30, 45, 60, 90)[number % 4])
+        amount = amounts[number & 4095]
+        settled = None
+        residual = amount
+        if number % 5 == 0:
+            residual = (amount / 2).quantize(Decimal("0.01"))
+        rows.append(
+            ReceivableItem(
+                id=f"I{number:08d}",
+                customer_id=customer.id,
+                invoice_ref=f"INV/{number:08d}",
+                currency="EUR",
+                amount=amount,
+                residual=residual,
+                issue_date=issue,
+                due_date=due,
+                disputed=number % 97 == 0,
+                settled_on=settled,
+            )
+        )
+    at = datetime.combine(as_of - timedelta(days=20), datetime.min.time(), UTC).replace(hour=10)
+    events = tuple(
+        ContactEvent(
+            id=f"E{number}",
+            customer_id=people[number].id,
+            at=at,
+            channel="email",
+            level="first",
+            strategy="standard",
+            item_ids=(f"I{number * per_customer:08d}",),
+        )
+        for number in range(0, customers, 4)
+        if number * per_customer < items
+    )
+    return Portfolio(company_currency="EUR", customers=tuple(people), items=tuple(rows)), History(events=events)

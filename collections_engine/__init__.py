@@ -1,0 +1,52 @@
+"""The collections engine: pure, typed, deterministic collection logic.
+
+``plan(portfolio, policy, history, as_of)`` is the entry point; see ``docs/engine.md``.
+"""
+
+from .decisions import Action, CustomerDecision, Decisions, RiskAssessment
+from .engine import plan
+from .errors import EngineError, InputError, PlanRuleError, PolicyError
+from .policy import Policy, policy_from_dict, policy_from_json, policy_to_dict, policy_to_json
+from .types import (
+    Allocation,
+    ContactEvent,
+    ContactWindow,
+    Customer,
+    History,
+    Installment,
+    Payment,
+    PaymentPlan,
+    Portfolio,
+    Promise,
+    ReceivableItem,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Action",
+    "Allocation",
+    "ContactEvent",
+    "ContactWindow",
+    "Customer",
+    "CustomerDecision",
+    "Decisions",
+    "EngineError",
+    "History",
+    "InputError",
+    "Installment",
+    "Payment",
+    "PaymentPlan",
+    "PlanRuleError",
+    "Policy",
+    "PolicyError",
+    "Portfolio",
+    "Promise",
+    "ReceivableItem",
+    "RiskAssessment",
+    "plan",
+    "policy_from_dict",
+    "policy_from_json",
+    "policy_to_dict",
+    "policy_to_json",
+]

@@ -1,0 +1,156 @@
+"""What the engine decides: one :class:`CustomerDecision` per customer with open items."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+_FACTOR_TEXT: dict[str, str] = {
+    "avg_days_late": "{value:.0f} days late on average",
+    "late_share": "{value:.0%} of settled items paid late",
+    "broken_promises": "{value:g} broken promises",
+    "broken_plans": "{value:g} broken payment plans",
+    "overdue_ratio": "{value:.0%} of the open balance overdue",
+    "credit_exposure": "{value:.0%} of the credit limit used",
+    "dispute_share": "{value:.0%} of items disputed",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RiskContribution:
+    """One input of the risk score: its raw value, its 0-1 normalised value and its points."""
+
+    factor: str
+    value: float
+    normalized: float
+    weight: float
+    points: float
+
+    @property
+    def detail(self) -> str:
+        """Describe the factor's value in plain English (adapters translate from factor and value)."""
+        return _FACTOR_TEXT[self.factor].format(value=self.value)
+
+
+@dataclass(frozen=True, slots=True)
+class RiskAssessment:
+    """A customer's 0-100 risk score, its category and why."""
+
+    customer_id: str
+    score: float
+    category: str
+    breakdown: tuple[tuple[str, float, float, float, float], ...]
+    settled_items: int
+    has_history: bool
+
+    @property
+    def contributions(self) -> tuple[RiskContribution, ...]:
+        """Return each factor's value, normalised value, weight and points (points add up to the score)."""
+        return tuple(RiskContribution(*row) for row in self.breakdown)
+
+    def explanation(self) -> str:
+        """Return a one-line human explanation, biggest contributions first."""
+        parts = sorted(self.contributions, key=lambda c: -c.points)
+        text = ", ".join(f"{c.detail} (+{c.points:.0f})" for c in parts if c.points >= 0.5)
+        return text or "no adverse payment behaviour"
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One collection action to take, with its idempotency key and earliest send time."""
+
+    key: str
+    customer_id: str
+    strategy: str
+    variant: str
+    level: str
+    level_index: int
+    channel: str
+    template: str
+    tone: str
+    item_ids: tuple[str, ...]
+    amount_due: Decimal
+    currency: str
+    not_before: datetime
+    local_time: datetime
+    cost: Decimal
+    manual: bool
+    reason: str
+    call_script: str | None = None
+    attach_statement: bool = True
+    attach_invoices: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PromiseEvaluation:
+    """Status of a promise to pay as of a date."""
+
+    promise_id: str
+    customer_id: str
+    status: str
+    amount: Decimal
+    paid: Decimal
+    deadline: date
+
+
+@dataclass(frozen=True, slots=True)
+class InstallmentState:
+    """One instalment with what has been allocated to it."""
+
+    sequence: int
+    due_date: date
+    amount: Decimal
+    paid: Decimal
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlanEvaluation:
+    """Status of a payment plan as of a date."""
+
+    plan_id: str
+    customer_id: str
+    status: str
+    total: Decimal
+    paid: Decimal
+    next_due: date | None
+    installments: tuple[InstallmentState, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerDecision:
+    """Everything the engine decided for one customer."""
+
+    customer_id: str
+    currency: str
+    open_amount: Decimal
+    overdue_amount: Decimal
+    oldest_days_overdue: int
+    risk: RiskAssessment
+    stage: str
+    strategy: str
+    variant: str
+    level: str | None
+    level_index: int
+    actions: tuple[Action, ...]
+    paused_item_ids: tuple[str, ...]
+    disputed_item_ids: tuple[str, ...]
+    promises: tuple[PromiseEvaluation, ...]
+    plans: tuple[PlanEvaluation, ...]
+    hold_reason: str | None
+    next_review: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class Decisions:
+    """The result of one planning run."""
+
+    as_of: datetime
+    policy_name: str
+    policy_revision: int
+    customers: tuple[CustomerDecision, ...]
+
+    def actions(self) -> list[Action]:
+        """Return every action of the run, in customer order."""
+        return [action for decision in self.customers for action in decision.actions]

@@ -1,0 +1,891 @@
+"""The policy document: the one definition of the collection logic.
+
+A policy is plain JSON (see ``docs/policy.md``). :func:`policy_from_dict` validates
+a document and returns typed, immutable objects; :func:`policy_to_dict` writes the
+document back, so ``policy_from_dict(policy_to_dict(p)) == p``. Every problem is
+reported with the path of the field at fault, e.g.
+``strategies[0].levels[2].delay_days: must be greater than the previous level's (15)``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .errors import PolicyError
+from .types import CHANNELS, FREQUENCIES, ContactWindow
+
+SCHEMA_VERSION = 1
+RISK_FACTORS: tuple[str, ...] = (
+    "avg_days_late",
+    "late_share",
+    "broken_promises",
+    "broken_plans",
+    "overdue_ratio",
+    "credit_exposure",
+    "dispute_share",
+)
+STAGE_ROLES: tuple[str, ...] = (
+    "pre_due",
+    "overdue",
+    "promise",
+    "payment_plan",
+    "dispute",
+    "closed",
+)
+TONES: tuple[str, ...] = ("friendly", "neutral", "firm", "formal", "final")
+CHANNEL_MODES: tuple[str, ...] = ("choose", "all")
+LEARNING_RULES: tuple[str, ...] = ("bayes", "none")
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
+_KEY = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+
+# --------------------------------------------------------------------------------------
+# Typed policy
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """A column of the collections kanban."""
+
+    key: str
+    name: str
+    sequence: int
+    closed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StageRules:
+    """Which stage a case goes to in each situation (keys of :class:`Stage`)."""
+
+    pre_due: str
+    overdue: str
+    promise: str
+    payment_plan: str
+    dispute: str
+    closed: str
+
+
+@dataclass(frozen=True, slots=True)
+class RiskCategory:
+    """A band of risk scores: a customer is in the last category whose min_score <= score."""
+
+    key: str
+    name: str
+    min_score: int
+    color: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RiskPolicy:
+    """How the 0-100 risk score is computed and banded."""
+
+    weights: Mapping[str, float]
+    categories: tuple[RiskCategory, ...]
+    days_late_saturation: int = 60
+    broken_promises_saturation: int = 3
+    broken_plans_saturation: int = 2
+    lookback_days: int = 730
+    late_tolerance_days: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Level:
+    """A follow-up level: what to do ``delay_days`` after the due date (negative: before)."""
+
+    key: str
+    name: str
+    delay_days: int
+    channels: tuple[str, ...]
+    template: str
+    tone: str = "neutral"
+    channel_mode: str = "choose"
+    stage: str | None = None
+    call_script: str | None = None
+    attach_statement: bool = True
+    attach_invoices: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """An A/B variant of a strategy: its own levels, assigned to customers by weight."""
+
+    key: str
+    name: str
+    weight: int
+    levels: tuple[Level, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Strategy:
+    """A sequence of follow-up levels, for the risk categories that use it."""
+
+    key: str
+    name: str
+    levels: tuple[Level, ...]
+    risk_categories: tuple[str, ...] = ()
+    variants: tuple[Variant, ...] = ()
+    experiment_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlanRule:
+    """Limits of a payment plan for customers of one risk category."""
+
+    risk_category: str
+    max_installments: int
+    min_down_payment_pct: Decimal
+    frequencies: tuple[str, ...]
+    grace_days: int
+
+
+@dataclass(frozen=True, slots=True)
+class PromisePolicy:
+    """When a promise counts as kept: amount tolerance and days of grace."""
+
+    tolerance_pct: Decimal = Decimal("1")
+    grace_days: int = 2
+    max_days_ahead: int = 45
+
+
+@dataclass(frozen=True, slots=True)
+class CountryRule:
+    """Contact window and timezone that apply to customers of one country."""
+
+    window: ContactWindow
+    timezone: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContactPolicy:
+    """When and how often a customer may be contacted."""
+
+    timezone: str = "UTC"
+    window: ContactWindow = ContactWindow()
+    countries: Mapping[str, CountryRule] = field(default_factory=dict)
+    max_per_day: int = 1
+    max_per_week: int = 3
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelConfig:
+    """Cost of one action on a channel and whether it obeys the contact window."""
+
+    cost: Decimal
+    respects_window: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelSelection:
+    """How a channel is chosen among a level's channels."""
+
+    switch_after_days: int = 7
+    learning: str = "bayes"
+    prior_response_rate: float = 0.2
+    prior_strength: float = 2.0
+    min_observations: int = 3
+
+
+@dataclass(frozen=True, slots=True)
+class KpiPolicy:
+    """Periods used by the KPIs."""
+
+    period_days: int = 90
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """A complete, validated policy document."""
+
+    name: str
+    revision: int
+    stages: tuple[Stage, ...]
+    stage_rules: StageRules
+    risk: RiskPolicy
+    strategies: tuple[Strategy, ...]
+    default_strategy: str
+    aging_buckets: tuple[int, ...] = (30, 60, 90, 120)
+    payment_plans: tuple[PlanRule, ...] = ()
+    promises: PromisePolicy = PromisePolicy()
+    contact: ContactPolicy = ContactPolicy()
+    channels: Mapping[str, ChannelConfig] = field(default_factory=dict)
+    channel_selection: ChannelSelection = ChannelSelection()
+    kpi: KpiPolicy = KpiPolicy()
+    schema_version: int = SCHEMA_VERSION
+
+    def strategy(self, key: str) -> Strategy:
+        """Return the strategy with this key (KeyError if absent)."""
+        for strategy in self.strategies:
+            if strategy.key == key:
+                return strategy
+        raise KeyError(key)
+
+    def category_for(self, score: float) -> RiskCategory:
+        """Return the risk category a score falls in."""
+        chosen = self.risk.categories[0]
+        for category in self.risk.categories:
+            if score >= category.min_score:
+                chosen = category
+        return chosen
+
+    def plan_rule(self, category_key: str) -> PlanRule | None:
+        """Return the payment-plan rule of a risk category, if it has one."""
+        for rule in self.payment_plans:
+            if rule.risk_category == category_key:
+                return rule
+        return None
+
+    def channel_cost(self, channel: str) -> Decimal:
+        """Return the configured cost of one action on ``channel`` (0 if unset)."""
+        config = self.channels.get(channel)
+        return config.cost if config else Decimal(0)
+
+
+# --------------------------------------------------------------------------------------
+# Reading and validating a document
+# --------------------------------------------------------------------------------------
+
+T = TypeVar("T")
+
+
+class _Reader:
+    """Reads typed values out of nested JSON while collecting path-named problems."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def fail(self, path: str, message: str) -> None:
+        self.problems.append(f"{path}: {message}")
+
+    def obj(self, value: Any, path: str, allowed: tuple[str, ...]) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            self.fail(path, "must be an object")
+            return {}
+        for key in value:
+            if key not in allowed:
+                self.fail(f"{path}.{key}" if path else key, "unknown field")
+        return value
+
+    def get(
+        self,
+        data: Mapping[str, Any],
+        key: str,
+        path: str,
+        parse: Callable[[Any, str], T],
+        default: Any = None,
+        required: bool = False,
+    ) -> T:
+        full = f"{path}.{key}" if path else key
+        if key not in data or data[key] is None:
+            if required:
+                self.fail(full, "is required")
+            return default  # type: ignore[no-any-return]
+        return parse(data[key], full)
+
+    def string(self, value: Any, path: str) -> str:
+        if not isinstance(value, str) or not value.strip():
+            self.fail(path, "must be a non-empty string")
+            return ""
+        return value
+
+    def key(self, value: Any, path: str) -> str:
+        text = self.string(value, path)
+        if text and not _KEY.match(text):
+            self.fail(path, f"{text!r} must use lower-case letters, digits, '_', '-' or '.'")
+        return text
+
+    def integer(self, value: Any, path: str, low: int | None = None, high: int | None = None) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail(path, "must be an integer")
+            return low or 0
+        if low is not None and value < low:
+            self.fail(path, f"must be at least {low}")
+        if high is not None and value > high:
+            self.fail(path, f"must be at most {high}")
+        return value
+
+    def ranged(self, low: int | None = None, high: int | None = None) -> Callable[[Any, str], int]:
+        return lambda value, path: self.integer(value, path, low, high)
+
+    def number(self, value: Any, path: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.fail(path, "must be a number")
+            return 0.0
+        if value < 0:
+            self.fail(path, "must not be negative")
+        return float(value)
+
+    def decimal(self, value: Any, path: str) -> Decimal:
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            self.fail(path, "must be a number")
+            return Decimal(0)
+        try:
+            result = Decimal(str(value))
+        except InvalidOperation:
+            self.fail(path, f"{value!r} is not a number")
+            return Decimal(0)
+        if not result.is_finite() or result < 0:
+            self.fail(path, "must be a finite, non-negative number")
+            return Decimal(0)
+        return result
+
+    def boolean(self, value: Any, path: str) -> bool:
+        if not isinstance(value, bool):
+            self.fail(path, "must be true or false")
+            return False
+        return value
+
+    def choice(self, options: tuple[str, ...]) -> Callable[[Any, str], str]:
+        def parse(value: Any, path: str) -> str:
+            if value not in options:
+                self.fail(path, f"{value!r} is not one of {', '.join(options)}")
+            return str(value)
+
+        return parse
+
+    def items(self, value: Any, path: str, parse: Callable[[Any, str], T]) -> tuple[T, ...]:
+        if not isinstance(value, list):
+            self.fail(path, "must be a list")
+            return ()
+        return tuple(parse(element, f"{path}[{index}]") for index, element in enumerate(value))
+
+    def list_of(self, parse: Callable[[Any, str], T]) -> Callable[[Any, str], tuple[T, ...]]:
+        return lambda value, path: self.items(value, path, parse)
+
+    def unique(self, keys: list[str], path: str, what: str) -> None:
+        seen: set[str] = set()
+        for index, key in enumerate(keys):
+            if key in seen:
+                self.fail(f"{path}[{index}].{what}", f"{key!r} is used twice")
+            seen.add(key)
+
+
+def _window(r: _Reader, value: Any, path: str) -> ContactWindow:
+    data = r.obj(value, path, ("hours", "weekdays"))
+    hours = r.get(data, "hours", path, r.list_of(lambda v, p: _interval(r, v, p)), ContactWindow().hours)
+    weekdays = r.get(data, "weekdays", path, r.list_of(r.ranged(1, 7)), ContactWindow().weekdays)
+    if not hours:
+        r.fail(f"{path}.hours", "must list at least one interval")
+    if not weekdays:
+        r.fail(f"{path}.weekdays", "must list at least one weekday")
+    if len(set(weekdays)) != len(weekdays):
+        r.fail(f"{path}.weekdays", "lists a weekday twice")
+    ordered = sorted(hours)
+    for index in range(1, len(ordered)):
+        if ordered[index][0] < ordered[index - 1][1]:
+            r.fail(f"{path}.hours", "intervals overlap")
+    return ContactWindow(hours=tuple(ordered), weekdays=tuple(sorted(weekdays)))
+
+
+def _interval(r: _Reader, value: Any, path: str) -> tuple[str, str]:
+    if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value)):
+        r.fail(path, 'must be a pair of times like ["09:00", "18:00"]')
+        return ("00:00", "00:00")
+    start, end = value
+    for part, text in (("[0]", start), ("[1]", end)):
+        if not _HHMM.match(text):
+            r.fail(f"{path}{part}", f"{text!r} is not a time HH:MM")
+    if start >= end:
+        r.fail(path, "start must be before end")
+    return (start, end)
+
+
+def _timezone(r: _Reader, value: Any, path: str) -> str:
+    name = r.string(value, path)
+    if name:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            r.fail(path, f"{name!r} is not a known IANA timezone")
+    return name
+
+
+def _stage(r: _Reader, value: Any, path: str) -> Stage:
+    data = r.obj(value, path, ("key", "name", "sequence", "closed"))
+    return Stage(
+        key=r.get(data, "key", path, r.key, "", required=True),
+        name=r.get(data, "name", path, r.string, "", required=True),
+        sequence=r.get(data, "sequence", path, r.ranged(0), 0),
+        closed=r.get(data, "closed", path, r.boolean, False),
+    )
+
+
+def _category(r: _Reader, value: Any, path: str) -> RiskCategory:
+    data = r.obj(value, path, ("key", "name", "min_score", "color"))
+    return RiskCategory(
+        key=r.get(data, "key", path, r.key, "", required=True),
+        name=r.get(data, "name", path, r.string, "", required=True),
+        min_score=r.get(data, "min_score", path, r.ranged(0, 100), 0, required=True),
+        color=r.get(data, "color", path, r.ranged(0, 11), 0),
+    )
+
+
+def _risk(r: _Reader, value: Any, path: str) -> RiskPolicy:
+    fields = (
+        "weights",
+        "categories",
+        "days_late_saturation",
+        "broken_promises_saturation",
+        "broken_plans_saturation",
+        "lookback_days",
+        "late_tolerance_days",
+    )
+    data = r.obj(value, path, fields)
+    weights_doc = r.get(data, "weights", path, lambda v, p: r.obj(v, p, RISK_FACTORS), {})
+    weights = {
+        factor: r.get(weights_doc, factor, f"{path}.weights", r.number, DEFAULT_RISK_WEIGHTS[factor])
+        for factor in RISK_FACTORS
+    }
+    if sum(weights.values()) <= 0:
+        r.fail(f"{path}.weights", "at least one weight must be positive")
+    categories = r.get(data, "categories", path, r.list_of(lambda v, p: _category(r, v, p)), (), required=True)
+    if categories:
+        if categories[0].min_score != 0:
+            r.fail(f"{path}.categories[0].min_score", "the first category must start at 0")
+        for index in range(1, len(categories)):
+            if categories[index].min_score <= categories[index - 1].min_score:
+                r.fail(
+                    f"{path}.categories[{index}].min_score",
+                    f"must be greater than the previous category's ({categories[index - 1].min_score})",
+                )
+    elif "categories" in data:
+        r.fail(f"{path}.categories", "must list at least one category")
+    r.unique([c.key for c in categories], f"{path}.categories", "key")
+    return RiskPolicy(
+        weights=weights,
+        categories=categories,
+        days_late_saturation=r.get(data, "days_late_saturation", path, r.ranged(1), 60),
+        broken_promises_saturation=r.get(data, "broken_promises_saturation", path, r.ranged(1), 3),
+        broken_plans_saturation=r.get(data, "broken_plans_saturation", path, r.ranged(1), 2),
+        lookback_days=r.get(data, "lookback_days", path, r.ranged(1), 730),
+        late_tolerance_days=r.get(data, "late_tolerance_days", path, r.ranged(0), 0),
+    )
+
+
+def _level(r: _Reader, value: Any, path: str) -> Level:
+    fields = (
+        "key",
+        "name",
+        "delay_days",
+        "channels",
+        "template",
+        "tone",
+        "channel_mode",
+        "stage",
+        "call_script",
+        "attach_statement",
+        "attach_invoices",
+    )
+    data = r.obj(value, path, fields)
+    channels = r.get(data, "channels", path, r.list_of(r.choice(CHANNELS)), (), required=True)
+    if "channels" in data and not channels:
+        r.fail(f"{path}.channels", "must list at least one channel")
+    if len(set(channels)) != len(channels):
+        r.fail(f"{path}.channels", "lists a channel twice")
+    return Level(
+        key=r.get(data, "key", path, r.key, "", required=True),
+        name=r.get(data, "name", path, r.string, "", required=True),
+        delay_days=r.get(data, "delay_days", path, r.ranged(-365, 3650), 0, required=True),
+        channels=channels,
+        template=r.get(data, "template", path, r.key, "", required=True),
+        tone=r.get(data, "tone", path, r.choice(TONES), "neutral"),
+        channel_mode=r.get(data, "channel_mode", path, r.choice(CHANNEL_MODES), "choose"),
+        stage=r.get(data, "stage", path, r.key, None),
+        call_script=r.get(data, "call_script", path, r.string, None),
+        attach_statement=r.get(data, "attach_statement", path, r.boolean, True),
+        attach_invoices=r.get(data, "attach_invoices", path, r.boolean, False),
+    )
+
+
+def _levels(r: _Reader, value: Any, path: str) -> tuple[Level, ...]:
+    levels = r.items(value, path, lambda v, p: _level(r, v, p))
+    if isinstance(value, list) and not levels:
+        r.fail(path, "must list at least one level")
+    for index in range(1, len(levels)):
+        if levels[index].delay_days <= levels[index - 1].delay_days:
+            r.fail(
+                f"{path}[{index}].delay_days",
+                f"must be greater than the previous level's ({levels[index - 1].delay_days})",
+            )
+    r.unique([level.key for level in levels], path, "key")
+    return levels
+
+
+def _variant(r: _Reader, value: Any, path: str) -> Variant:
+    data = r.obj(value, path, ("key", "name", "weight", "levels"))
+    return Variant(
+        key=r.get(data, "key", path, r.key, "", required=True),
+        name=r.get(data, "name", path, r.string, "", required=True),
+        weight=r.get(data, "weight", path, r.ranged(1, 10000), 1, required=True),
+        levels=r.get(data, "levels", path, lambda v, p: _levels(r, v, p), (), required=True),
+    )
+
+
+def _strategy(r: _Reader, value: Any, path: str) -> Strategy:
+    fields = ("key", "name", "levels", "risk_categories", "variants", "experiment_key")
+    data = r.obj(value, path, fields)
+    variants = r.get(data, "variants", path, r.list_of(lambda v, p: _variant(r, v, p)), ())
+    r.unique([variant.key for variant in variants], f"{path}.variants", "key")
+    return Strategy(
+        key=r.get(data, "key", path, r.key, "", required=True),
+        name=r.get(data, "name", path, r.string, "", required=True),
+        levels=r.get(data, "levels", path, lambda v, p: _levels(r, v, p), (), required=True),
+        risk_categories=r.get(data, "risk_categories", path, r.list_of(r.key), ()),
+        variants=variants,
+        experiment_key=r.get(data, "experiment_key", path, r.key, None),
+    )
+
+
+def _plan_rule(r: _Reader, value: Any, path: str) -> PlanRule:
+    fields = ("risk_category", "max_installments", "min_down_payment_pct", "frequencies", "grace_days")
+    data = r.obj(value, path, fields)
+    pct = r.get(data, "min_down_payment_pct", path, r.decimal, Decimal(0))
+    if pct > 100:
+        r.fail(f"{path}.min_down_payment_pct", "must be at most 100")
+    frequencies = r.get(data, "frequencies", path, r.list_of(r.choice(FREQUENCIES)), FREQUENCIES)
+    if not frequencies:
+        r.fail(f"{path}.frequencies", "must list at least one frequency")
+    return PlanRule(
+        risk_category=r.get(data, "risk_category", path, r.key, "", required=True),
+        max_installments=r.get(data, "max_installments", path, r.ranged(1, 120), 1, required=True),
+        min_down_payment_pct=pct,
+        frequencies=frequencies,
+        grace_days=r.get(data, "grace_days", path, r.ranged(0, 365), 0),
+    )
+
+
+def _promises(r: _Reader, value: Any, path: str) -> PromisePolicy:
+    data = r.obj(value, path, ("tolerance_pct", "grace_days", "max_days_ahead"))
+    pct = r.get(data, "tolerance_pct", path, r.decimal, Decimal("1"))
+    if pct > 100:
+        r.fail(f"{path}.tolerance_pct", "must be at most 100")
+    return PromisePolicy(
+        tolerance_pct=pct,
+        grace_days=r.get(data, "grace_days", path, r.ranged(0, 365), 2),
+        max_days_ahead=r.get(data, "max_days_ahead", path, r.ranged(1, 3650), 45),
+    )
+
+
+def _country(r: _Reader, value: Any, path: str) -> CountryRule:
+    data = r.obj(value, path, ("hours", "weekdays", "timezone"))
+    window_doc = {k: v for k, v in data.items() if k in ("hours", "weekdays")}
+    return CountryRule(
+        window=_window(r, window_doc, path),
+        timezone=r.get(data, "timezone", path, lambda v, p: _timezone(r, v, p), None),
+    )
+
+
+def _contact(r: _Reader, value: Any, path: str) -> ContactPolicy:
+    data = r.obj(value, path, ("timezone", "hours", "weekdays", "countries", "max_per_day", "max_per_week"))
+    window_doc = {k: v for k, v in data.items() if k in ("hours", "weekdays")}
+    countries_doc = r.get(
+        data, "countries", path, lambda v, p: r.obj(v, p, tuple(v) if isinstance(v, dict) else ()), {}
+    )
+    countries = {}
+    for code, rule in countries_doc.items():
+        if not re.match(r"^[A-Z]{2}$", code):
+            r.fail(f"{path}.countries.{code}", "must be an ISO 3166 alpha-2 code such as ES")
+        countries[code] = _country(r, rule, f"{path}.countries.{code}")
+    max_day = r.get(data, "max_per_day", path, r.ranged(1, 100), 1)
+    max_week = r.get(data, "max_per_week", path, r.ranged(1, 700), 3)
+    if max_week < max_day:
+        r.fail(f"{path}.max_per_week", f"must be at least max_per_day ({max_day})")
+    return ContactPolicy(
+        timezone=r.get(data, "timezone", path, lambda v, p: _timezone(r, v, p), "UTC"),
+        window=_window(r, window_doc, path),
+        countries=countries,
+        max_per_day=max_day,
+        max_per_week=max_week,
+    )
+
+
+def _channels(r: _Reader, value: Any, path: str) -> dict[str, ChannelConfig]:
+    data = r.obj(value, path, CHANNELS)
+    result = dict(DEFAULT_CHANNELS)
+    for channel, config in data.items():
+        if channel not in CHANNELS:
+            continue
+        cpath = f"{path}.{channel}"
+        doc = r.obj(config, cpath, ("cost", "respects_window"))
+        default = DEFAULT_CHANNELS[channel]
+        result[channel] = ChannelConfig(
+            cost=r.get(doc, "cost", cpath, r.decimal, default.cost),
+            respects_window=r.get(doc, "respects_window", cpath, r.boolean, default.respects_window),
+        )
+    return result
+
+
+def _selection(r: _Reader, value: Any, path: str) -> ChannelSelection:
+    fields = ("switch_after_days", "learning", "prior_response_rate", "prior_strength", "min_observations")
+    data = r.obj(value, path, fields)
+    rate = r.get(data, "prior_response_rate", path, r.number, 0.2)
+    if not 0 < rate < 1:
+        r.fail(f"{path}.prior_response_rate", "must be between 0 and 1 (exclusive)")
+    return ChannelSelection(
+        switch_after_days=r.get(data, "switch_after_days", path, r.ranged(1, 365), 7),
+        learning=r.get(data, "learning", path, r.choice(LEARNING_RULES), "bayes"),
+        prior_response_rate=rate,
+        prior_strength=r.get(data, "prior_strength", path, r.number, 2.0),
+        min_observations=r.get(data, "min_observations", path, r.ranged(0, 1000), 3),
+    )
+
+
+def _stage_rules(r: _Reader, value: Any, path: str) -> StageRules:
+    data = r.obj(value, path, STAGE_ROLES)
+    keys = {role: r.get(data, role, path, r.key, "", required=True) for role in STAGE_ROLES}
+    return StageRules(**keys)
+
+
+def _check_references(r: _Reader, policy: Policy) -> None:
+    stage_keys = {stage.key for stage in policy.stages}
+    for role in STAGE_ROLES:
+        key = getattr(policy.stage_rules, role)
+        if key and key not in stage_keys:
+            r.fail(f"stage_rules.{role}", f"{key!r} is not a stage key")
+    category_keys = {category.key for category in policy.risk.categories}
+    claimed: dict[str, int] = {}
+    for s_index, strategy in enumerate(policy.strategies):
+        spath = f"strategies[{s_index}]"
+        for c_index, category in enumerate(strategy.risk_categories):
+            cpath = f"{spath}.risk_categories[{c_index}]"
+            if category not in category_keys:
+                r.fail(cpath, f"{category!r} is not a risk category key")
+            elif category in claimed:
+                r.fail(cpath, f"{category!r} is already used by strategies[{claimed[category]}]")
+            claimed[category] = s_index
+        level_lists = [(f"{spath}.levels", strategy.levels)] + [
+            (f"{spath}.variants[{v}].levels", variant.levels) for v, variant in enumerate(strategy.variants)
+        ]
+        for lpath, levels in level_lists:
+            for l_index, level in enumerate(levels):
+                if level.stage and level.stage not in stage_keys:
+                    r.fail(f"{lpath}[{l_index}].stage", f"{level.stage!r} is not a stage key")
+    if policy.default_strategy and policy.default_strategy not in {s.key for s in policy.strategies}:
+        r.fail("default_strategy", f"{policy.default_strategy!r} is not a strategy key")
+    for index, rule in enumerate(policy.payment_plans):
+        if rule.risk_category and rule.risk_category not in category_keys:
+            r.fail(f"payment_plans[{index}].risk_category", f"{rule.risk_category!r} is not a risk category key")
+
+
+_TOP_FIELDS = (
+    "schema_version",
+    "name",
+    "revision",
+    "aging_buckets",
+    "stages",
+    "stage_rules",
+    "risk",
+    "strategies",
+    "default_strategy",
+    "payment_plans",
+    "promises",
+    "contact",
+    "channels",
+    "channel_selection",
+    "kpi",
+)
+
+
+def policy_from_dict(document: Any) -> Policy:
+    """Validate a policy document and return it typed; raise PolicyError naming every bad field."""
+    r = _Reader()
+    data = r.obj(document, "", _TOP_FIELDS)
+    if not isinstance(document, dict):
+        raise PolicyError(["(document): must be a JSON object"])
+    version = r.get(data, "schema_version", "", r.integer, SCHEMA_VERSION)
+    if version != SCHEMA_VERSION:
+        r.fail("schema_version", f"{version} is not supported (this engine reads {SCHEMA_VERSION})")
+    buckets = r.get(data, "aging_buckets", "", r.list_of(r.ranged(1, 3650)), (30, 60, 90, 120))
+    for index in range(1, len(buckets)):
+        if buckets[index] <= buckets[index - 1]:
+            r.fail(f"aging_buckets[{index}]", f"must be greater than the previous bound ({buckets[index - 1]})")
+    stages = r.get(data, "stages", "", r.list_of(lambda v, p: _stage(r, v, p)), (), required=True)
+    r.unique([s.key for s in stages], "stages", "key")
+    strategies = r.get(data, "strategies", "", r.list_of(lambda v, p: _strategy(r, v, p)), (), required=True)
+    if "strategies" in data and not strategies:
+        r.fail("strategies", "must list at least one strategy")
+    r.unique([s.key for s in strategies], "strategies", "key")
+    kpi_doc = r.get(data, "kpi", "", lambda v, p: r.obj(v, p, ("period_days",)), {})
+    plan_rules = r.get(data, "payment_plans", "", r.list_of(lambda v, p: _plan_rule(r, v, p)), ())
+    r.unique([rule.risk_category for rule in plan_rules], "payment_plans", "risk_category")
+    policy = Policy(
+        name=r.get(data, "name", "", r.string, "", required=True),
+        revision=r.get(data, "revision", "", r.ranged(1), 1),
+        stages=stages,
+        stage_rules=r.get(data, "stage_rules", "", lambda v, p: _stage_rules(r, v, p), None, required=True),
+        risk=r.get(data, "risk", "", lambda v, p: _risk(r, v, p), None, required=True),
+        strategies=strategies,
+        default_strategy=r.get(data, "default_strategy", "", r.key, "", required=True),
+        aging_buckets=buckets,
+        payment_plans=plan_rules,
+        promises=r.get(data, "promises", "", lambda v, p: _promises(r, v, p), PromisePolicy()),
+        contact=r.get(data, "contact", "", lambda v, p: _contact(r, v, p), ContactPolicy()),
+        channels=r.get(data, "channels", "", lambda v, p: _channels(r, v, p), dict(DEFAULT_CHANNELS)),
+        channel_selection=r.get(data, "channel_selection", "", lambda v, p: _selection(r, v, p), ChannelSelection()),
+        kpi=KpiPolicy(period_days=r.get(kpi_doc, "period_days", "kpi", r.ranged(1, 3650), 90)),
+    )
+    if policy.stage_rules is not None and policy.risk is not None:
+        _check_references(r, policy)
+    if r.problems:
+        raise PolicyError(r.problems)
+    return policy
+
+
+def policy_from_json(text: str) -> Policy:
+    """Parse and validate a policy document from JSON text."""
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise PolicyError([f"(document): not valid JSON at line {err.lineno} column {err.colno}: {err.msg}"]) from err
+    return policy_from_dict(document)
+
+
+# --------------------------------------------------------------------------------------
+# Writing a document
+# --------------------------------------------------------------------------------------
+
+
+def _num(value: Decimal) -> int | float | str:
+    """Write a Decimal as a JSON number without losing precision."""
+    if value == value.to_integral_value():
+        return int(value)
+    as_float = float(value)
+    return as_float if Decimal(str(as_float)) == value else str(value)
+
+
+def _window_dict(window: ContactWindow) -> dict[str, Any]:
+    return {"hours": [list(pair) for pair in window.hours], "weekdays": list(window.weekdays)}
+
+
+def _level_dict(level: Level) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "key": level.key,
+        "name": level.name,
+        "delay_days": level.delay_days,
+        "channels": list(level.channels),
+        "template": level.template,
+        "tone": level.tone,
+        "channel_mode": level.channel_mode,
+        "attach_statement": level.attach_statement,
+        "attach_invoices": level.attach_invoices,
+    }
+    if level.stage:
+        doc["stage"] = level.stage
+    if level.call_script:
+        doc["call_script"] = level.call_script
+    return doc
+
+
+def _strategy_dict(strategy: Strategy) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "key": strategy.key,
+        "name": strategy.name,
+        "risk_categories": list(strategy.risk_categories),
+        "levels": [_level_dict(level) for level in strategy.levels],
+    }
+    if strategy.variants:
+        doc["variants"] = [
+            {"key": v.key, "name": v.name, "weight": v.weight, "levels": [_level_dict(lv) for lv in v.levels]}
+            for v in strategy.variants
+        ]
+    if strategy.experiment_key:
+        doc["experiment_key"] = strategy.experiment_key
+    return doc
+
+
+def policy_to_dict(policy: Policy) -> dict[str, Any]:
+    """Return the JSON-ready document of a policy (inverse of :func:`policy_from_dict`)."""
+    risk = policy.risk
+    contact = policy.contact
+    selection = policy.channel_selection
+    return {
+        "schema_version": policy.schema_version,
+        "name": policy.name,
+        "revision": policy.revision,
+        "aging_buckets": list(policy.aging_buckets),
+        "stages": [{"key": s.key, "name": s.name, "sequence": s.sequence, "closed": s.closed} for s in policy.stages],
+        "stage_rules": {role: getattr(policy.stage_rules, role) for role in STAGE_ROLES},
+        "risk": {
+            "weights": dict(risk.weights),
+            "categories": [
+                {"key": c.key, "name": c.name, "min_score": c.min_score, "color": c.color} for c in risk.categories
+            ],
+            "days_late_saturation": risk.days_late_saturation,
+            "broken_promises_saturation": risk.broken_promises_saturation,
+            "broken_plans_saturation": risk.broken_plans_saturation,
+            "lookback_days": risk.lookback_days,
+            "late_tolerance_days": risk.late_tolerance_days,
+        },
+        "strategies": [_strategy_dict(s) for s in policy.strategies],
+        "default_strategy": policy.default_strategy,
+        "payment_plans": [
+            {
+                "risk_category": rule.risk_category,
+                "max_installments": rule.max_installments,
+                "min_down_payment_pct": _num(rule.min_down_payment_pct),
+                "frequencies": list(rule.frequencies),
+                "grace_days": rule.grace_days,
+            }
+            for rule in policy.payment_plans
+        ],
+        "promises": {
+            "tolerance_pct": _num(policy.promises.tolerance_pct),
+            "grace_days": policy.promises.grace_days,
+            "max_days_ahead": policy.promises.max_days_ahead,
+        },
+        "contact": {
+            "timezone": contact.timezone,
+            **_window_dict(contact.window),
+            "countries": {
+                code: {**_window_dict(rule.window), **({"timezone": rule.timezone} if rule.timezone else {})}
+                for code, rule in sorted(contact.countries.items())
+            },
+            "max_per_day": contact.max_per_day,
+            "max_per_week": contact.max_per_week,
+        },
+        "channels": {
+            name: {"cost": _num(config.cost), "respects_window": config.respects_window}
+            for name, config in policy.channels.items()
+        },
+        "channel_selection": {
+            "switch_after_days": selection.switch_after_days,
+            "learning": selection.learning,
+            "prior_response_rate": selection.prior_response_rate,
+            "prior_strength": selection.prior_strength,
+            "min_observations": selection.min_observations,
+        },
+        "kpi": {"period_days": policy.kpi.period_days},
+    }
+
+
+def policy_to_json(policy: Policy) -> str:
+    """Return the policy as indented JSON text."""
+    return json.dumps(policy_to_dict(policy), indent=2, ensure_ascii=False) + "\n"
+
+
+# --------------------------------------------------------------------------------------
+# Defaults
+# --------------------------------------------------------------------------------------
+
+DEFAULT_RISK_WEIGHTS: dict[str, float] = {
+    "avg_days_late": 30.0,
+    "late_share": 25.0,
+    "broken_promises": 10.0,
+    "broken_plans": 5.0,
+    "overdue_ratio": 15.0,
+    "credit_exposure": 5.0,
+    "dispute_share": 10.0,
+}
+
+DEFAULT_CHANNELS: dict[str, ChannelConfig] = {
+    "email": ChannelConfig(cost=Decimal("0.02")),
+    "sms": ChannelConfig(cost=Decimal("0.08")),
+    "whatsapp": ChannelConfig(cost=Decimal("0.05")),
+    "call": ChannelConfig(cost=Decimal("4")),
+    "letter": ChannelConfig(cost=Decimal("1.5"), respects_window=False),
+}

@@ -1,0 +1,133 @@
+"""Explainable 0-100 risk score per customer, from payment behaviour."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from .decisions import RiskAssessment
+from .policy import RISK_FACTORS, Policy
+from .types import ReceivableItem
+
+
+@dataclass(frozen=True, slots=True)
+class BehaviourFacts:
+    """What is known of a customer's payment behaviour as of a date (the score's inputs)."""
+
+    settled_items: int
+    late_items: int
+    weighted_days_late: float
+    weight: float
+    disputed_items: int
+    seen_items: int
+    open_amount: float
+    overdue_amount: float
+    broken_promises: float
+    broken_plans: int
+    credit_limit: float | None
+
+
+def behaviour_facts(
+    items: Sequence[ReceivableItem],
+    as_of: date,
+    policy: Policy,
+    broken_promises: float = 0.0,
+    broken_plans: int = 0,
+    credit_limit: Decimal | None = None,
+    rates: Mapping[str, Decimal] | None = None,
+) -> BehaviourFacts:
+    """Summarise a customer's items into the facts the score reads (one pass, no allocation)."""
+    today = as_of.toordinal()
+    since = today - policy.risk.lookback_days
+    tolerance = policy.risk.late_tolerance_days
+    settled = late = disputed = seen = 0
+    weighted = weight = open_amount = overdue = 0.0
+    for item in items:
+        issued = item.issue_date.toordinal()
+        if issued > today or item.is_credit:
+            continue
+        due = item.due_date.toordinal()
+        rate = float(rates.get(item.currency, 1)) if rates else 1.0
+        settled_on = item.settled_on
+        if settled_on is not None and settled_on.toordinal() <= today:
+            if settled_on.toordinal() < since:
+                continue
+            days_late = settled_on.toordinal() - due
+            amount = float(item.amount) * rate
+            settled += 1
+            if days_late > tolerance:
+                late += 1
+                weighted += days_late * amount
+            weight += amount
+        else:
+            if issued < since and item.residual <= 0:
+                continue
+            residual = float(item.amount if settled_on is not None and not item.residual else item.residual) * rate
+            if residual <= 0:
+                continue
+            open_amount += residual
+            days_overdue = today - due
+            if days_overdue > 0:
+                overdue += residual
+                if days_overdue > tolerance:
+                    weighted += days_overdue * residual
+                weight += residual
+        seen += 1
+        if item.disputed:
+            disputed += 1
+    limit = float(credit_limit) if credit_limit else None
+    return BehaviourFacts(
+        settled, late, weighted, weight, disputed, seen, open_amount, overdue, broken_promises, broken_plans, limit
+    )
+
+
+def score_facts(customer_id: str, facts: BehaviourFacts, policy: Policy) -> RiskAssessment:
+    """Turn behaviour facts into a score, its category and each factor's contribution."""
+    risk = policy.risk
+    weights = risk.weights
+    total_weight = sum(weights.values()) or 1.0
+    values = (
+        facts.weighted_days_late / facts.weight if facts.weight else 0.0,
+        facts.late_items / facts.settled_items if facts.settled_items else 0.0,
+        facts.broken_promises,
+        float(facts.broken_plans),
+        facts.overdue_amount / facts.open_amount if facts.open_amount else 0.0,
+        facts.open_amount / facts.credit_limit if facts.credit_limit else 0.0,
+        facts.disputed_items / facts.seen_items if facts.seen_items else 0.0,
+    )
+    scales = (risk.days_late_saturation, 1, risk.broken_promises_saturation, risk.broken_plans_saturation, 1, 1, 1)
+    breakdown = []
+    score = 0.0
+    for factor, value, scale in zip(RISK_FACTORS, values, scales):
+        normalized = value / scale
+        normalized = 0.0 if normalized < 0 else 1.0 if normalized > 1 else normalized
+        weight = weights[factor]
+        points = 100.0 * weight * normalized / total_weight
+        score += points
+        breakdown.append((factor, value, normalized, weight, points))
+    score = round(min(100.0, score), 2)
+    return RiskAssessment(
+        customer_id=customer_id,
+        score=score,
+        category=policy.category_for(score).key,
+        breakdown=tuple(breakdown),
+        settled_items=facts.settled_items,
+        has_history=facts.seen_items > 0,
+    )
+
+
+def assess_customer(
+    customer_id: str,
+    items: Sequence[ReceivableItem],
+    as_of: date,
+    policy: Policy,
+    broken_promises: float = 0.0,
+    broken_plans: int = 0,
+    credit_limit: Decimal | None = None,
+    rates: Mapping[str, Decimal] | None = None,
+) -> RiskAssessment:
+    """Score one customer as of a date from the items issued before it."""
+    facts = behaviour_facts(items, as_of, policy, broken_promises, broken_plans, credit_limit, rates)
+    return score_facts(customer_id, facts, policy)

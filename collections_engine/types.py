@@ -1,0 +1,179 @@
+"""Domain types of the collections engine.
+
+Every type is an immutable, slotted dataclass so that a portfolio of a million items
+stays small in memory and nobody can change an input behind the engine's back.
+Money is ``Decimal``; dates are ``datetime.date``; instants are timezone-aware
+``datetime.datetime``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+
+Channel = Literal["email", "sms", "letter", "call", "whatsapp"]
+CHANNELS: tuple[Channel, ...] = ("email", "sms", "letter", "call", "whatsapp")
+MANUAL_CHANNELS: frozenset[str] = frozenset({"call", "whatsapp", "letter"})
+
+Frequency = Literal["weekly", "biweekly", "monthly"]
+FREQUENCIES: tuple[Frequency, ...] = ("weekly", "biweekly", "monthly")
+
+Outcome = Literal["sent", "responded", "promised", "paid", "no_answer", "bounced", "failed", "disputed"]
+RESPONSE_OUTCOMES: frozenset[str] = frozenset({"responded", "promised", "paid", "disputed"})
+FAILED_OUTCOMES: frozenset[str] = frozenset({"bounced", "failed"})
+
+PromiseStatus = Literal["pending", "kept", "partially_kept", "broken", "cancelled"]
+PlanStatus = Literal["good_standing", "late", "broken", "completed", "cancelled"]
+
+
+@dataclass(frozen=True, slots=True)
+class ContactWindow:
+    """Hours (local, ``HH:MM`` half-open intervals) and ISO weekdays (1=Mon) allowed."""
+
+    hours: tuple[tuple[str, str], ...] = (("09:00", "18:00"),)
+    weekdays: tuple[int, ...] = (1, 2, 3, 4, 5)
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    """A commercial partner that owes money (one per company in multi-company setups)."""
+
+    id: str
+    name: str
+    country: str | None = None
+    timezone: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    mobile: str | None = None
+    has_postal_address: bool = True
+    language: str | None = None
+    credit_limit: Decimal | None = None
+    collector: str | None = None
+    strategy: str | None = None
+    preferred_channel: str | None = None
+    opted_out_channels: frozenset[str] = frozenset()
+    contact_window: ContactWindow | None = None
+    do_not_dun: bool = False
+    paused_until: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivableItem:
+    """One receivable instalment: an invoice has as many items as payment-term lines.
+
+    ``residual`` is the amount still open when the data was read; ``settled_on`` is the
+    date the item was fully paid (if it was), which lets the engine rewind to an earlier
+    ``as_of`` for back-tests.
+    """
+
+    id: str
+    customer_id: str
+    invoice_ref: str
+    currency: str
+    amount: Decimal
+    residual: Decimal
+    issue_date: date
+    due_date: date
+    disputed: bool = False
+    settled_on: date | None = None
+    is_credit: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Allocation:
+    """Part of a payment applied to one receivable item."""
+
+    item_id: str
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    """Money received from a customer, optionally allocated to items."""
+
+    id: str
+    customer_id: str
+    date: date
+    amount: Decimal
+    currency: str
+    allocations: tuple[Allocation, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Promise:
+    """A promise to pay ``amount`` by ``promised_date``, made on ``created_on``."""
+
+    id: str
+    customer_id: str
+    created_on: date
+    promised_date: date
+    amount: Decimal
+    currency: str
+    item_ids: tuple[str, ...] = ()
+    cancelled: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Installment:
+    """One scheduled instalment of a payment plan (``sequence`` 0 is the down payment)."""
+
+    sequence: int
+    due_date: date
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentPlan:
+    """An agreed schedule that replaces the original due dates of ``item_ids``."""
+
+    id: str
+    customer_id: str
+    created_on: date
+    currency: str
+    total: Decimal
+    installments: tuple[Installment, ...]
+    frequency: str = "monthly"
+    grace_days: int = 0
+    item_ids: tuple[str, ...] = ()
+    payment_ids: tuple[str, ...] = ()
+    cancelled: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ContactEvent:
+    """One past collection action (or inbound response) with its outcome."""
+
+    id: str
+    customer_id: str
+    at: datetime
+    channel: str
+    level: str | None = None
+    strategy: str | None = None
+    variant: str | None = None
+    item_ids: tuple[str, ...] = ()
+    outcome: str = "sent"
+    responded_at: datetime | None = None
+    cost: Decimal = Decimal(0)
+    collector: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Portfolio:
+    """Everything the engine knows about a company's receivables."""
+
+    company_currency: str
+    customers: tuple[Customer, ...]
+    items: tuple[ReceivableItem, ...]
+    payments: tuple[Payment, ...] = ()
+    promises: tuple[Promise, ...] = ()
+    plans: tuple[PaymentPlan, ...] = ()
+    rates: dict[str, Decimal] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """Past contact events (what was sent, when, on which channel, with what outcome)."""
+
+    events: tuple[ContactEvent, ...] = ()

@@ -1,0 +1,305 @@
+"""Follow-up planning: levels, pauses, disputes, channels, windows, caps, idempotent reruns."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from factories import AS_OF, TODAY, UTC, customer, event, history, item, portfolio, settled
+
+from collections_engine import plan
+from collections_engine.contact import in_window, rules_for
+from collections_engine.decisions import Decisions
+from collections_engine.defaults import default_policy_document
+from collections_engine.errors import InputError
+from collections_engine.policy import Policy, policy_from_dict
+from collections_engine.types import ContactEvent, History, Installment, Payment, PaymentPlan, Promise
+
+
+def simple_policy(**contact: object) -> Policy:
+    """The default policy without A/B variants, so levels are those of the strategy."""
+    document = default_policy_document()
+    for strategy in document["strategies"]:
+        strategy.pop("variants", None)
+    document["contact"].update(contact)
+    return policy_from_dict(document)
+
+
+POLICY = simple_policy()
+
+
+def only(decisions: Decisions, customer_id: str = "c1"):  # type: ignore[no-untyped-def]
+    return next(d for d in decisions.customers if d.customer_id == customer_id)
+
+
+def as_events(decisions: Decisions) -> list[ContactEvent]:
+    return [
+        ContactEvent(
+            id=a.key,
+            customer_id=a.customer_id,
+            at=a.not_before,
+            channel=a.channel,
+            level=a.level,
+            strategy=a.strategy,
+            variant=a.variant,
+            item_ids=a.item_ids,
+            cost=a.cost,
+        )
+        for a in decisions.actions()
+    ]
+
+
+def test_first_level_after_its_delay_on_the_first_channel() -> None:
+    decision = only(plan(portfolio([customer()], [item("i1", 5)]), POLICY, history(), AS_OF))
+    (action,) = decision.actions
+    assert (action.level, action.channel, action.template, action.tone) == ("first", "email", "first", "friendly")
+    assert action.item_ids == ("i1",)
+    assert action.amount_due == Decimal("100.00")
+    assert action.not_before == AS_OF  # Tuesday 10:00 UTC is inside the default window
+    assert decision.stage == "follow_up" and decision.level == "first"
+    assert decision.oldest_days_overdue == 5 and decision.overdue_amount == Decimal("100.00")
+
+
+def test_not_yet_time_for_any_level() -> None:
+    decision = only(plan(portfolio([customer()], [item("i1", 1), item("i2", -10)]), POLICY, history(), AS_OF))
+    assert decision.actions == ()
+    assert decision.next_review == TODAY + timedelta(days=2)
+
+
+def test_pre_due_reminder_before_the_due_date() -> None:
+    decision = only(plan(portfolio([customer()], [item("i1", -2)]), POLICY, history(), AS_OF))
+    assert [a.level for a in decision.actions] == ["pre_due"]
+    assert decision.stage == "upcoming"
+    assert "due in 2 days" in decision.actions[0].reason
+
+
+def test_an_item_first_seen_late_jumps_to_the_level_now_due() -> None:
+    decision = only(plan(portfolio([customer()], [item("i1", 40)]), POLICY, history(), AS_OF))
+    (action,) = decision.actions
+    assert (action.level, action.channel, action.manual) == ("call", "call", True)
+    assert action.call_script and "payment plan" in action.call_script
+
+
+def test_levels_never_repeat_and_never_go_back() -> None:
+    items = [item("i1", 16), item("i2", 5)]
+    past = history(event("c1", "second", ("i1",), 1), event("c1", "first", ("i2",), 1))
+    decision = only(plan(portfolio([customer()], items), POLICY, past, AS_OF + timedelta(days=1)))
+    assert decision.actions == ()
+    # i1 reached 'call' once: a due date moved later must not bring it back to 'first'
+    moved = [item("i1", 4)]
+    decision = only(plan(portfolio([customer()], moved), POLICY, history(event("c1", "call", ("i1",), 3)), AS_OF))
+    assert decision.actions == () and decision.level == "call"
+
+
+def test_next_level_covers_only_the_items_that_reached_it() -> None:
+    items = [item("i1", 16), item("i2", 16), item("i3", 4)]
+    past = history(event("c1", "first", ("i1", "i2", "i3"), 1))
+    (action,) = only(plan(portfolio([customer()], items), POLICY, past, AS_OF)).actions
+    assert action.level == "second" and action.item_ids == ("i1", "i2")
+
+
+def test_disputed_items_are_never_dunned() -> None:
+    decision = only(plan(portfolio([customer()], [item("i1", 20, disputed=True)]), POLICY, history(), AS_OF))
+    assert decision.actions == () and decision.disputed_item_ids == ("i1",)
+    assert decision.stage == "dispute"
+    mixed = only(
+        plan(portfolio([customer()], [item("i1", 20, disputed=True), item("i2", 5)]), POLICY, history(), AS_OF)
+    )
+    assert [a.item_ids for a in mixed.actions] == [("i2",)]
+    assert mixed.stage == "follow_up"
+
+
+def test_an_active_promise_pauses_the_items_it_covers() -> None:
+    promise = Promise(
+        id="p1",
+        customer_id="c1",
+        created_on=TODAY - timedelta(days=1),
+        promised_date=TODAY + timedelta(days=5),
+        amount=Decimal("100"),
+        currency="EUR",
+        item_ids=("i1",),
+    )
+    items = [item("i1", 20), item("i2", 20)]
+    decision = only(plan(portfolio([customer()], items, promises=(promise,)), POLICY, history(), AS_OF))
+    assert decision.paused_item_ids == ("i1",)
+    assert [a.item_ids for a in decision.actions] == [("i2",)]
+    assert decision.stage == "promise"
+    assert decision.promises[0].status == "pending"
+
+
+def test_a_broken_promise_no_longer_pauses_and_raises_the_risk() -> None:
+    promise = Promise(
+        id="p1",
+        customer_id="c1",
+        created_on=TODAY - timedelta(days=20),
+        promised_date=TODAY - timedelta(days=10),
+        amount=Decimal("100"),
+        currency="EUR",
+    )
+    items = [item("i1", 20)]
+    with_promise = only(plan(portfolio([customer()], items, promises=(promise,)), POLICY, history(), AS_OF))
+    without = only(plan(portfolio([customer()], items), POLICY, history(), AS_OF))
+    assert with_promise.promises[0].status == "broken"
+    assert with_promise.paused_item_ids == () and with_promise.actions
+    assert with_promise.risk.score > without.risk.score
+
+
+def test_a_plan_in_good_standing_pauses_a_broken_plan_does_not() -> None:
+    start = TODAY - timedelta(days=40)
+    schedule = tuple(Installment(n, start + timedelta(days=30 * n), Decimal("50")) for n in (1, 2))
+    good = PaymentPlan(
+        id="pl",
+        customer_id="c1",
+        created_on=start,
+        currency="EUR",
+        total=Decimal("100"),
+        installments=schedule,
+        grace_days=5,
+        item_ids=("i1",),
+    )
+    paid = Payment(id="pay", customer_id="c1", date=start + timedelta(days=29), amount=Decimal("50"), currency="EUR")
+    items = [item("i1", 60, residual="50.00")]
+    decision = only(plan(portfolio([customer()], items, plans=(good,), payments=(paid,)), POLICY, history(), AS_OF))
+    assert decision.plans[0].status == "good_standing"
+    assert decision.actions == () and decision.stage == "payment_plan"
+    broken = only(plan(portfolio([customer()], items, plans=(good,)), POLICY, history(), AS_OF))
+    assert broken.plans[0].status == "broken"
+    assert broken.actions and broken.stage != "payment_plan"
+
+
+def test_opted_out_and_unreachable_channels_are_skipped() -> None:
+    c = customer(opted_out_channels=frozenset({"email"}))
+    (action,) = only(plan(portfolio([c], [item("i1", 5)]), POLICY, history(), AS_OF)).actions
+    assert action.channel == "sms"
+    silent = customer(email=None, phone=None, opted_out_channels=frozenset())
+    assert only(plan(portfolio([silent], [item("i1", 5)]), POLICY, history(), AS_OF)).actions == ()
+
+
+def test_no_response_for_n_days_switches_to_the_next_channel() -> None:
+    items = [item("i1", 16)]
+    quiet = history(event("c1", "first", ("i1",), 13, channel="email"))
+    (action,) = only(plan(portfolio([customer()], items), POLICY, quiet, AS_OF)).actions
+    assert action.channel == "sms" and "no response on email" in action.reason
+    answered = history(event("c1", "first", ("i1",), 13, channel="email", outcome="responded"))
+    (action,) = only(plan(portfolio([customer()], items), POLICY, answered, AS_OF)).actions
+    assert action.channel == "email"
+
+
+def test_learned_response_rates_choose_the_channel() -> None:
+    past = [event("c1", "x", ("old",), 300 + n, channel="email") for n in range(5)]
+    past += [event("c1", "x", ("old",), 200 + n, channel="sms", outcome="paid") for n in range(4)]
+    (action,) = only(plan(portfolio([customer()], [item("i1", 5)]), POLICY, history(*past), AS_OF)).actions
+    assert action.channel == "sms" and "best response rate" in action.reason
+    preferred = customer(preferred_channel="email")
+    (action,) = only(plan(portfolio([preferred], [item("i1", 5)]), POLICY, history(*past), AS_OF)).actions
+    assert action.channel == "email"
+
+
+def test_contact_window_in_the_customers_timezone() -> None:
+    mexico = customer(country="MX")
+    early = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)  # 06:00 in Mexico City
+    (action,) = only(plan(portfolio([mexico], [item("i1", 5)]), POLICY, history(), early)).actions
+    assert action.local_time.hour == 9 and action.local_time.tzinfo is not None
+    assert action.not_before == datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
+
+
+def test_daily_cap_moves_the_action_to_the_next_day() -> None:
+    today_contact = event("c1", "other", ("zz",), 0.05)
+    (action,) = only(plan(portfolio([customer()], [item("i1", 5)]), POLICY, history(today_contact), AS_OF)).actions
+    assert action.not_before.date() == TODAY + timedelta(days=1)
+
+
+def test_all_mode_sends_on_every_channel_as_one_occasion() -> None:
+    decision = only(plan(portfolio([customer()], [item("i1", 61)]), POLICY, history(), AS_OF))
+    assert [a.channel for a in decision.actions] == ["letter", "email"]
+    assert len({a.key for a in decision.actions}) == 2
+    assert decision.stage == "escalated"
+    assert all(a.not_before == AS_OF for a in decision.actions)
+
+
+def test_holds_do_not_dun_pause_and_credit() -> None:
+    assert (
+        only(plan(portfolio([customer(do_not_dun=True)], [item("i1", 5)]), POLICY, history(), AS_OF)).hold_reason
+        == "do_not_dun"
+    )
+    paused = customer(paused_until=TODAY + timedelta(days=3))
+    assert only(plan(portfolio([paused], [item("i1", 5)]), POLICY, history(), AS_OF)).actions == ()
+    credit = item("cn1", 5, amount="150.00", is_credit=True)
+    decision = only(plan(portfolio([customer()], [item("i1", 5), credit]), POLICY, history(), AS_OF))
+    assert decision.hold_reason == "credit_covers_overdue" and decision.actions == ()
+    assert decision.open_amount == Decimal("-50.00")
+
+
+def test_running_twice_the_same_day_sends_nothing_twice() -> None:
+    book = portfolio([customer(), customer("c2")], [item("i1", 5), item("i2", 40, customer_id="c2")])
+    first = plan(book, POLICY, history(), AS_OF)
+    assert len(first.actions()) == 2
+    second = plan(book, POLICY, History(events=tuple(as_events(first))), AS_OF + timedelta(hours=3))
+    assert second.actions() == []
+
+
+def test_multi_currency_amounts_in_company_currency() -> None:
+    usd = item("i1", 5, amount="110.00", currency="USD")
+    book = portfolio([customer()], [usd, item("i2", 5)], rates={"USD": Decimal("0.9")})
+    decision = only(plan(book, POLICY, history(), AS_OF))
+    assert decision.overdue_amount == Decimal("199.00")
+    assert decision.actions[0].amount_due == Decimal("199.00")
+    with pytest.raises(InputError, match="no exchange rate from USD to EUR"):
+        plan(portfolio([customer()], [usd]), POLICY, history(), AS_OF)
+
+
+def test_rewinding_to_an_earlier_date_reopens_items_settled_later() -> None:
+    paid_late = settled("i1", days_late=20, ago=30)
+    earlier = AS_OF - timedelta(days=25)
+    decision = only(plan(portfolio([customer()], [paid_late]), POLICY, history(), earlier))
+    assert decision.overdue_amount == Decimal("100.00") and decision.oldest_days_overdue == 5
+    assert only(plan(portfolio([customer()], [paid_late]), POLICY, history(), AS_OF)).overdue_amount == 0
+
+
+def test_risk_explains_itself_and_ranks_late_payers_higher() -> None:
+    good = [settled(f"g{n}", 0, "good", ago=50 + 30 * n) for n in range(6)]
+    late = [settled(f"l{n}", 45, "late", ago=80 + 30 * n) for n in range(6)] + [item("l9", 50, customer_id="late")]
+    decisions = plan(portfolio([customer("good"), customer("late")], good + late), POLICY, history(), AS_OF)
+    good_risk, late_risk = only(decisions, "good").risk, only(decisions, "late").risk
+    assert good_risk.score == 0 and good_risk.category == "low"
+    assert late_risk.category == "high"
+    assert abs(sum(c.points for c in late_risk.contributions) - late_risk.score) < 0.05
+    assert "paid late" in late_risk.explanation()
+    assert only(decisions, "late").strategy == "high_risk"
+
+
+def test_ab_variants_are_assigned_deterministically() -> None:
+    policy = policy_from_dict(default_policy_document())
+    customers = [customer(f"c{n}") for n in range(200)]
+    items = [item(f"i{n}", 5, customer_id=f"c{n}") for n in range(200)]
+    first = plan(portfolio(customers, items), policy, history(), AS_OF)
+    again = plan(portfolio(customers, items), policy, history(), AS_OF)
+    variants = [d.variant for d in first.customers]
+    assert variants == [d.variant for d in again.customers]
+    assert 60 < variants.count("a") < 140 and variants.count("a") + variants.count("b") == 200
+
+
+def test_inputs_are_checked() -> None:
+    with pytest.raises(InputError, match="timezone-aware"):
+        plan(portfolio([customer()], []), POLICY, history(), datetime(2026, 11, 24, 10))
+    with pytest.raises(InputError, match="unknown customers: ghost"):
+        plan(portfolio([customer()], [item("i1", 5, customer_id="ghost")]), POLICY, history(), AS_OF)
+
+
+def test_same_inputs_same_decisions() -> None:
+    book = portfolio([customer(), customer("c2", country="MX")], [item("i1", 5), item("i2", 70, customer_id="c2")])
+    assert plan(book, POLICY, history(), AS_OF) == plan(book, POLICY, history(), AS_OF)
+
+
+def test_action_times_respect_each_customers_window() -> None:
+    late_evening = datetime(2026, 11, 27, 22, 0, tzinfo=UTC)  # Friday night
+    customers = [customer(f"c{n}", country=country) for n, country in enumerate(["ES", "MX", "US", "FR", None])]
+    items = [item(f"i{n}", 5, customer_id=f"c{n}") for n in range(5)]
+    for action in plan(portfolio(customers, items), POLICY, history(), late_evening).actions():
+        c = next(x for x in customers if x.id == action.customer_id)
+        tz, window = rules_for(c, POLICY)
+        assert in_window(action.not_before, tz, window)
+        assert action.not_before >= late_evening
+        if c.country in ("ES", "FR", None):  # closed on Friday night and on weekends
+            assert action.not_before.astimezone(tz).date() == date(2026, 11, 30)
