@@ -109,7 +109,7 @@ def plan(portfolio: Portfolio, policy: Policy, history: History, as_of: datetime
         raise InputError("as_of must be a timezone-aware datetime")
     run = _prepare(portfolio, policy, as_of)
     items_by_customer = group_items(portfolio, run.today)
-    events_by_customer = group_events(history.events)
+    events_by_customer = group_events([event for event in history.events if event.known_at < as_of])
     known = {customer.id for customer in portfolio.customers}
     unknown = [customer_id for customer_id in items_by_customer if customer_id not in known]
     if unknown:

@@ -143,7 +143,12 @@ class PaymentPlan:
 
 @dataclass(frozen=True, slots=True)
 class ContactEvent:
-    """One past collection action (or inbound response) with its outcome."""
+    """One collection action, sent or scheduled (``at``), with its outcome.
+
+    ``planned_at`` is the ``as_of`` of the run that decided it; a run as of that instant or
+    earlier ignores it, so re-running an old ``as_of`` reproduces the old decisions (and the
+    outbox, keyed by action, still sends nothing twice).
+    """
 
     id: str
     customer_id: str
@@ -157,6 +162,12 @@ class ContactEvent:
     responded_at: datetime | None = None
     cost: Decimal = Decimal(0)
     collector: str | None = None
+    planned_at: datetime | None = None
+
+    @property
+    def known_at(self) -> datetime:
+        """When the engine learnt of this event: planned time if recorded, else its own time."""
+        return self.planned_at or self.at
 
 
 @dataclass(frozen=True, slots=True)

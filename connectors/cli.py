@@ -1,0 +1,449 @@
+"""The `odoo-collections` command.
+
+Exit codes: 0 success; 1 unexpected error; 2 usage error; 3 invalid policy;
+4 the ledger had rows that could not be loaded (with ``--strict``); 5 input error
+(a file that cannot be read, an exchange rate missing).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, time, timezone
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from collections_engine import plan
+from collections_engine.aging import AgingReport, age_items
+from collections_engine.decisions import Decisions
+from collections_engine.defaults import default_policy, default_policy_document
+from collections_engine.engine import local_today
+from collections_engine.errors import InputError, PolicyError
+from collections_engine.kpis import GROUPINGS, KpiReport, KpiSet, compute_kpis
+from collections_engine.policy import Policy, policy_from_json, policy_to_json
+
+from .common.serialize import to_jsonable
+from .common.store import Store
+from .files.demo import DEMO_ANCHOR, DEMO_LEDGER, DEMO_RATES
+from .files.settings import FileSettings
+from .files.streams import import_ledger
+from .report import render_html_report
+
+EXIT_POLICY = 3
+EXIT_BAD_ROWS = 4
+EXIT_INPUT = 5
+log = logging.getLogger("odoo_collections")
+err_console = Console(stderr=True)
+
+
+class CliFailure(click.ClickException):
+    """An error that ends the command with a given exit code and a clear message."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+# --------------------------------------------------------------------------------------
+# Shared option parsing
+# --------------------------------------------------------------------------------------
+
+
+def parse_as_of(value: str | None, default: datetime) -> datetime:
+    """Parse ``--as-of``: a date (start of that day, UTC) or an ISO datetime (UTC if naive)."""
+    if not value:
+        return default
+    try:
+        if len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), time(9, 0), timezone.utc)
+        moment = datetime.fromisoformat(value)
+    except ValueError as err:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD) or an ISO datetime") from err
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def parse_rates(values: Sequence[str]) -> dict[str, Decimal]:
+    """Parse ``--rate USD=0.92`` options (one unit of USD in the company currency)."""
+    rates = {}
+    for value in values:
+        code, _, number = value.partition("=")
+        try:
+            rates[code.strip().upper()] = Decimal(number)
+        except InvalidOperation as err:
+            raise click.BadParameter(f"--rate {value!r}: expected CODE=NUMBER, e.g. USD=0.92") from err
+    return rates
+
+
+def load_policy(path: Path | None) -> Policy:
+    """Read a policy file, or return the default policy when no file is given."""
+    if path is None:
+        return default_policy()
+    try:
+        return policy_from_json(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise CliFailure(f"cannot read policy {path}: {err.strerror}", EXIT_INPUT) from err
+    except PolicyError as err:
+        raise CliFailure(f"{path}: {err}", EXIT_POLICY) from err
+
+
+@contextmanager
+def progress_bar(enabled: bool, label: str) -> Iterator[Any]:
+    """Yield a progress callback(done, total) drawing a bar on stderr (or doing nothing)."""
+    if not enabled:
+        yield None
+        return
+    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err_console, transient=True) as progress:
+        task = progress.add_task(label, total=None)
+
+        def update(done: int, total: int | None) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield update
+
+
+# --------------------------------------------------------------------------------------
+# Commands
+# --------------------------------------------------------------------------------------
+
+
+@click.group()
+@click.option("--store", "store_url", envvar="ODOO_COLLECTIONS_STORE", help="SQLAlchemy URL of the store.")
+@click.option("-v", "--verbose", is_flag=True, help="Log what happens on stderr.")
+@click.pass_context
+def cli(ctx: click.Context, store_url: str | None, verbose: bool) -> None:
+    """Collections management: plan today's follow-ups from a receivables ledger."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    ctx.obj = {"store_url": store_url}
+
+
+def open_store(ctx: click.Context) -> Store:
+    """Open (and migrate) the store named by ``--store`` or the default SQLite file."""
+    store = Store(ctx.obj["store_url"] or Store.default_url())
+    store.migrate()
+    return store
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What one `run` produced, ready to print."""
+
+    tenant: str
+    as_of: datetime
+    decisions: Decisions
+    aging: AgingReport
+    kpis: KpiReport
+    new_action_keys: list[str]
+    rows_read: int
+    problems: list[dict[str, Any]]
+    skipped_import: bool
+
+
+@cli.command()
+@click.option("--ledger", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="CSV or XLSX ledger.")
+@click.option("--demo", is_flag=True, help="Use the demo ledger shipped with the package.")
+@click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Column mapping (JSON).")
+@click.option("--tenant", help="Name of this ledger in the store (default: from the file name).")
+@click.option("--policy", "policy_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--as-of", "as_of_text", help="Date (YYYY-MM-DD) or ISO datetime to plan for; default now.")
+@click.option("--currency", default="EUR", show_default=True, help="Company currency.")
+@click.option("--rate", "rates", multiple=True, help="Exchange rate CODE=VALUE (1 unit in company currency).")
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), help="Write an HTML report.")
+@click.option("--group-by", type=click.Choice(GROUPINGS), help="KPIs per collector, risk category or variant.")
+@click.option("--dry-run", is_flag=True, help="Plan without recording the actions in the store.")
+@click.option("--strict", is_flag=True, help="Exit with code 4 when some ledger rows could not be loaded.")
+@click.option("--limit", type=int, default=50, show_default=True, help="Rows of the worklist table (0: all).")
+@click.pass_context
+def run(
+    ctx: click.Context,
+    ledger: Path | None,
+    demo: bool,
+    mapping: Path | None,
+    tenant: str | None,
+    policy_path: Path | None,
+    as_of_text: str | None,
+    currency: str,
+    rates: Sequence[str],
+    output_format: str,
+    report_path: Path | None,
+    group_by: str | None,
+    dry_run: bool,
+    strict: bool,
+    limit: int,
+) -> None:
+    """Import a ledger, plan today's actions and print the worklist, aging and KPIs."""
+    if bool(ledger) == demo:
+        raise click.UsageError("give either --ledger FILE or --demo")
+    policy = load_policy(policy_path)
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    default_as_of = datetime.combine(DEMO_ANCHOR, time(10, 0), timezone.utc) if demo else now
+    as_of = parse_as_of(as_of_text, default_as_of)
+    rate_map = {**(DEMO_RATES if demo else {}), **parse_rates(rates)}
+    path = DEMO_LEDGER if demo else ledger
+    assert path is not None
+    settings = FileSettings(
+        path=path,
+        mapping_path=mapping,
+        tenant=tenant or ("files:demo" if demo else f"files:{path.stem}"),
+        company_currency=currency.upper(),
+    )
+    outcome = execute_run(
+        open_store(ctx), settings, policy, as_of, rate_map, group_by, dry_run, output_format == "table"
+    )
+    if report_path is not None:
+        write_report(report_path, outcome, policy, ctx)
+    if output_format == "json":
+        click.echo(json.dumps(outcome_json(outcome), indent=2, ensure_ascii=False))
+    else:
+        print_outcome(outcome, limit)
+    if strict and outcome.problems:
+        raise CliFailure(f"{len(outcome.problems)} ledger rows could not be loaded", EXIT_BAD_ROWS)
+
+
+def execute_run(
+    store: Store,
+    settings: FileSettings,
+    policy: Policy,
+    as_of: datetime,
+    rates: dict[str, Decimal],
+    group_by: str | None,
+    dry_run: bool,
+    show_progress: bool,
+) -> RunOutcome:
+    """Import, plan, record and measure: the body of `run`, free of any printing."""
+    with progress_bar(show_progress and sys.stderr.isatty(), "importing ledger") as progress:
+        try:
+            result = import_ledger(settings, store, progress=progress, today=as_of.date())
+        except OSError as err:
+            raise CliFailure(f"cannot read {settings.path}: {err.strerror or err}", EXIT_INPUT) from err
+    portfolio = store.load_portfolio(settings.tenant, settings.company_currency, rates)
+    history = store.load_history(settings.tenant)
+    try:
+        decisions = plan(portfolio, policy, history, as_of)
+        kpis = compute_kpis(portfolio, policy, history, as_of, decisions, group_by)
+    except InputError as err:
+        raise CliFailure(str(err), EXIT_INPUT) from err
+    aging = age_items(
+        portfolio.items, policy.aging_buckets, local_today(policy, as_of), portfolio.company_currency, rates
+    )
+    new_keys: list[str] = []
+    if not dry_run:
+        run_id = store.start_run(settings.tenant, "plan", as_of)
+        new_keys = store.enqueue_actions(settings.tenant, run_id, decisions.actions(), as_of)
+        store.finish_run(run_id, "done", {"actions": len(decisions.actions()), "new": len(new_keys)})
+    return RunOutcome(
+        tenant=settings.tenant,
+        as_of=as_of,
+        decisions=decisions,
+        aging=aging,
+        kpis=kpis,
+        new_action_keys=new_keys,
+        rows_read=result.rows_read,
+        problems=[{"line": p.line, "reason": p.reason} for p in result.problems],
+        skipped_import=result.skipped,
+    )
+
+
+def write_report(path: Path, outcome: RunOutcome, policy: Policy, ctx: click.Context) -> None:
+    """Write the HTML report of a run."""
+    store = open_store(ctx)
+    customers = {
+        c.id: c
+        for c in store.load_portfolio(
+            outcome.tenant, outcome.decisions.customers[0].currency if outcome.decisions.customers else "EUR", {}
+        ).customers
+    }
+    html = render_html_report(outcome.decisions, outcome.aging, outcome.kpis, policy, customers, title=outcome.tenant)
+    path.write_text(html, encoding="utf-8")
+    err_console.print(f"report written to {path}")
+
+
+# --------------------------------------------------------------------------------------
+# Output
+# --------------------------------------------------------------------------------------
+
+
+def outcome_json(outcome: RunOutcome) -> dict[str, Any]:
+    """Return the machine-readable result of a run."""
+    return {
+        "tenant": outcome.tenant,
+        "as_of": outcome.as_of.isoformat(),
+        "import": {"rows_read": outcome.rows_read, "skipped": outcome.skipped_import, "problems": outcome.problems},
+        "actions": [to_jsonable(action) for action in outcome.decisions.actions()],
+        "new_actions": len(outcome.new_action_keys),
+        "customers": [
+            {
+                "customer_id": d.customer_id,
+                "stage": d.stage,
+                "level": d.level,
+                "risk_score": d.risk.score,
+                "risk_category": d.risk.category,
+                "risk_explanation": d.risk.explanation(),
+                "overdue_amount": str(d.overdue_amount),
+                "oldest_days_overdue": d.oldest_days_overdue,
+                "hold_reason": d.hold_reason,
+                "next_review": d.next_review.isoformat() if d.next_review else None,
+            }
+            for d in outcome.decisions.customers
+        ],
+        "aging": to_jsonable(outcome.aging),
+        "kpis": to_jsonable(outcome.kpis),
+    }
+
+
+def _money(value: Decimal | None) -> str:
+    return "—" if value is None else f"{value:,.2f}"
+
+
+def _figure(value: float | None, suffix: str = "", decimals: int = 1) -> str:
+    return "—" if value is None else f"{value:,.{decimals}f}{suffix}"
+
+
+def print_outcome(outcome: RunOutcome, limit: int) -> None:
+    """Print the worklist, the aging and the KPIs as tables."""
+    console = Console() if sys.stdout.isatty() else Console(width=200)
+    if outcome.problems:
+        err_console.print(f"[yellow]{len(outcome.problems)} ledger rows were not loaded:[/yellow]")
+        for problem in outcome.problems[:20]:
+            err_console.print(f"  line {problem['line']}: {problem['reason']}")
+        if len(outcome.problems) > 20:
+            err_console.print(f"  ... and {len(outcome.problems) - 20} more (use --format json to see all)")
+    names = {d.customer_id: d for d in outcome.decisions.customers}
+    actions = sorted(outcome.decisions.actions(), key=lambda a: (-a.amount_due, a.customer_id, a.channel))
+    table = Table(
+        title=f"Worklist for {outcome.as_of:%Y-%m-%d %H:%M %Z} ({len(actions)} actions, "
+        f"{len(outcome.new_action_keys)} newly recorded)"
+    )
+    for column in ("customer", "level", "channel", "not before (local)", "amount due", "risk", "why"):
+        table.add_column(column, overflow="fold", justify="right" if column == "amount due" else "left")
+    for action in actions[: limit or None]:
+        risk = names[action.customer_id].risk
+        top = max(risk.contributions, key=lambda c: c.points)
+        table.add_row(
+            action.customer_id,
+            action.level,
+            action.channel,
+            f"{action.local_time:%a %d %b %H:%M}",
+            _money(action.amount_due),
+            f"{risk.score:.0f} {risk.category} ({top.detail})"
+            if top.points >= 0.5
+            else f"{risk.score:.0f} {risk.category}",
+            action.reason,
+        )
+    console.print(table)
+    if limit and len(actions) > limit:
+        console.print(f"... {len(actions) - limit} more actions (--limit 0 shows all)")
+    print_aging(console, outcome.aging)
+    print_kpis(console, outcome.kpis)
+
+
+def print_aging(console: Console, aging: AgingReport) -> None:
+    """Print the aging buckets."""
+    table = Table(title=f"Aging ({aging.company_currency})")
+    table.add_column("bucket")
+    table.add_column("items", justify="right")
+    table.add_column("amount", justify="right")
+    for bucket in aging.buckets:
+        table.add_row(bucket.label, str(bucket.items), _money(bucket.company_amount))
+    table.add_row("total", str(sum(b.items for b in aging.buckets)), _money(aging.total))
+    console.print(table)
+
+
+KPI_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("DSO (days)", "dso", ""),
+    ("DSO countback (days)", "dso_countback", ""),
+    ("Best possible DSO (days)", "best_possible_dso", ""),
+    ("Average days delinquent", "average_days_delinquent", ""),
+    ("CEI", "cei", " %"),
+    ("Customers delinquent", "pct_customers_delinquent", " %"),
+    ("Amount delinquent", "pct_amount_delinquent", " %"),
+    ("Recovery rate", "recovery_rate", " %"),
+    ("Promise-kept rate", "promise_kept_rate", " %"),
+    ("Cost per unit collected", "cost_per_collection", ""),
+)
+
+
+def print_kpis(console: Console, report: KpiReport) -> None:
+    """Print the KPIs, overall and per group."""
+    sets: list[tuple[str, KpiSet]] = [("overall", report.overall), *report.groups.items()]
+    overall = report.overall
+    table = Table(title=f"KPIs {overall.period_start} to {overall.period_end}")
+    table.add_column("KPI")
+    for name, _ in sets:
+        table.add_column(name, justify="right")
+    for label, attribute, suffix in KPI_ROWS:
+        decimals = 4 if attribute == "cost_per_collection" else 1
+        table.add_row(label, *(_figure(getattr(kpi, attribute), suffix, decimals) for _, kpi in sets))
+    table.add_row("Receivables", *(_money(kpi.receivables) for _, kpi in sets))
+    table.add_row("Overdue", *(_money(kpi.overdue) for _, kpi in sets))
+    console.print(table)
+
+
+# --------------------------------------------------------------------------------------
+# policy
+# --------------------------------------------------------------------------------------
+
+
+@cli.group()
+def policy() -> None:
+    """Write, check and show policy documents."""
+
+
+@policy.command("init")
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=Path("policy.json"), show_default=True
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def policy_init(output: Path, force: bool) -> None:
+    """Write the default policy document to a file."""
+    if output.exists() and not force:
+        raise CliFailure(f"{output} exists (use --force to overwrite)", EXIT_INPUT)
+    output.write_text(json.dumps(default_policy_document(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    click.echo(f"wrote {output}")
+
+
+@policy.command("validate")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def policy_validate(path: Path, output_format: str) -> None:
+    """Check a policy file; exit 3 and name every bad field when it is invalid."""
+    try:
+        parsed = policy_from_json(path.read_text(encoding="utf-8"))
+    except PolicyError as err:
+        if output_format == "json":
+            click.echo(json.dumps({"valid": False, "problems": err.problems}, indent=2))
+            raise SystemExit(EXIT_POLICY) from err
+        raise CliFailure(f"{path}: {err}", EXIT_POLICY) from err
+    if output_format == "json":
+        click.echo(json.dumps({"valid": True, "name": parsed.name, "revision": parsed.revision}))
+    else:
+        click.echo(f"{path}: valid ({parsed.name}, revision {parsed.revision})")
+
+
+@policy.command("show")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=False)
+def policy_show(path: Path | None) -> None:
+    """Print a policy (or the default) normalised, with every default filled in."""
+    click.echo(policy_to_json(load_policy(path)), nl=False)
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    cli(prog_name="odoo-collections")
+
+
+if __name__ == "__main__":
+    main()

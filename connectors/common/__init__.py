@@ -1,0 +1,1 @@
+"""What every connector shares: the store, serialisation, errors."""

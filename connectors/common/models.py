@@ -1,0 +1,210 @@
+"""SQLAlchemy models of the store (the schema itself is owned by the Alembic migrations)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Boolean, Date, DateTime, Integer, String, Text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class ExactDecimal(TypeDecorator[Decimal]):
+    """A Decimal stored as its exact text, so no database rounds money (SQLite has no decimal type)."""
+
+    impl = String(40)
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> str | None:
+        return None if value is None else str(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        return None if value is None else Decimal(value)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An aware datetime stored as naive UTC and read back aware."""
+
+    impl = DateTime()
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("datetimes in the store must be timezone-aware")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+class Base(DeclarativeBase):
+    """Base of the store's models."""
+
+
+class CustomerRow(Base):
+    """A customer of a tenant."""
+
+    __tablename__ = "customers"
+    tenant: Mapped[str] = mapped_column(String(120), primary_key=True)
+    id: Mapped[str] = mapped_column(String(120), primary_key=True)
+    name: Mapped[str] = mapped_column(String(400))
+    country: Mapped[str | None] = mapped_column(String(2))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(64))
+    mobile: Mapped[str | None] = mapped_column(String(64))
+    has_postal_address: Mapped[bool] = mapped_column(Boolean, default=True)
+    language: Mapped[str | None] = mapped_column(String(16))
+    credit_limit: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    collector: Mapped[str | None] = mapped_column(String(120))
+    strategy: Mapped[str | None] = mapped_column(String(120))
+    preferred_channel: Mapped[str | None] = mapped_column(String(16))
+    opted_out_channels: Mapped[str] = mapped_column(Text, default="[]")
+    contact_window: Mapped[str | None] = mapped_column(Text)
+    do_not_dun: Mapped[bool] = mapped_column(Boolean, default=False)
+    paused_until: Mapped[date | None] = mapped_column(Date)
+
+
+class ItemRow(Base):
+    """A receivable item (one instalment) of a tenant."""
+
+    __tablename__ = "items"
+    tenant: Mapped[str] = mapped_column(String(120), primary_key=True)
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(120), index=True)
+    invoice_ref: Mapped[str] = mapped_column(String(200))
+    currency: Mapped[str] = mapped_column(String(3))
+    amount: Mapped[Decimal] = mapped_column(ExactDecimal)
+    residual: Mapped[Decimal] = mapped_column(ExactDecimal)
+    issue_date: Mapped[date] = mapped_column(Date)
+    due_date: Mapped[date] = mapped_column(Date)
+    disputed: Mapped[bool] = mapped_column(Boolean, default=False)
+    settled_on: Mapped[date | None] = mapped_column(Date)
+    is_credit: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class PaymentRow(Base):
+    """A payment with its allocations (JSON list of [item id, amount])."""
+
+    __tablename__ = "payments"
+    tenant: Mapped[str] = mapped_column(String(120), primary_key=True)
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(120), index=True)
+    date: Mapped[date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(ExactDecimal)
+    currency: Mapped[str] = mapped_column(String(3))
+    allocations: Mapped[str] = mapped_column(Text, default="[]")
+
+
+class PromiseRow(Base):
+    """A promise to pay."""
+
+    __tablename__ = "promises"
+    tenant: Mapped[str] = mapped_column(String(120), primary_key=True)
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(120), index=True)
+    created_on: Mapped[date] = mapped_column(Date)
+    promised_date: Mapped[date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(ExactDecimal)
+    currency: Mapped[str] = mapped_column(String(3))
+    item_ids: Mapped[str] = mapped_column(Text, default="[]")
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class PlanRow(Base):
+    """A payment plan; its schedule is a JSON list of [sequence, due date, amount]."""
+
+    __tablename__ = "plans"
+    tenant: Mapped[str] = mapped_column(String(120), primary_key=True)
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(120), index=True)
+    created_on: Mapped[date] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(String(3))
+    total: Mapped[Decimal] = mapped_column(ExactDecimal)
+    installments: Mapped[str] = mapped_column(Text)
+    frequency: Mapped[str] = mapped_column(String(16))
+    grace_days: Mapped[int] = mapped_column(Integer, default=0)
+    item_ids: Mapped[str] = mapped_column(Text, default="[]")
+    payment_ids: Mapped[str] = mapped_column(Text, default="[]")
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ContactEventRow(Base):
+    """A contact event: an action sent or scheduled, with its outcome."""
+
+    __tablename__ = "contact_events"
+    tenant: Mapped[str] = mapped_column(String(120), primary_key=True)
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(120), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    channel: Mapped[str] = mapped_column(String(16))
+    level: Mapped[str | None] = mapped_column(String(120))
+    strategy: Mapped[str | None] = mapped_column(String(120))
+    variant: Mapped[str | None] = mapped_column(String(120))
+    item_ids: Mapped[str] = mapped_column(Text, default="[]")
+    outcome: Mapped[str] = mapped_column(String(16), default="sent")
+    responded_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    cost: Mapped[Decimal] = mapped_column(ExactDecimal)
+    collector: Mapped[str | None] = mapped_column(String(120))
+    planned_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class OutboxRow(Base):
+    """An action recorded under its unique business key before it is sent."""
+
+    __tablename__ = "outbox"
+    tenant: Mapped[str] = mapped_column(String(120), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    run_id: Mapped[int | None] = mapped_column(Integer)
+    customer_id: Mapped[str] = mapped_column(String(120))
+    channel: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    not_before: Mapped[datetime] = mapped_column(UtcDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    external_ref: Mapped[str | None] = mapped_column(String(200))
+    payload: Mapped[str] = mapped_column(Text)
+
+
+class BookmarkRow(Base):
+    """How far a stream of a tenant has been synced."""
+
+    __tablename__ = "bookmarks"
+    tenant: Mapped[str] = mapped_column(String(120), primary_key=True)
+    stream: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class QuarantineRow(Base):
+    """A record that could not be loaded, kept with the reason."""
+
+    __tablename__ = "quarantine"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant: Mapped[str] = mapped_column(String(120), index=True)
+    stream: Mapped[str] = mapped_column(String(64))
+    record_ref: Mapped[str] = mapped_column(String(200))
+    raw: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class RunRow(Base):
+    """One run (import, plan, sync) with its figures."""
+
+    __tablename__ = "runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant: Mapped[str] = mapped_column(String(120), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    as_of: Mapped[datetime] = mapped_column(UtcDateTime)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    status: Mapped[str] = mapped_column(String(16))
+    stats: Mapped[str] = mapped_column(Text, default="{}")

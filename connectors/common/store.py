@@ -1,0 +1,623 @@
+"""The connectors' store: ledgers, contact history, promises, plans, outbox, bookmarks.
+
+SQLite file by default, any SQLAlchemy URL (PostgreSQL) otherwise; the schema is owned
+by the Alembic migrations in ``connectors/common/migrations``. Every row belongs to a
+tenant (one connected company or one ledger file), so several ledgers share a store.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from collections_engine.decisions import Action
+from collections_engine.types import (
+    Allocation,
+    ContactEvent,
+    ContactWindow,
+    Customer,
+    History,
+    Installment,
+    Payment,
+    PaymentPlan,
+    Portfolio,
+    Promise,
+    ReceivableItem,
+)
+
+from .errors import StoreError
+from .models import (
+    Base,
+    BookmarkRow,
+    ContactEventRow,
+    CustomerRow,
+    ItemRow,
+    OutboxRow,
+    PaymentRow,
+    PlanRow,
+    PromiseRow,
+    QuarantineRow,
+    RunRow,
+)
+from .serialize import to_jsonable
+
+_CHUNK = 500
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Store:
+    """Persistent state shared by every connector and by the CLI."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine: Engine = create_engine(url, future=True)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @staticmethod
+    def default_url() -> str:
+        """Return the SQLite URL under $ODOO_COLLECTIONS_HOME (or ~/.local/share/odoo-collections)."""
+        home = Path(os.environ.get("ODOO_COLLECTIONS_HOME") or Path.home() / ".local" / "share" / "odoo-collections")
+        home.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{home / 'store.db'}"
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision (idempotent)."""
+        from alembic import command
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
+        with self.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """Yield a session that commits on success and rolls back on error."""
+        session = self._sessions()
+        try:
+            yield session
+            session.commit()
+        except Exception:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    # ----------------------------------------------------------------------------------
+    # Upserts
+    # ----------------------------------------------------------------------------------
+
+    def _upsert(self, model: type[Base], rows: Sequence[dict[str, Any]], keys: tuple[str, ...]) -> int:
+        dialect = self.engine.dialect.name
+        if dialect == "sqlite":
+            insert_factory: Any = sqlite.insert
+        elif dialect == "postgresql":
+            insert_factory = postgresql.insert
+        else:
+            raise StoreError(f"the store supports SQLite and PostgreSQL, not {dialect}")
+        with self.session() as session:
+            for start in range(0, len(rows), _CHUNK):
+                chunk = rows[start : start + _CHUNK]
+                statement = insert_factory(model)
+                updates = {c: statement.excluded[c] for c in chunk[0] if c not in keys}
+                session.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=updates), chunk)
+        return len(rows)
+
+    def upsert_customers(self, tenant: str, customers: Iterable[Customer]) -> int:
+        """Insert or update customers by (tenant, id)."""
+        rows = [_customer_row(tenant, c) for c in customers]
+        return self._upsert(CustomerRow, rows, ("tenant", "id")) if rows else 0
+
+    def upsert_items(self, tenant: str, items: Iterable[ReceivableItem]) -> int:
+        """Insert or update receivable items by (tenant, id)."""
+        rows = [_item_row(tenant, i) for i in items]
+        return self._upsert(ItemRow, rows, ("tenant", "id")) if rows else 0
+
+    def upsert_payments(self, tenant: str, payments: Iterable[Payment]) -> int:
+        """Insert or update payments (with their allocations) by (tenant, id)."""
+        rows = [_payment_row(tenant, p) for p in payments]
+        return self._upsert(PaymentRow, rows, ("tenant", "id")) if rows else 0
+
+    def close_items_not_in(self, tenant: str, keep_ids: set[str], on: date) -> int:
+        """Mark open items absent from a full re-import as settled ``on`` (residual 0); return how many."""
+        with self.session() as session:
+            rows = session.execute(select(ItemRow.id, ItemRow.residual).where(ItemRow.tenant == tenant)).all()
+            gone = [item_id for item_id, residual in rows if residual and item_id not in keep_ids]
+            for start in range(0, len(gone), _CHUNK):
+                session.execute(
+                    update(ItemRow)
+                    .where(ItemRow.tenant == tenant, ItemRow.id.in_(gone[start : start + _CHUNK]))
+                    .values(residual=Decimal(0), settled_on=on)
+                )
+        return len(gone)
+
+    def save_promise(self, tenant: str, promise: Promise) -> None:
+        """Insert or update a promise to pay."""
+        self._upsert(PromiseRow, [_promise_row(tenant, promise)], ("tenant", "id"))
+
+    def save_plan(self, tenant: str, plan: PaymentPlan) -> None:
+        """Insert or update a payment plan with its schedule."""
+        self._upsert(PlanRow, [_plan_row(tenant, plan)], ("tenant", "id"))
+
+    def record_events(self, tenant: str, events: Iterable[ContactEvent]) -> int:
+        """Insert or update contact events by (tenant, id)."""
+        rows = [_event_row(tenant, e) for e in events]
+        return self._upsert(ContactEventRow, rows, ("tenant", "id")) if rows else 0
+
+    def update_event_outcome(self, tenant: str, event_id: str, outcome: str, responded_at: datetime | None) -> None:
+        """Record what came of a contact (a response, a bounce, a payment)."""
+        with self.session() as session:
+            result = session.execute(
+                update(ContactEventRow)
+                .where(ContactEventRow.tenant == tenant, ContactEventRow.id == event_id)
+                .values(outcome=outcome, responded_at=responded_at)
+            )
+            if result.rowcount == 0:  # type: ignore[attr-defined]
+                raise StoreError(f"no contact event {event_id!r} for tenant {tenant!r}")
+
+    # ----------------------------------------------------------------------------------
+    # Loading engine inputs
+    # ----------------------------------------------------------------------------------
+
+    def load_portfolio(self, tenant: str, company_currency: str, rates: Mapping[str, Decimal]) -> Portfolio:
+        """Rebuild the engine's portfolio of a tenant."""
+        with self.session() as session:
+            customers = tuple(
+                _customer(r)
+                for r in session.scalars(
+                    select(CustomerRow).where(CustomerRow.tenant == tenant).order_by(CustomerRow.id)
+                )
+            )
+            items = tuple(
+                _item(r)
+                for r in session.scalars(
+                    select(ItemRow)
+                    .where(ItemRow.tenant == tenant)
+                    .order_by(ItemRow.customer_id, ItemRow.due_date, ItemRow.id)
+                )
+            )
+            payments = tuple(
+                _payment(r)
+                for r in session.scalars(
+                    select(PaymentRow).where(PaymentRow.tenant == tenant).order_by(PaymentRow.date, PaymentRow.id)
+                )
+            )
+            promises = tuple(
+                _promise(r)
+                for r in session.scalars(select(PromiseRow).where(PromiseRow.tenant == tenant).order_by(PromiseRow.id))
+            )
+            plans = tuple(
+                _plan(r) for r in session.scalars(select(PlanRow).where(PlanRow.tenant == tenant).order_by(PlanRow.id))
+            )
+        return Portfolio(company_currency, customers, items, payments, promises, plans, dict(rates))
+
+    def load_history(self, tenant: str) -> History:
+        """Rebuild the contact history of a tenant, oldest first."""
+        with self.session() as session:
+            rows = session.scalars(
+                select(ContactEventRow)
+                .where(ContactEventRow.tenant == tenant)
+                .order_by(ContactEventRow.at, ContactEventRow.id)
+            )
+            return History(events=tuple(_event(r) for r in rows))
+
+    # ----------------------------------------------------------------------------------
+    # Outbox
+    # ----------------------------------------------------------------------------------
+
+    def enqueue_actions(self, tenant: str, run_id: int | None, actions: Iterable[Action], as_of: datetime) -> list[str]:
+        """Record actions under their unique key, and as contact events planned at ``as_of``; return the new keys."""
+        actions = list(actions)
+        if not actions:
+            return []
+        with self.session() as session:
+            existing: set[str] = set()
+            keys = [a.key for a in actions]
+            for start in range(0, len(keys), _CHUNK):
+                existing.update(
+                    session.scalars(
+                        select(OutboxRow.key).where(
+                            OutboxRow.tenant == tenant, OutboxRow.key.in_(keys[start : start + _CHUNK])
+                        )
+                    )
+                )
+            new = [a for a in actions if a.key not in existing]
+            now = _now()
+            for action in new:
+                session.add(
+                    OutboxRow(
+                        tenant=tenant,
+                        key=action.key,
+                        run_id=run_id,
+                        customer_id=action.customer_id,
+                        channel=action.channel,
+                        status="pending",
+                        attempts=0,
+                        created_at=now,
+                        not_before=action.not_before,
+                        payload=json.dumps(to_jsonable(action)),
+                    )
+                )
+                session.add(_event_row_model(tenant, _action_event(action, as_of)))
+        return [a.key for a in new]
+
+    def pending_actions(self, tenant: str, limit: int = 1000, due_by: datetime | None = None) -> list[dict[str, Any]]:
+        """Return pending outbox entries (optionally only those due by an instant), oldest first."""
+        with self.session() as session:
+            query = select(OutboxRow).where(OutboxRow.tenant == tenant, OutboxRow.status == "pending")
+            if due_by is not None:
+                query = query.where(OutboxRow.not_before <= due_by)
+            rows = session.scalars(query.order_by(OutboxRow.not_before, OutboxRow.key).limit(limit))
+            return [{"key": r.key, "attempts": r.attempts, **json.loads(r.payload)} for r in rows]
+
+    def mark_sent(self, tenant: str, key: str, at: datetime, external_ref: str | None = None) -> None:
+        """Mark an outbox entry as sent."""
+        self._set_status(tenant, key, status="sent", sent_at=at, external_ref=external_ref)
+
+    def mark_failed(self, tenant: str, key: str, error: str, retryable: bool) -> None:
+        """Record a failed attempt; a retryable failure stays pending."""
+        with self.session() as session:
+            row = session.get(OutboxRow, (tenant, key))
+            if row is None:
+                raise StoreError(f"no outbox entry {key!r} for tenant {tenant!r}")
+            row.attempts += 1
+            row.last_error = error[:2000]
+            row.status = "pending" if retryable else "failed"
+
+    def _set_status(self, tenant: str, key: str, **values: Any) -> None:
+        with self.session() as session:
+            row = session.get(OutboxRow, (tenant, key))
+            if row is None:
+                raise StoreError(f"no outbox entry {key!r} for tenant {tenant!r}")
+            row.attempts += 1
+            for name, value in values.items():
+                setattr(row, name, value)
+
+    def outbox_counts(self, tenant: str) -> dict[str, int]:
+        """Return how many outbox entries are in each status."""
+        with self.session() as session:
+            rows = session.execute(
+                select(OutboxRow.status, func.count()).where(OutboxRow.tenant == tenant).group_by(OutboxRow.status)
+            )
+            return {status: count for status, count in rows}
+
+    # ----------------------------------------------------------------------------------
+    # Bookmarks, quarantine, runs
+    # ----------------------------------------------------------------------------------
+
+    def get_bookmark(self, tenant: str, stream: str) -> str | None:
+        """Return the saved position of a stream, if any."""
+        with self.session() as session:
+            row = session.get(BookmarkRow, (tenant, stream))
+            return row.value if row else None
+
+    def set_bookmark(self, tenant: str, stream: str, value: str, session: Session | None = None) -> None:
+        """Move a stream's bookmark (inside the caller's transaction when a session is given)."""
+        if session is None:
+            with self.session() as own:
+                self.set_bookmark(tenant, stream, value, own)
+            return
+        row = session.get(BookmarkRow, (tenant, stream))
+        if row is None:
+            session.add(BookmarkRow(tenant=tenant, stream=stream, value=value, updated_at=_now()))
+        else:
+            row.value, row.updated_at = value, _now()
+
+    def quarantine(self, tenant: str, stream: str, record_ref: str, raw: Any, reason: str) -> None:
+        """Keep a record that could not be loaded, with the reason, for a person to fix."""
+        with self.session() as session:
+            session.add(
+                QuarantineRow(
+                    tenant=tenant,
+                    stream=stream,
+                    record_ref=record_ref,
+                    raw=json.dumps(to_jsonable(raw), ensure_ascii=False),
+                    reason=reason,
+                    created_at=_now(),
+                )
+            )
+
+    def clear_quarantine(self, tenant: str, stream: str) -> None:
+        """Forget the quarantined records of a stream (before a full re-import)."""
+        with self.session() as session:
+            session.execute(delete(QuarantineRow).where(QuarantineRow.tenant == tenant, QuarantineRow.stream == stream))
+
+    def quarantined(self, tenant: str) -> list[dict[str, Any]]:
+        """Return the quarantined records of a tenant."""
+        with self.session() as session:
+            rows = session.scalars(
+                select(QuarantineRow).where(QuarantineRow.tenant == tenant).order_by(QuarantineRow.id)
+            )
+            return [
+                {"stream": r.stream, "record": r.record_ref, "reason": r.reason, "raw": json.loads(r.raw)} for r in rows
+            ]
+
+    def start_run(self, tenant: str, kind: str, as_of: datetime) -> int:
+        """Record the start of a run and return its id."""
+        with self.session() as session:
+            row = RunRow(tenant=tenant, kind=kind, as_of=as_of, started_at=_now(), status="running", stats="{}")
+            session.add(row)
+            session.flush()
+            return row.id
+
+    def finish_run(self, run_id: int, status: str, stats: Mapping[str, Any]) -> None:
+        """Record the end of a run with its figures."""
+        with self.session() as session:
+            row = session.get(RunRow, run_id)
+            if row is None:
+                raise StoreError(f"no run {run_id}")
+            row.status, row.finished_at, row.stats = status, _now(), json.dumps(to_jsonable(stats))
+
+    def last_runs(self, tenant: str, count: int = 10) -> list[dict[str, Any]]:
+        """Return the newest runs of a tenant."""
+        with self.session() as session:
+            rows = session.scalars(
+                select(RunRow).where(RunRow.tenant == tenant).order_by(RunRow.id.desc()).limit(count)
+            )
+            return [
+                {
+                    "id": r.id,
+                    "kind": r.kind,
+                    "as_of": r.as_of.isoformat(),
+                    "status": r.status,
+                    "started_at": r.started_at.isoformat(),
+                    "stats": json.loads(r.stats),
+                }
+                for r in rows
+            ]
+
+    def tenants(self) -> list[str]:
+        """Return every tenant that has customers in the store."""
+        with self.session() as session:
+            return list(session.scalars(select(CustomerRow.tenant).distinct().order_by(CustomerRow.tenant)))
+
+
+# --------------------------------------------------------------------------------------
+# Row <-> engine type
+# --------------------------------------------------------------------------------------
+
+
+def _window_json(window: ContactWindow | None) -> str | None:
+    return json.dumps({"hours": window.hours, "weekdays": window.weekdays}) if window else None
+
+
+def _window(text: str | None) -> ContactWindow | None:
+    if not text:
+        return None
+    data = json.loads(text)
+    return ContactWindow(hours=tuple((a, b) for a, b in data["hours"]), weekdays=tuple(data["weekdays"]))
+
+
+def _customer_row(tenant: str, c: Customer) -> dict[str, Any]:
+    return {
+        "tenant": tenant,
+        "id": c.id,
+        "name": c.name,
+        "country": c.country,
+        "timezone": c.timezone,
+        "email": c.email,
+        "phone": c.phone,
+        "mobile": c.mobile,
+        "has_postal_address": c.has_postal_address,
+        "language": c.language,
+        "credit_limit": c.credit_limit,
+        "collector": c.collector,
+        "strategy": c.strategy,
+        "preferred_channel": c.preferred_channel,
+        "opted_out_channels": json.dumps(sorted(c.opted_out_channels)),
+        "contact_window": _window_json(c.contact_window),
+        "do_not_dun": c.do_not_dun,
+        "paused_until": c.paused_until,
+    }
+
+
+def _customer(r: CustomerRow) -> Customer:
+    return Customer(
+        id=r.id,
+        name=r.name,
+        country=r.country,
+        timezone=r.timezone,
+        email=r.email,
+        phone=r.phone,
+        mobile=r.mobile,
+        has_postal_address=r.has_postal_address,
+        language=r.language,
+        credit_limit=r.credit_limit,
+        collector=r.collector,
+        strategy=r.strategy,
+        preferred_channel=r.preferred_channel,
+        opted_out_channels=frozenset(json.loads(r.opted_out_channels)),
+        contact_window=_window(r.contact_window),
+        do_not_dun=r.do_not_dun,
+        paused_until=r.paused_until,
+    )
+
+
+def _item_row(tenant: str, i: ReceivableItem) -> dict[str, Any]:
+    return {
+        "tenant": tenant,
+        "id": i.id,
+        "customer_id": i.customer_id,
+        "invoice_ref": i.invoice_ref,
+        "currency": i.currency,
+        "amount": i.amount,
+        "residual": i.residual,
+        "issue_date": i.issue_date,
+        "due_date": i.due_date,
+        "disputed": i.disputed,
+        "settled_on": i.settled_on,
+        "is_credit": i.is_credit,
+    }
+
+
+def _item(r: ItemRow) -> ReceivableItem:
+    return ReceivableItem(
+        id=r.id,
+        customer_id=r.customer_id,
+        invoice_ref=r.invoice_ref,
+        currency=r.currency,
+        amount=r.amount,
+        residual=r.residual,
+        issue_date=r.issue_date,
+        due_date=r.due_date,
+        disputed=r.disputed,
+        settled_on=r.settled_on,
+        is_credit=r.is_credit,
+    )
+
+
+def _payment_row(tenant: str, p: Payment) -> dict[str, Any]:
+    allocations = [[a.item_id, str(a.amount)] for a in p.allocations]
+    return {
+        "tenant": tenant,
+        "id": p.id,
+        "customer_id": p.customer_id,
+        "date": p.date,
+        "amount": p.amount,
+        "currency": p.currency,
+        "allocations": json.dumps(allocations),
+    }
+
+
+def _payment(r: PaymentRow) -> Payment:
+    allocations = tuple(Allocation(item_id, Decimal(amount)) for item_id, amount in json.loads(r.allocations))
+    return Payment(
+        id=r.id, customer_id=r.customer_id, date=r.date, amount=r.amount, currency=r.currency, allocations=allocations
+    )
+
+
+def _promise_row(tenant: str, p: Promise) -> dict[str, Any]:
+    return {
+        "tenant": tenant,
+        "id": p.id,
+        "customer_id": p.customer_id,
+        "created_on": p.created_on,
+        "promised_date": p.promised_date,
+        "amount": p.amount,
+        "currency": p.currency,
+        "item_ids": json.dumps(list(p.item_ids)),
+        "cancelled": p.cancelled,
+    }
+
+
+def _promise(r: PromiseRow) -> Promise:
+    return Promise(
+        id=r.id,
+        customer_id=r.customer_id,
+        created_on=r.created_on,
+        promised_date=r.promised_date,
+        amount=r.amount,
+        currency=r.currency,
+        item_ids=tuple(json.loads(r.item_ids)),
+        cancelled=r.cancelled,
+    )
+
+
+def _plan_row(tenant: str, p: PaymentPlan) -> dict[str, Any]:
+    schedule = [[i.sequence, i.due_date.isoformat(), str(i.amount)] for i in p.installments]
+    return {
+        "tenant": tenant,
+        "id": p.id,
+        "customer_id": p.customer_id,
+        "created_on": p.created_on,
+        "currency": p.currency,
+        "total": p.total,
+        "installments": json.dumps(schedule),
+        "frequency": p.frequency,
+        "grace_days": p.grace_days,
+        "item_ids": json.dumps(list(p.item_ids)),
+        "payment_ids": json.dumps(list(p.payment_ids)),
+        "cancelled": p.cancelled,
+    }
+
+
+def _plan(r: PlanRow) -> PaymentPlan:
+    schedule = tuple(Installment(n, date.fromisoformat(d), Decimal(a)) for n, d, a in json.loads(r.installments))
+    return PaymentPlan(
+        id=r.id,
+        customer_id=r.customer_id,
+        created_on=r.created_on,
+        currency=r.currency,
+        total=r.total,
+        installments=schedule,
+        frequency=r.frequency,
+        grace_days=r.grace_days,
+        item_ids=tuple(json.loads(r.item_ids)),
+        payment_ids=tuple(json.loads(r.payment_ids)),
+        cancelled=r.cancelled,
+    )
+
+
+def _event_row(tenant: str, e: ContactEvent) -> dict[str, Any]:
+    return {
+        "tenant": tenant,
+        "id": e.id,
+        "customer_id": e.customer_id,
+        "at": e.at,
+        "channel": e.channel,
+        "level": e.level,
+        "strategy": e.strategy,
+        "variant": e.variant,
+        "item_ids": json.dumps(list(e.item_ids)),
+        "outcome": e.outcome,
+        "responded_at": e.responded_at,
+        "cost": e.cost,
+        "collector": e.collector,
+        "planned_at": e.planned_at,
+    }
+
+
+def _event_row_model(tenant: str, e: ContactEvent) -> ContactEventRow:
+    return ContactEventRow(**_event_row(tenant, e))
+
+
+def _event(r: ContactEventRow) -> ContactEvent:
+    return ContactEvent(
+        id=r.id,
+        customer_id=r.customer_id,
+        at=r.at,
+        channel=r.channel,
+        level=r.level,
+        strategy=r.strategy,
+        variant=r.variant,
+        item_ids=tuple(json.loads(r.item_ids)),
+        outcome=r.outcome,
+        responded_at=r.responded_at,
+        cost=r.cost,
+        collector=r.collector,
+        planned_at=r.planned_at,
+    )
+
+
+def _action_event(action: Action, planned_at: datetime) -> ContactEvent:
+    """The contact event an enqueued action stands for (so the next run sees it as done)."""
+    return ContactEvent(
+        id=action.key,
+        customer_id=action.customer_id,
+        at=action.not_before,
+        channel=action.channel,
+        level=action.level,
+        strategy=action.strategy,
+        variant=action.variant,
+        item_ids=action.item_ids,
+        outcome="sent",
+        cost=action.cost,
+        planned_at=planned_at,
+    )

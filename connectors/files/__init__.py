@@ -1,0 +1,1 @@
+"""Receivables ledgers from CSV and XLSX files: the first, simplest connector."""

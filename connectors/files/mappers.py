@@ -1,0 +1,412 @@
+"""Ledger rows -> engine types: column mapping, value parsing, instalments, problems by line."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from collections_engine.types import Allocation, Customer, Payment, ReceivableItem
+
+from ..common.errors import LedgerError
+
+REQUIRED = ("customer_id", "invoice_number", "due_date", "amount")
+ALIASES: dict[str, tuple[str, ...]] = {
+    "customer_id": (
+        "customer_id",
+        "customer id",
+        "customer",
+        "customer code",
+        "account",
+        "cliente",
+        "código cliente",
+        "codigo cliente",
+        "id cliente",
+        "nif",
+        "rfc",
+    ),
+    "customer_name": (
+        "customer_name",
+        "customer name",
+        "name",
+        "company",
+        "razón social",
+        "razon social",
+        "nombre",
+        "nombre cliente",
+    ),
+    "invoice_number": (
+        "invoice_number",
+        "invoice",
+        "invoice no",
+        "invoice no.",
+        "invoice #",
+        "num",
+        "document",
+        "document number",
+        "factura",
+        "número",
+        "numero",
+        "nº factura",
+        "folio",
+    ),
+    "invoice_date": (
+        "invoice_date",
+        "invoice date",
+        "date",
+        "issue date",
+        "fecha",
+        "fecha factura",
+        "fecha emisión",
+        "fecha emision",
+    ),
+    "due_date": ("due_date", "due date", "due", "vencimiento", "fecha vencimiento", "fecha de vencimiento"),
+    "amount": ("amount", "total", "invoice amount", "original amount", "importe", "importe total", "monto"),
+    "open_amount": (
+        "open_amount",
+        "open amount",
+        "open balance",
+        "balance",
+        "balance due",
+        "amount due",
+        "residual",
+        "saldo",
+        "pendiente",
+        "importe pendiente",
+        "saldo pendiente",
+    ),
+    "paid_amount": ("paid_amount", "paid", "amount paid", "pagado", "cobrado", "importe cobrado"),
+    "currency": ("currency", "moneda", "divisa", "curr"),
+    "settled_date": (
+        "settled_date",
+        "settled date",
+        "paid date",
+        "paid_date",
+        "payment date",
+        "fecha pago",
+        "fecha cobro",
+        "fecha de pago",
+    ),
+    "disputed": ("disputed", "dispute", "in dispute", "en disputa", "disputa", "litigio"),
+    "email": ("email", "e-mail", "correo", "correo electrónico", "correo electronico"),
+    "phone": ("phone", "telephone", "teléfono", "telefono"),
+    "mobile": ("mobile", "cell", "móvil", "movil", "celular"),
+    "country": ("country", "país", "pais", "country code"),
+    "language": ("language", "lang", "idioma"),
+    "credit_limit": ("credit_limit", "credit limit", "límite de crédito", "limite de credito", "límite crédito"),
+    "collector": ("collector", "salesperson", "gestor", "cobrador", "responsable"),
+    "timezone": ("timezone", "time zone", "zona horaria"),
+}
+TARGETS = tuple(ALIASES)
+_TRUE = {"yes", "y", "true", "1", "x", "sí", "si", "s"}
+_FALSE = {"no", "n", "false", "0", ""}
+_SYMBOLS = re.compile(r"[€$£¥\s\u00a0']|[A-Z]{3}")
+
+
+@dataclass(frozen=True)
+class ColumnMapping:
+    """Which header feeds each field, and how values are written."""
+
+    columns: Mapping[str, str]
+    date_format: str | None = None
+    decimal_separator: str | None = None
+    currency: str | None = None
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """A ledger row that could not be loaded."""
+
+    line: int
+    reason: str
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class MappedLedger:
+    """The engine records a ledger maps to, and the rows it could not."""
+
+    customers: list[Customer]
+    items: list[ReceivableItem]
+    payments: list[Payment]
+    problems: list[RowProblem]
+    rows_read: int
+
+
+def load_mapping(path: Path) -> dict[str, Any]:
+    """Read a mapping file (JSON) and check it names only known fields."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise LedgerError(f"{path}: cannot read the mapping: {err}") from err
+    allowed = {"columns", "date_format", "decimal_separator", "currency"}
+    unknown = sorted(set(document) - allowed)
+    if unknown:
+        raise LedgerError(f"{path}: unknown mapping keys: {', '.join(unknown)} (allowed: {', '.join(sorted(allowed))})")
+    bad = sorted(set(document.get("columns", {})) - set(TARGETS))
+    if bad:
+        raise LedgerError(f"{path}: columns: unknown target fields: {', '.join(bad)} (known: {', '.join(TARGETS)})")
+    if document.get("decimal_separator") not in (None, ".", ","):
+        raise LedgerError(f"{path}: decimal_separator: must be '.' or ','")
+    return dict(document)
+
+
+def resolve_mapping(headers: Iterable[str], document: Mapping[str, Any] | None) -> ColumnMapping:
+    """Match headers to fields: the mapping file first, then the known aliases (case-insensitive)."""
+    document = document or {}
+    explicit: dict[str, str] = dict(document.get("columns", {}))
+    by_lower = {h.strip().lower(): h for h in headers if h}
+    columns: dict[str, str] = {}
+    for target in TARGETS:
+        if target in explicit:
+            if explicit[target] not in headers:
+                raise LedgerError(f"columns.{target}: header {explicit[target]!r} is not in the file")
+            columns[target] = explicit[target]
+            continue
+        for alias in ALIASES[target]:
+            if alias in by_lower and by_lower[alias] not in columns.values():
+                columns[target] = by_lower[alias]
+                break
+    missing = [target for target in REQUIRED if target not in columns]
+    if missing:
+        raise LedgerError(
+            f"no column for {', '.join(missing)} (headers: {', '.join(headers)}); give a mapping file with --mapping"
+        )
+    return ColumnMapping(
+        columns, document.get("date_format"), document.get("decimal_separator"), document.get("currency")
+    )
+
+
+def parse_date(value: Any, fmt: str | None) -> date:
+    """Parse a date cell: a real date, ISO text, or text in the mapping's format."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = str(value).strip()
+    if not text:
+        raise ValueError("missing")
+    try:
+        return datetime.strptime(text, fmt).date() if fmt else date.fromisoformat(text[:10])
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date (expected {fmt or 'YYYY-MM-DD'})") from None
+
+
+def parse_amount(value: Any, separator: str | None) -> Decimal:
+    """Parse an amount: numbers, '1.234,56', '1,234.56', '(12.00)', currency symbols stripped."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return Decimal(str(value))
+    text = _SYMBOLS.sub("", str(value))
+    if not text:
+        raise ValueError("missing")
+    negative = text.startswith("(") and text.endswith(")")
+    text = text.strip("()")
+    decimal_mark = separator or _guess_decimal_mark(text)
+    thousands = "," if decimal_mark == "." else "."
+    text = text.replace(thousands, "").replace(decimal_mark, ".")
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"{value!r} is not an amount") from None
+    if not amount.is_finite():
+        raise ValueError(f"{value!r} is not an amount")
+    return -amount if negative else amount
+
+
+def _guess_decimal_mark(text: str) -> str:
+    if "," in text and "." in text:
+        return "," if text.rfind(",") > text.rfind(".") else "."
+    if "," in text:
+        return "," if re.search(r",\d{1,2}$", text) else "."
+    return "."
+
+
+def parse_flag(value: Any) -> bool:
+    """Parse yes/no, true/false, 1/0, sí/no."""
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError(f"{value!r} is not yes or no")
+
+
+@dataclass
+class _Line:
+    number: int
+    raw: Mapping[str, Any]
+    customer_id: str
+    invoice: str
+    issue: date
+    due: date
+    amount: Decimal
+    residual: Decimal
+    currency: str
+    settled: date | None
+    disputed: bool
+
+
+def _value(raw: Mapping[str, Any], mapping: ColumnMapping, target: str) -> Any:
+    header = mapping.columns.get(target)
+    return raw.get(header, "") if header else ""
+
+
+def _text(raw: Mapping[str, Any], mapping: ColumnMapping, target: str) -> str:
+    value = _value(raw, mapping, target)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _parse_line(number: int, raw: Mapping[str, Any], mapping: ColumnMapping, default_currency: str) -> _Line:
+    """Parse one row; raise ValueError('field: reason') when it cannot be loaded."""
+
+    def field_value(target: str, parse: Any, *args: Any) -> Any:
+        try:
+            return parse(_value(raw, mapping, target), *args)
+        except ValueError as err:
+            raise ValueError(f"{target}: {err}") from None
+
+    customer_id, invoice = _text(raw, mapping, "customer_id"), _text(raw, mapping, "invoice_number")
+    if not customer_id:
+        raise ValueError("customer_id: missing")
+    if not invoice:
+        raise ValueError("invoice_number: missing")
+    due = field_value("due_date", parse_date, mapping.date_format)
+    issue = field_value("invoice_date", parse_date, mapping.date_format) if _text(raw, mapping, "invoice_date") else due
+    amount = field_value("amount", parse_amount, mapping.decimal_separator)
+    if amount == 0:
+        raise ValueError("amount: is zero")
+    settled = (
+        field_value("settled_date", parse_date, mapping.date_format) if _text(raw, mapping, "settled_date") else None
+    )
+    if _text(raw, mapping, "open_amount"):
+        residual = field_value("open_amount", parse_amount, mapping.decimal_separator)
+    elif _text(raw, mapping, "paid_amount"):
+        residual = amount - field_value("paid_amount", parse_amount, mapping.decimal_separator)
+    else:
+        residual = Decimal(0) if settled else amount
+    if abs(residual) > abs(amount) or (residual != 0 and (residual < 0) != (amount < 0)):
+        raise ValueError(f"open amount {residual} does not fit the amount {amount} (paid more than invoiced?)")
+    currency = (_text(raw, mapping, "currency") or mapping.currency or default_currency).upper()
+    if not re.fullmatch(r"[A-Z]{3}", currency):
+        raise ValueError(f"currency: {currency!r} is not an ISO 4217 code")
+    disputed = field_value("disputed", parse_flag) if _text(raw, mapping, "disputed") else False
+    if issue > due:
+        raise ValueError(f"due_date: {due} is before the invoice date {issue}")
+    return _Line(number, raw, customer_id, invoice, issue, due, amount, residual, currency, settled, disputed)
+
+
+def _customer(line: _Line, mapping: ColumnMapping) -> Customer:
+    raw = line.raw
+    text = {target: _text(raw, mapping, target) or None for target in ALIASES}
+    limit = None
+    if text["credit_limit"]:
+        try:
+            limit = parse_amount(text["credit_limit"], mapping.decimal_separator)
+        except ValueError:
+            limit = None
+    country = text["country"].upper() if text["country"] and re.fullmatch(r"[A-Za-z]{2}", text["country"]) else None
+    return Customer(
+        id=line.customer_id,
+        name=text["customer_name"] or line.customer_id,
+        country=country,
+        timezone=text["timezone"],
+        email=text["email"],
+        phone=text["phone"],
+        mobile=text["mobile"],
+        language=text["language"],
+        credit_limit=limit,
+        collector=text["collector"],
+    )
+
+
+def map_rows(
+    rows: Iterable[tuple[int, Mapping[str, Any]]], mapping: ColumnMapping, default_currency: str
+) -> MappedLedger:
+    """Map every row; bad rows become problems with their line number and the good ones still load."""
+    problems: list[RowProblem] = []
+    lines: list[_Line] = []
+    customers: dict[str, Customer] = {}
+    count = 0
+    for number, raw in rows:
+        count += 1
+        try:
+            line = _parse_line(number, raw, mapping, default_currency)
+        except ValueError as err:
+            problems.append(RowProblem(number, str(err), dict(raw)))
+            continue
+        lines.append(line)
+        if line.customer_id not in customers:
+            customers[line.customer_id] = _customer(line, mapping)
+    items, payments = _items_and_payments(lines, problems)
+    return MappedLedger(list(customers.values()), items, payments, sorted(problems, key=lambda p: p.line), count)
+
+
+def _items_and_payments(lines: list[_Line], problems: list[RowProblem]) -> tuple[list[ReceivableItem], list[Payment]]:
+    """Turn lines into items; an invoice listed with several due dates becomes one item per instalment."""
+    by_invoice: dict[tuple[str, str], list[_Line]] = {}
+    for line in lines:
+        by_invoice.setdefault((line.customer_id, line.invoice), []).append(line)
+    items: list[ReceivableItem] = []
+    payments: list[Payment] = []
+    seen_ids: set[str] = set()
+    for (_customer_id, invoice), group in by_invoice.items():
+        group.sort(key=lambda line: (line.due, line.number))
+        kept: list[_Line] = []
+        for line in group:
+            if kept and line.due == kept[-1].due:
+                problems.append(
+                    RowProblem(line.number, f"duplicate invoice {invoice!r} with the same due date", dict(line.raw))
+                )
+            else:
+                kept.append(line)
+        for index, line in enumerate(kept, start=1):
+            item_id = invoice if len(kept) == 1 else f"{invoice}/{index}"
+            if item_id in seen_ids:
+                problems.append(
+                    RowProblem(line.number, f"invoice {invoice!r} is listed for two customers", dict(line.raw))
+                )
+                continue
+            seen_ids.add(item_id)
+            item, payment = _item(line, item_id)
+            items.append(item)
+            if payment is not None:
+                payments.append(payment)
+    return items, payments
+
+
+def _item(line: _Line, item_id: str) -> tuple[ReceivableItem, Payment | None]:
+    credit = line.amount < 0
+    amount, residual = abs(line.amount), abs(line.residual)
+    settled = line.settled if residual == 0 else None
+    item = ReceivableItem(
+        id=item_id,
+        customer_id=line.customer_id,
+        invoice_ref=line.invoice,
+        currency=line.currency,
+        amount=amount,
+        residual=residual,
+        issue_date=line.issue,
+        due_date=line.due,
+        disputed=line.disputed,
+        settled_on=settled,
+        is_credit=credit,
+    )
+    paid = amount - residual
+    if credit or paid <= 0 or line.settled is None:
+        return item, None
+    payment = Payment(
+        id=f"settle:{item_id}",
+        customer_id=line.customer_id,
+        date=line.settled,
+        amount=paid,
+        currency=line.currency,
+        allocations=(Allocation(item_id, paid),),
+    )
+    return item, payment

@@ -1,0 +1,265 @@
+"""A self-contained HTML report of a run: aging, risk distribution, stage funnel, KPIs, worklist.
+
+No external CSS, JS or fonts (the page must open offline); charts are inline SVG built here.
+Every caption comes from a labels mapping, so the page can be rendered in Spanish.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from html import escape
+
+from collections_engine.aging import AgingReport
+from collections_engine.decisions import Decisions
+from collections_engine.kpis import KpiReport, KpiSet
+from collections_engine.policy import Policy
+from collections_engine.types import Customer
+
+DEFAULT_LABELS: dict[str, str] = {
+    "aging": "Aging",
+    "risk": "Risk distribution",
+    "stages": "Cases by stage",
+    "kpis": "Key indicators",
+    "worklist": "Worklist",
+    "customer": "Customer",
+    "level": "Level",
+    "channel": "Channel",
+    "amount": "Amount due",
+    "when": "Not before (local time)",
+    "why": "Why",
+    "risk_col": "Risk",
+    "customers": "customers",
+    "overdue": "overdue",
+    "generated": "As of {as_of} - policy {policy} (revision {revision})",
+    "dso": "DSO (days)",
+    "dso_countback": "Countback DSO (days)",
+    "cei": "CEI",
+    "average_days_delinquent": "Average days delinquent",
+    "pct_customers_delinquent": "Customers delinquent",
+    "pct_amount_delinquent": "Amount delinquent",
+    "recovery_rate": "Recovery rate",
+    "promise_kept_rate": "Promises kept",
+    "cost_per_collection": "Cost per unit collected",
+    "group": "Group",
+    "no_actions": "Nothing to do today.",
+}
+SPANISH_LABELS: dict[str, str] = {
+    "aging": "Antigüedad de saldos",
+    "risk": "Distribución del riesgo",
+    "stages": "Casos por etapa",
+    "kpis": "Indicadores clave",
+    "worklist": "Lista de trabajo",
+    "customer": "Cliente",
+    "level": "Nivel",
+    "channel": "Canal",
+    "amount": "Importe debido",
+    "when": "No antes de (hora local)",
+    "why": "Motivo",
+    "risk_col": "Riesgo",
+    "customers": "clientes",
+    "overdue": "vencido",
+    "generated": "A fecha {as_of} - política {policy} (revisión {revision})",
+    "dso": "DSO (días)",
+    "dso_countback": "DSO por recuento (días)",
+    "cei": "CEI",
+    "average_days_delinquent": "Días medios de morosidad",
+    "pct_customers_delinquent": "Clientes morosos",
+    "pct_amount_delinquent": "Importe moroso",
+    "recovery_rate": "Tasa de recuperación",
+    "promise_kept_rate": "Promesas cumplidas",
+    "cost_per_collection": "Coste por unidad cobrada",
+    "group": "Grupo",
+    "no_actions": "Nada que hacer hoy.",
+}
+# Odoo's kanban colour indexes 0-11, so the report matches the addon.
+PALETTE = (
+    "#9e9e9e",
+    "#f06050",
+    "#f4a460",
+    "#f7cd1f",
+    "#6cc1ed",
+    "#814968",
+    "#eb7e7f",
+    "#2c8397",
+    "#475577",
+    "#d6145f",
+    "#30c381",
+    "#9365b8",
+)
+KPI_TILES: tuple[tuple[str, str], ...] = (
+    ("dso", ""),
+    ("dso_countback", ""),
+    ("cei", " %"),
+    ("average_days_delinquent", ""),
+    ("pct_customers_delinquent", " %"),
+    ("pct_amount_delinquent", " %"),
+    ("recovery_rate", " %"),
+    ("promise_kept_rate", " %"),
+    ("cost_per_collection", ""),
+)
+STYLE = """
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:24px;color:#222;max-width:1200px}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
+.meta{color:#666;font-size:13px}.grid{display:grid;grid-template-columns:1fr 1fr;gap:24px}
+.tiles{display:grid;grid-template-columns:repeat(auto-fill,minmax(170px,1fr));gap:10px}
+.tile{border:1px solid #e3e3e3;border-radius:6px;padding:10px}.tile b{display:block;font-size:22px}
+.tile span{color:#666;font-size:12px}table{border-collapse:collapse;width:100%;font-size:13px}
+th,td{border-bottom:1px solid #eee;padding:5px 6px;text-align:left;vertical-align:top}th{background:#f6f6f6}
+td.num{text-align:right;white-space:nowrap}.pill{border-radius:9px;padding:1px 7px;color:#fff;font-size:11px}
+svg text{font-size:11px;fill:#333}@media print{body{margin:0}.grid{display:block}}
+"""
+
+
+def _money(value: Decimal | float | None) -> str:
+    return "—" if value is None else f"{value:,.2f}"
+
+
+def _bars(values: Sequence[tuple[str, float, str]], width: int = 520, height: int = 220) -> str:
+    """A vertical bar chart: (label, value, colour) per bar, values printed above the bars."""
+    top = max((v for _, v, _ in values), default=0.0) or 1.0
+    slot = width / max(1, len(values))
+    parts = [f'<svg viewBox="0 0 {width} {height + 40}" width="100%" role="img">']
+    for index, (label, value, colour) in enumerate(values):
+        bar = (height - 20) * value / top
+        x = index * slot + slot * 0.15
+        parts.append(
+            f'<rect x="{x:.1f}" y="{height - bar:.1f}" width="{slot * 0.7:.1f}" height="{bar:.1f}" fill="{colour}"/>'
+        )
+        middle = x + slot * 0.35
+        parts.append(f'<text x="{middle:.1f}" y="{height - bar - 4:.1f}" text-anchor="middle">{_short(value)}</text>')
+        parts.append(f'<text x="{middle:.1f}" y="{height + 16}" text-anchor="middle">{escape(label)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _short(value: float) -> str:
+    for limit, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= limit:
+            return f"{value / limit:.1f}{suffix}"
+    return f"{value:.0f}"
+
+
+def _aging_chart(aging: AgingReport) -> str:
+    colours = ("#30c381", "#6cc1ed", "#f7cd1f", "#f4a460", "#f06050", "#9d1c1c")
+    return _bars(
+        [(b.label, float(b.company_amount), colours[min(i, len(colours) - 1)]) for i, b in enumerate(aging.buckets)]
+    )
+
+
+def _risk_chart(decisions: Decisions, policy: Policy) -> str:
+    bins = [0] * 10
+    for decision in decisions.customers:
+        bins[min(9, int(decision.risk.score // 10))] += 1
+    bars = []
+    for index, count in enumerate(bins):
+        colour = PALETTE[policy.category_for(index * 10 + 5).color % len(PALETTE)]
+        bars.append((f"{index * 10}-{index * 10 + 10}", float(count), colour))
+    return _bars(bars)
+
+
+def _category_counts(decisions: Decisions, policy: Policy, labels: Mapping[str, str]) -> str:
+    counts = {c.key: 0 for c in policy.risk.categories}
+    for decision in decisions.customers:
+        counts[decision.risk.category] = counts.get(decision.risk.category, 0) + 1
+    return " ".join(
+        f'<span class="pill" style="background:{PALETTE[c.color % len(PALETTE)]}">{escape(c.name)}: '
+        f"{counts[c.key]} {escape(labels['customers'])}</span>"
+        for c in policy.risk.categories
+    )
+
+
+def _stages(decisions: Decisions, policy: Policy, labels: Mapping[str, str]) -> str:
+    rows = []
+    for stage in sorted(policy.stages, key=lambda s: s.sequence):
+        cases = [d for d in decisions.customers if d.stage == stage.key]
+        amount = sum((d.overdue_amount for d in cases), Decimal(0))
+        rows.append(
+            f"<tr><td>{escape(stage.name)}</td><td class=num>{len(cases)}</td><td class=num>{_money(amount)}</td></tr>"
+        )
+    return (
+        f"<table><tr><th></th><th>{escape(labels['customers'])}</th><th>{escape(labels['overdue'])}</th></tr>"
+        + "".join(rows)
+        + "</table>"
+    )
+
+
+def _figure(kpi: KpiSet, name: str, suffix: str) -> str:
+    value = getattr(kpi, name)
+    return "—" if value is None else f"{value:,.{3 if name == 'cost_per_collection' else 1}f}{suffix}"
+
+
+def _kpis(report: KpiReport, labels: Mapping[str, str]) -> str:
+    tiles = "".join(
+        f'<div class="tile"><b>{escape(_figure(report.overall, name, suffix))}</b>'
+        f"<span>{escape(labels[name])}</span></div>"
+        for name, suffix in KPI_TILES
+    )
+    html = f'<div class="tiles">{tiles}</div>'
+    if report.groups:
+        head = "".join(f"<th>{escape(labels[name])}</th>" for name, _ in KPI_TILES)
+        body = "".join(
+            f"<tr><td>{escape(group)}</td>"
+            + "".join(f"<td class=num>{escape(_figure(kpi, n, s))}</td>" for n, s in KPI_TILES)
+            + "</tr>"
+            for group, kpi in report.groups.items()
+        )
+        html += f"<h3>{escape(labels['group'])}: {escape(report.grouping or '')}</h3>"
+        html += f"<table><tr><th></th>{head}</tr>{body}</table>"
+    return html
+
+
+def _worklist(
+    decisions: Decisions, customers: Mapping[str, Customer], policy: Policy, labels: Mapping[str, str]
+) -> str:
+    actions = sorted(decisions.actions(), key=lambda a: (-a.amount_due, a.customer_id, a.channel))
+    if not actions:
+        return f"<p>{escape(labels['no_actions'])}</p>"
+    by_customer = {d.customer_id: d for d in decisions.customers}
+    colours = {c.key: PALETTE[c.color % len(PALETTE)] for c in policy.risk.categories}
+    head = "".join(
+        f"<th>{escape(labels[k])}</th>" for k in ("customer", "level", "channel", "amount", "when", "risk_col", "why")
+    )
+    rows = []
+    for action in actions:
+        risk = by_customer[action.customer_id].risk
+        name = customers[action.customer_id].name if action.customer_id in customers else action.customer_id
+        top = sorted(risk.contributions, key=lambda c: -c.points)[:3]
+        explanation = "; ".join(f"{c.detail} (+{c.points:.0f})" for c in top if c.points >= 0.5)
+        rows.append(
+            f"<tr><td>{escape(name)}</td><td>{escape(action.level)}</td><td>{escape(action.channel)}</td>"
+            f"<td class=num>{_money(action.amount_due)} {escape(action.currency)}</td>"
+            f"<td>{escape(action.local_time.strftime('%Y-%m-%d %H:%M %Z'))}</td>"
+            f'<td><span class="pill" style="background:{colours.get(risk.category, "#999")}">{risk.score:.0f}</span> '
+            f"{escape(explanation)}</td><td>{escape(action.reason)}</td></tr>"
+        )
+    return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+
+
+def render_html_report(
+    decisions: Decisions,
+    aging: AgingReport,
+    kpis: KpiReport,
+    policy: Policy,
+    customers: Mapping[str, Customer],
+    title: str,
+    labels: Mapping[str, str] | None = None,
+) -> str:
+    """Return the report page as one HTML string (same inputs, same bytes)."""
+    text = {**DEFAULT_LABELS, **(labels or {})}
+    footer = text["generated"].format(as_of=decisions.as_of.isoformat(), policy=policy.name, revision=policy.revision)
+    sections = [
+        f"<h2>{escape(text['kpis'])}</h2>{_kpis(kpis, text)}",
+        '<div class="grid"><div>',
+        f"<h2>{escape(text['aging'])} ({escape(aging.company_currency)})</h2>{_aging_chart(aging)}</div><div>",
+        f"<h2>{escape(text['risk'])}</h2>{_risk_chart(decisions, policy)}",
+        f"<p>{_category_counts(decisions, policy, text)}</p></div></div>",
+        f"<h2>{escape(text['stages'])}</h2>{_stages(decisions, policy, text)}",
+        f"<h2>{escape(text['worklist'])}</h2>{_worklist(decisions, customers, policy, text)}",
+    ]
+    head = f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+    return (
+        f"{head}<style>{STYLE}</style></head><body><h1>{escape(title)}</h1><p class=meta>{escape(footer)}</p>"
+        + "".join(sections)
+        + f"<p class=meta>{escape(footer)}</p></body></html>\n"
+    )

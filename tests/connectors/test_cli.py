@@ -1,0 +1,98 @@
+"""The odoo-collections command: the main job on the demo, JSON output, exit codes, policy commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from connectors.cli import cli
+from connectors.files.demo import DEMO_LEDGER, generate_demo_ledger
+
+
+@pytest.fixture
+def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("ODOO_COLLECTIONS_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("ODOO_COLLECTIONS_STORE", raising=False)
+    return CliRunner()
+
+
+def run_json(runner: CliRunner, *args: str) -> dict:  # type: ignore[type-arg]
+    result = runner.invoke(cli, ["run", *args, "--format", "json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def test_demo_run_then_second_run_plans_nothing_twice(runner: CliRunner, tmp_path: Path) -> None:
+    first = run_json(runner, "--demo", "--report", str(tmp_path / "r.html"))
+    assert first["new_actions"] == len(first["actions"]) > 50
+    assert first["as_of"] == "2026-11-24T10:00:00+00:00"
+    assert {a["channel"] for a in first["actions"]} >= {"email", "call", "letter"}
+    assert any(a["level"] == "pre_due" for a in first["actions"])
+    assert first["kpis"]["overall"]["dso"] is not None
+    assert "<svg" in (tmp_path / "r.html").read_text(encoding="utf-8")
+    second = run_json(runner, "--demo", "--as-of", "2026-11-24T15:00:00+00:00")
+    assert second["actions"] == [] and second["import"]["skipped"]
+    replay = run_json(runner, "--demo", "--dry-run")
+    assert [a["key"] for a in replay["actions"]] == [a["key"] for a in first["actions"]]
+
+
+def test_table_output_and_group_by(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["run", "--demo", "--group-by", "collector", "--limit", "3"], catch_exceptions=False)
+    assert result.exit_code == 0
+    assert "Worklist for 2026-11-24" in result.stdout and "Aging (EUR)" in result.stdout
+    assert "ana" in result.stdout and "marta" in result.stdout
+
+
+def test_bad_rows_and_strict_exit_code(runner: CliRunner, tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger.csv"
+    ledger.write_text("customer,invoice,due date,amount\nA,1,2026-10-01,100\nA,2,soon,100\n", encoding="utf-8")
+    loose = runner.invoke(cli, ["run", "--ledger", str(ledger), "--as-of", "2026-11-24", "--format", "json"])
+    assert loose.exit_code == 0
+    assert json.loads(loose.stdout)["import"]["problems"] == [
+        {"line": 3, "reason": "due_date: 'soon' is not a date (expected YYYY-MM-DD)"}
+    ]
+    strict = runner.invoke(cli, ["run", "--ledger", str(ledger), "--strict", "--dry-run"])
+    assert strict.exit_code == 4
+
+
+def test_missing_rate_is_an_input_error(runner: CliRunner, tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger.csv"
+    ledger.write_text("customer,invoice,due date,amount,currency\nA,1,2026-10-01,100,USD\n", encoding="utf-8")
+    result = runner.invoke(cli, ["run", "--ledger", str(ledger), "--as-of", "2026-11-24"])
+    assert result.exit_code == 5 and "no exchange rate from USD to EUR" in result.output
+    ok = runner.invoke(cli, ["run", "--ledger", str(ledger), "--as-of", "2026-11-24", "--rate", "USD=0.9"])
+    assert ok.exit_code == 0, ok.output
+
+
+def test_policy_init_validate_show(runner: CliRunner, tmp_path: Path) -> None:
+    target = tmp_path / "policy.json"
+    assert runner.invoke(cli, ["policy", "init", "-o", str(target)]).exit_code == 0
+    assert runner.invoke(cli, ["policy", "init", "-o", str(target)]).exit_code == 5
+    valid = runner.invoke(cli, ["policy", "validate", str(target), "--format", "json"])
+    assert json.loads(valid.stdout) == {"valid": True, "name": "Default collections policy", "revision": 1}
+    document = json.loads(target.read_text(encoding="utf-8"))
+    document["strategies"][0]["levels"][2]["delay_days"] = 1
+    target.write_text(json.dumps(document), encoding="utf-8")
+    invalid = runner.invoke(cli, ["policy", "validate", str(target)])
+    assert invalid.exit_code == 3
+    assert "strategies[0].levels[2].delay_days: must be greater than the previous level's (3)" in invalid.output
+    as_json = runner.invoke(cli, ["policy", "validate", str(target), "--format", "json"])
+    assert as_json.exit_code == 3 and json.loads(as_json.stdout)["valid"] is False
+    run = runner.invoke(cli, ["run", "--demo", "--policy", str(target)])
+    assert run.exit_code == 3
+    shown = runner.invoke(cli, ["policy", "show"])
+    assert json.loads(shown.stdout)["default_strategy"] == "standard"
+
+
+def test_usage_errors(runner: CliRunner) -> None:
+    assert runner.invoke(cli, ["run"]).exit_code == 2
+    assert runner.invoke(cli, ["run", "--demo", "--as-of", "tomorrow"]).exit_code == 2
+
+
+def test_shipped_demo_ledger_is_what_the_generator_writes(tmp_path: Path) -> None:
+    rows = generate_demo_ledger(tmp_path / "demo.csv")
+    assert (tmp_path / "demo.csv").read_bytes() == DEMO_LEDGER.read_bytes()
+    assert rows == DEMO_LEDGER.read_text(encoding="utf-8").count("\n") - 1

@@ -1,0 +1,173 @@
+"""Ledger import from CSV and XLSX: headers, mappings, instalments, bad rows, re-imports."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from conftest import REPO, shared_data
+from openpyxl import Workbook
+
+from connectors.common.errors import LedgerError
+from connectors.common.store import Store
+from connectors.files.mappers import parse_amount
+from connectors.files.settings import FileSettings
+from connectors.files.streams import import_ledger
+
+HEADER = (
+    "customer_id,customer_name,invoice_number,invoice_date,due_date,amount,paid_amount,currency,settled_date,disputed\n"
+)
+
+
+def write(tmp_path: Path, text: str, name: str = "ledger.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def settings(path: Path, **values: object) -> FileSettings:
+    return FileSettings(path=path, tenant="files:test", **values)  # type: ignore[arg-type]
+
+
+def test_csv_import_with_instalments_partial_payments_and_credit_notes(tmp_path: Path, store: Store) -> None:
+    path = write(
+        tmp_path,
+        HEADER
+        + "\n".join(
+            [
+                "C1,Acme,F-1,2026-09-01,2026-10-01,600.00,600.00,EUR,2026-10-05,no",
+                "C1,Acme,F-2,2026-09-15,2026-10-15,300.00,100.00,EUR,2026-10-20,no",
+                "C1,Acme,F-3,2026-10-01,2026-10-31,500.00,0,EUR,,yes",
+                "C1,Acme,F-3,2026-10-01,2026-11-30,500.00,0,EUR,,yes",
+                "C2,Beta,CN-1,2026-10-02,2026-10-02,-50.00,0,USD,,no",
+            ]
+        )
+        + "\n",
+    )
+    result = import_ledger(settings(path), store, today=date(2026, 11, 24))
+    assert (result.rows_read, result.customers, result.items, result.payments, result.problems) == (5, 2, 5, 2, [])
+    items = {i.id: i for i in store.load_portfolio("files:test", "EUR", {"USD": Decimal("0.9")}).items}
+    assert items["F-1"].residual == 0 and items["F-1"].settled_on == date(2026, 10, 5)
+    assert items["F-2"].residual == Decimal("200.00") and items["F-2"].settled_on is None
+    assert (items["F-3/1"].due_date, items["F-3/2"].due_date) == (date(2026, 10, 31), date(2026, 11, 30))
+    assert items["F-3/1"].disputed
+    assert items["CN-1"].is_credit and items["CN-1"].amount == Decimal("50.00") and items["CN-1"].currency == "USD"
+    payments = {p.id: p for p in store.load_portfolio("files:test", "EUR", {}).payments}
+    assert payments["settle:F-2"].amount == Decimal("100.00")
+    assert payments["settle:F-2"].allocations[0].item_id == "F-2"
+
+
+def test_bad_rows_are_reported_by_line_and_good_rows_still_load(tmp_path: Path, store: Store) -> None:
+    path = write(
+        tmp_path,
+        HEADER
+        + "\n".join(
+            [
+                "C1,Acme,F-1,2026-09-01,2026-10-01,100.00,0,EUR,,no",
+                "C1,Acme,F-2,2026-09-01,31/02/2026,100.00,0,EUR,,no",
+                "C1,Acme,F-3,2026-09-01,2026-10-01,,0,EUR,,no",
+                ",Acme,F-4,2026-09-01,2026-10-01,100.00,0,EUR,,no",
+                "C1,Acme,F-5,2026-09-01,2026-10-01,100.00,0,EURO,,no",
+                "C1,Acme,F-6,2026-09-01,2026-10-01,100.00,0,EUR,,maybe",
+                "C1,Acme,F-1,2026-09-01,2026-10-01,100.00,0,EUR,,no",
+                "C1,Acme,F-7,2026-09-01,2026-10-01,100.00,150.00,EUR,,no",
+                "C1,Acme,F-8,2026-09-01,2026-10-01,100.00,0,EUR,,no",
+            ]
+        )
+        + "\n",
+    )
+    result = import_ledger(settings(path), store, today=date(2026, 11, 24))
+    reasons = {p.line: p.reason for p in result.problems}
+    assert reasons == {
+        3: "due_date: '31/02/2026' is not a date (expected YYYY-MM-DD)",
+        4: "amount: missing",
+        5: "customer_id: missing",
+        6: "currency: 'EURO' is not an ISO 4217 code",
+        7: "disputed: 'maybe' is not yes or no",
+        8: "duplicate invoice 'F-1' with the same due date",
+        9: "open amount -50.00 does not fit the amount 100.00 (paid more than invoiced?)",
+    }
+    assert result.items == 2
+    assert [q["record"] for q in store.quarantined("files:test")] == [f"line {n}" for n in sorted(reasons)]
+
+
+def test_spanish_headers_semicolons_and_decimal_commas(tmp_path: Path, store: Store) -> None:
+    text = (
+        "Código cliente;Razón social;Factura;Fecha factura;Vencimiento;Importe;Pendiente;Moneda;En disputa\n"
+        "B123;Talleres Ebro S.L.;A/2026/7;2026-10-01;2026-11-01;1.234,56;234,56;EUR;sí\n"
+    )
+    path = tmp_path / "saldos.csv"
+    path.write_bytes(text.encode("cp1252"))
+    result = import_ledger(settings(path), store)
+    assert result.problems == []
+    (item,) = store.load_portfolio("files:test", "EUR", {}).items
+    assert (item.amount, item.residual, item.disputed) == (Decimal("1234.56"), Decimal("234.56"), True)
+    assert store.load_portfolio("files:test", "EUR", {}).customers[0].name == "Talleres Ebro S.L."
+
+
+def test_xlsx_with_date_cells(tmp_path: Path, store: Store) -> None:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["Customer", "Invoice", "Invoice Date", "Due Date", "Amount", "Open Balance", "Currency"])
+    sheet.append(["K9", "INV-9", date(2026, 9, 1), date(2026, 10, 1), 990.5, 990.5, "USD"])
+    sheet.append(["K9", "INV-10", "not a date", date(2026, 10, 1), 10, 10, "USD"])
+    path = tmp_path / "ledger.xlsx"
+    workbook.save(path)
+    result = import_ledger(settings(path), store)
+    assert result.items == 1
+    assert [(p.line, p.reason) for p in result.problems] == [
+        (3, "invoice_date: 'not a date' is not a date (expected YYYY-MM-DD)")
+    ]
+    (item,) = store.load_portfolio("files:test", "EUR", {}).items
+    assert item.due_date == date(2026, 10, 1) and item.amount == Decimal("990.5")
+
+
+def test_unchanged_file_is_skipped_and_a_new_version_closes_missing_items(tmp_path: Path, store: Store) -> None:
+    rows = ["C1,Acme,F-1,2026-09-01,2026-10-01,100.00,0,EUR,,no", "C1,Acme,F-2,2026-09-01,2026-10-01,100.00,0,EUR,,no"]
+    path = write(tmp_path, HEADER + "\n".join(rows) + "\n")
+    assert not import_ledger(settings(path), store).skipped
+    assert import_ledger(settings(path), store).skipped
+    write(tmp_path, HEADER + rows[0] + "\n")
+    result = import_ledger(settings(path), store, today=date(2026, 11, 24))
+    assert result.closed == 1
+    items = {i.id: i for i in store.load_portfolio("files:test", "EUR", {}).items}
+    assert items["F-2"].residual == 0 and items["F-2"].settled_on == date(2026, 11, 24)
+
+
+def test_missing_columns_and_bad_mappings_are_clear_errors(tmp_path: Path, store: Store) -> None:
+    path = write(tmp_path, "who,what\nA,B\n")
+    with pytest.raises(LedgerError, match="no column for customer_id, invoice_number, due_date, amount"):
+        import_ledger(settings(path), store)
+    mapping = write(tmp_path, '{"columns": {"cliente": "who"}}', "mapping.json")
+    with pytest.raises(LedgerError, match="columns: unknown target fields: cliente"):
+        import_ledger(settings(path, mapping_path=mapping), store)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1,234.56", "1234.56"),
+        ("1.234,56", "1234.56"),
+        ("1234,5", "1234.5"),
+        ("€ 12", "12"),
+        ("(45.10)", "-45.10"),
+        ("1,234", "1234"),
+        ("USD 7.5", "7.5"),
+    ],
+)
+def test_amount_formats(text: str, expected: str) -> None:
+    assert parse_amount(text, None) == Decimal(expected)
+
+
+def test_real_late_payment_history_loads_through_a_mapping(tmp_path: Path, store: Store) -> None:
+    data = shared_data("ar-late-payments", "late_payment_histories.csv")
+    if not data.exists():
+        pytest.skip(f"shared data set ar-late-payments not found at {data}: this test needs ../shared/data")
+    mapping = REPO / "docs" / "examples" / "mapping-ibm-late-payments.json"
+    result = import_ledger(FileSettings(path=data, tenant="files:ibm", mapping_path=mapping), store)
+    assert (result.rows_read, result.items, result.customers, result.problems) == (2466, 2466, 100, [])
+    portfolio = store.load_portfolio("files:ibm", "USD", {})
+    assert all(i.residual == 0 and i.settled_on is not None for i in portfolio.items)
+    assert sum(i.disputed for i in portfolio.items) == 561  # rows with Disputed=Yes

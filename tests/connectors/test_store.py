@@ -1,0 +1,199 @@
+"""The store: migrations, exact round trips, upserts, outbox idempotency, bookmarks, quarantine."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect
+
+from collections_engine import plan
+from collections_engine.defaults import default_policy
+from collections_engine.plans import make_plan
+from collections_engine.types import (
+    Allocation,
+    ContactEvent,
+    ContactWindow,
+    Customer,
+    Payment,
+    Promise,
+    ReceivableItem,
+)
+from connectors.common.errors import StoreError
+from connectors.common.store import Store
+
+UTC = timezone.utc
+AS_OF = datetime(2026, 11, 24, 10, tzinfo=UTC)
+
+
+def active(id: str = "c1") -> Customer:
+    return replace(customer(id), paused_until=None)
+
+
+def customer(id: str = "c1") -> Customer:
+    return Customer(
+        id=id,
+        name="Ferretería del Norte S.A.",
+        country="ES",
+        timezone="Europe/Madrid",
+        email="a@example.es",
+        phone="+34 600",
+        mobile=None,
+        credit_limit=Decimal("2500.50"),
+        collector="ana",
+        preferred_channel="sms",
+        opted_out_channels=frozenset({"letter", "whatsapp"}),
+        contact_window=ContactWindow(hours=(("10:00", "12:30"),), weekdays=(2, 4)),
+        paused_until=date(2026, 12, 1),
+    )
+
+
+def item(id: str, days_overdue: int = 10, customer_id: str = "c1", residual: str = "100.10") -> ReceivableItem:
+    due = date(2026, 11, 24) - timedelta(days=days_overdue)
+    return ReceivableItem(
+        id=id,
+        customer_id=customer_id,
+        invoice_ref=f"F-{id}",
+        currency="EUR",
+        amount=Decimal("100.10"),
+        residual=Decimal(residual),
+        issue_date=due - timedelta(days=30),
+        due_date=due,
+    )
+
+
+def test_migration_creates_the_schema_and_is_idempotent(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 's.db'}")
+    store.migrate()
+    store.migrate()
+    tables = set(inspect(store.engine).get_table_names())
+    assert {
+        "customers",
+        "items",
+        "payments",
+        "promises",
+        "plans",
+        "contact_events",
+        "outbox",
+        "bookmarks",
+        "quarantine",
+        "runs",
+        "alembic_version",
+    } <= tables
+
+
+def test_every_type_round_trips_exactly(store: Store) -> None:
+    c = customer()
+    i = item("i1")
+    p = Payment(
+        id="p1",
+        customer_id="c1",
+        date=date(2026, 11, 1),
+        amount=Decimal("0.000001"),
+        currency="EUR",
+        allocations=(Allocation("i1", Decimal("0.000001")),),
+    )
+    promise = Promise(
+        id="pr",
+        customer_id="c1",
+        created_on=date(2026, 11, 2),
+        promised_date=date(2026, 11, 30),
+        amount=Decimal("50.05"),
+        currency="EUR",
+        item_ids=("i1",),
+    )
+    payment_plan = make_plan("pl", "c1", date(2026, 11, 3), "EUR", Decimal("100.10"), 3, "monthly", date(2026, 12, 1))
+    event = ContactEvent(
+        id="e1",
+        customer_id="c1",
+        at=datetime(2026, 11, 20, 9, 30, tzinfo=UTC),
+        channel="email",
+        level="first",
+        strategy="standard",
+        variant="a",
+        item_ids=("i1",),
+        outcome="responded",
+        responded_at=datetime(2026, 11, 21, 8, tzinfo=UTC),
+        cost=Decimal("0.02"),
+        planned_at=datetime(2026, 11, 20, 8, tzinfo=UTC),
+    )
+    store.upsert_customers("t", [c])
+    store.upsert_items("t", [i])
+    store.upsert_payments("t", [p])
+    store.save_promise("t", promise)
+    store.save_plan("t", payment_plan)
+    store.record_events("t", [event])
+    portfolio = store.load_portfolio("t", "EUR", {"USD": Decimal("0.9")})
+    assert portfolio.customers == (c,)
+    assert portfolio.items == (i,)
+    assert portfolio.payments == (p,)
+    assert portfolio.promises == (promise,)
+    assert portfolio.plans == (payment_plan,)
+    assert store.load_history("t").events == (event,)
+    assert store.load_portfolio("other", "EUR", {}).items == ()
+
+
+def test_upsert_updates_and_close_items_not_in(store: Store) -> None:
+    store.upsert_items("t", [item("i1"), item("i2")])
+    store.upsert_items("t", [item("i1", residual="0.10")])
+    assert {x.id: x.residual for x in store.load_portfolio("t", "EUR", {}).items} == {
+        "i1": Decimal("0.10"),
+        "i2": Decimal("100.10"),
+    }
+    assert store.close_items_not_in("t", {"i1"}, date(2026, 11, 24)) == 1
+    closed = {x.id: x for x in store.load_portfolio("t", "EUR", {}).items}["i2"]
+    assert closed.residual == 0 and closed.settled_on == date(2026, 11, 24)
+
+
+def test_outbox_records_once_and_feeds_the_history(store: Store) -> None:
+    store.upsert_customers("t", [active()])
+    store.upsert_items("t", [item("i1")])
+    portfolio = store.load_portfolio("t", "EUR", {})
+    actions = plan(portfolio, default_policy(), store.load_history("t"), AS_OF).actions()
+    assert actions
+    first = store.enqueue_actions("t", None, actions, AS_OF)
+    assert first == [a.key for a in actions]
+    assert store.enqueue_actions("t", None, actions, AS_OF) == []
+    assert store.outbox_counts("t") == {"pending": len(actions)}
+    again = plan(portfolio, default_policy(), store.load_history("t"), AS_OF + timedelta(hours=2))
+    assert again.actions() == []
+    # the same as_of does not see what it planned itself: old runs stay reproducible
+    replay = plan(portfolio, default_policy(), store.load_history("t"), AS_OF)
+    assert [a.key for a in replay.actions()] == [a.key for a in actions]
+    assert store.enqueue_actions("t", None, replay.actions(), AS_OF) == []
+
+
+def test_outbox_status_changes(store: Store) -> None:
+    store.upsert_customers("t", [active()])
+    store.upsert_items("t", [item("i1")])
+    actions = plan(store.load_portfolio("t", "EUR", {}), default_policy(), store.load_history("t"), AS_OF).actions()
+    key = store.enqueue_actions("t", None, actions, AS_OF)[0]
+    store.mark_failed("t", key, "smtp 451", retryable=True)
+    assert store.pending_actions("t")[0]["attempts"] == 1
+    store.mark_sent("t", key, AS_OF, "msg-1")
+    assert store.outbox_counts("t") == {"sent": 1}
+    with pytest.raises(StoreError, match="no outbox entry 'nope'"):
+        store.mark_sent("t", "nope", AS_OF)
+
+
+def test_bookmarks_quarantine_runs(store: Store) -> None:
+    assert store.get_bookmark("t", "ledger") is None
+    store.set_bookmark("t", "ledger", "abc")
+    store.set_bookmark("t", "ledger", "def")
+    assert store.get_bookmark("t", "ledger") == "def"
+    store.quarantine("t", "ledger", "line 3", {"amount": "x"}, "amount: 'x' is not an amount")
+    assert store.quarantined("t") == [
+        {"stream": "ledger", "record": "line 3", "reason": "amount: 'x' is not an amount", "raw": {"amount": "x"}}
+    ]
+    run_id = store.start_run("t", "plan", AS_OF)
+    store.finish_run(run_id, "done", {"actions": 2})
+    assert store.last_runs("t")[0]["stats"] == {"actions": 2}
+
+
+def test_naive_datetimes_are_refused(store: Store) -> None:
+    event = ContactEvent(id="e", customer_id="c1", at=datetime(2026, 11, 20, 9), channel="email")
+    with pytest.raises(Exception, match="timezone-aware"):
+        store.record_events("t", [event])
