@@ -37,12 +37,12 @@ DEFAULT_POLICY_DOCUMENT: dict[str, Any] = {
     "risk": {
         "weights": {
             "avg_days_late": 30,
-            "late_share": 25,
+            "late_share": 20,
             "broken_promises": 10,
             "broken_plans": 5,
-            "overdue_ratio": 15,
+            "overdue_ratio": 5,
             "credit_exposure": 5,
-            "dispute_share": 10,
+            "dispute_share": 5,
         },
         "categories": [
             {"key": "low", "name": "Low risk", "min_score": 0, "color": 10},
@@ -54,6 +54,9 @@ DEFAULT_POLICY_DOCUMENT: dict[str, Any] = {
         "broken_plans_saturation": 2,
         "lookback_days": 730,
         "late_tolerance_days": 0,
+        "half_life_days": 365,
+        "prior_items": 2,
+        "prior_late_share": 0.3,
     },
     "strategies": [
         {

@@ -92,6 +92,9 @@ class RiskPolicy:
     broken_plans_saturation: int = 2
     lookback_days: int = 730
     late_tolerance_days: int = 0
+    half_life_days: int = 365
+    prior_items: float = 2.0
+    prior_late_share: float = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -434,6 +437,9 @@ def _risk(r: _Reader, value: Any, path: str) -> RiskPolicy:
         "broken_plans_saturation",
         "lookback_days",
         "late_tolerance_days",
+        "half_life_days",
+        "prior_items",
+        "prior_late_share",
     )
     data = r.obj(value, path, fields)
     weights_doc = r.get(data, "weights", path, lambda v, p: r.obj(v, p, RISK_FACTORS), {})
@@ -464,7 +470,18 @@ def _risk(r: _Reader, value: Any, path: str) -> RiskPolicy:
         broken_plans_saturation=r.get(data, "broken_plans_saturation", path, r.ranged(1), 2),
         lookback_days=r.get(data, "lookback_days", path, r.ranged(1), 730),
         late_tolerance_days=r.get(data, "late_tolerance_days", path, r.ranged(0), 0),
+        half_life_days=r.get(data, "half_life_days", path, r.ranged(0, 3650), 365),
+        prior_items=r.get(data, "prior_items", path, r.number, 2.0),
+        prior_late_share=_share(r, data, f"{path}.prior_late_share", 0.3),
     )
+
+
+def _share(r: _Reader, data: Mapping[str, Any], path: str, default: float) -> float:
+    value = data.get(path.rsplit(".", 1)[1], default)
+    share = r.number(value, path)
+    if share > 1:
+        r.fail(path, "must be between 0 and 1")
+    return share
 
 
 def _level(r: _Reader, value: Any, path: str) -> Level:
@@ -820,6 +837,9 @@ def policy_to_dict(policy: Policy) -> dict[str, Any]:
             "broken_plans_saturation": risk.broken_plans_saturation,
             "lookback_days": risk.lookback_days,
             "late_tolerance_days": risk.late_tolerance_days,
+            "half_life_days": risk.half_life_days,
+            "prior_items": risk.prior_items,
+            "prior_late_share": risk.prior_late_share,
         },
         "strategies": [_strategy_dict(s) for s in policy.strategies],
         "default_strategy": policy.default_strategy,
@@ -874,12 +894,12 @@ def policy_to_json(policy: Policy) -> str:
 
 DEFAULT_RISK_WEIGHTS: dict[str, float] = {
     "avg_days_late": 30.0,
-    "late_share": 25.0,
+    "late_share": 20.0,
     "broken_promises": 10.0,
     "broken_plans": 5.0,
-    "overdue_ratio": 15.0,
+    "overdue_ratio": 5.0,
     "credit_exposure": 5.0,
-    "dispute_share": 10.0,
+    "dispute_share": 5.0,
 }
 
 DEFAULT_CHANNELS: dict[str, ChannelConfig] = {

@@ -18,6 +18,8 @@ class BehaviourFacts:
 
     settled_items: int
     late_items: int
+    settled_weight: float
+    late_weight: float
     weighted_days_late: float
     weight: float
     disputed_items: int
@@ -43,7 +45,8 @@ def behaviour_facts(
     since = today - policy.risk.lookback_days
     tolerance = policy.risk.late_tolerance_days
     settled = late = disputed = seen = 0
-    weighted = weight = open_amount = overdue = 0.0
+    weighted = weight = open_amount = overdue = settled_weight = late_weight = 0.0
+    half_life = policy.risk.half_life_days
     for item in items:
         issued = item.issue_date.toordinal()
         if issued > today or item.is_credit:
@@ -55,10 +58,13 @@ def behaviour_facts(
             if settled_on.toordinal() < since:
                 continue
             days_late = settled_on.toordinal() - due
-            amount = float(item.amount) * rate
+            recency = 0.5 ** ((today - settled_on.toordinal()) / half_life) if half_life else 1.0
+            amount = float(item.amount) * rate * recency
             settled += 1
+            settled_weight += recency
             if days_late > tolerance:
                 late += 1
+                late_weight += recency
                 weighted += days_late * amount
             weight += amount
         else:
@@ -79,7 +85,19 @@ def behaviour_facts(
             disputed += 1
     limit = float(credit_limit) if credit_limit else None
     return BehaviourFacts(
-        settled, late, weighted, weight, disputed, seen, open_amount, overdue, broken_promises, broken_plans, limit
+        settled,
+        late,
+        settled_weight,
+        late_weight,
+        weighted,
+        weight,
+        disputed,
+        seen,
+        open_amount,
+        overdue,
+        broken_promises,
+        broken_plans,
+        limit,
     )
 
 
@@ -90,7 +108,9 @@ def score_facts(customer_id: str, facts: BehaviourFacts, policy: Policy) -> Risk
     total_weight = sum(weights.values()) or 1.0
     values = (
         facts.weighted_days_late / facts.weight if facts.weight else 0.0,
-        facts.late_items / facts.settled_items if facts.settled_items else 0.0,
+        (facts.late_weight + risk.prior_late_share * risk.prior_items) / (facts.settled_weight + risk.prior_items)
+        if facts.settled_weight + risk.prior_items
+        else 0.0,
         facts.broken_promises,
         float(facts.broken_plans),
         facts.overdue_amount / facts.open_amount if facts.open_amount else 0.0,

@@ -259,11 +259,19 @@ def test_rewinding_to_an_earlier_date_reopens_items_settled_later() -> None:
 
 def test_risk_explains_itself_and_ranks_late_payers_higher() -> None:
     good = [settled(f"g{n}", 0, "good", ago=50 + 30 * n) for n in range(6)]
-    late = [settled(f"l{n}", 45, "late", ago=80 + 30 * n) for n in range(6)] + [item("l9", 50, customer_id="late")]
+    late = [settled(f"l{n}", 70, "late", ago=80 + 30 * n) for n in range(6)] + [item("l9", 80, customer_id="late")]
     decisions = plan(portfolio([customer("good"), customer("late")], good + late), POLICY, history(), AS_OF)
     good_risk, late_risk = only(decisions, "good").risk, only(decisions, "late").risk
-    assert good_risk.score == 0 and good_risk.category == "low"
+    assert good_risk.score < 5 and good_risk.category == "low"  # only the prior for a short history
     assert late_risk.category == "high"
+    newcomer = only(plan(portfolio([customer("new")], []), POLICY, history(), AS_OF), "new").risk
+    assert newcomer.score == pytest.approx(20 * 0.3 / 80 * 100, abs=0.01) and not newcomer.has_history
+    recent = [settled(f"r{n}", 40, "recent", ago=40 + 10 * n) for n in range(3)]
+    recent += [settled(f"o{n}", 0, "recent", ago=500 + 10 * n) for n in range(3)]
+    older = [settled(f"r{n}", 0, "older", ago=40 + 10 * n) for n in range(3)]
+    older += [settled(f"o{n}", 40, "older", ago=500 + 10 * n) for n in range(3)]
+    pair = plan(portfolio([customer("recent"), customer("older")], recent + older), POLICY, history(), AS_OF)
+    assert only(pair, "recent").risk.score > only(pair, "older").risk.score  # recent behaviour weighs more
     assert abs(sum(c.points for c in late_risk.contributions) - late_risk.score) < 0.05
     assert "paid late" in late_risk.explanation()
     assert only(decisions, "late").strategy == "high_risk"
