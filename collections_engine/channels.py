@@ -27,9 +27,24 @@ def responded(event: ContactEvent) -> bool:
     return event.responded_at is not None or event.outcome in RESPONSE_OUTCOMES
 
 
+_ALLOWED: dict[tuple[tuple[str, ...], bool, bool, bool, frozenset[str]], list[str]] = {}
+
+
 def allowed_channels(level: Level, customer: Customer) -> list[str]:
     """Return the level's channels the customer can be reached on and has not opted out of."""
-    return [c for c in level.channels if c not in customer.opted_out_channels and reachable(customer, c)]
+    key = (
+        level.channels,
+        bool(customer.email),
+        bool(customer.phone or customer.mobile),
+        customer.has_postal_address,
+        customer.opted_out_channels,
+    )
+    allowed = _ALLOWED.get(key)
+    if allowed is None:
+        allowed = [c for c in level.channels if c not in customer.opted_out_channels and reachable(customer, c)]
+        if len(_ALLOWED) < 4096:  # bounded: the key space is small, but never let it grow without limit
+            _ALLOWED[key] = allowed
+    return list(allowed)
 
 
 def response_rates(events: Sequence[ContactEvent], rules: ChannelSelection) -> dict[str, float]:

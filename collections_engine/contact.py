@@ -79,11 +79,13 @@ def _local_instant(day: date, minute: int, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(minute // 60, minute % 60), tz)
 
 
-def counted_contacts(events: Iterable[ContactEvent], policy: Policy) -> list[datetime]:
-    """Return the instants of past contacts that count towards the caps (one per occasion)."""
+def counted_contacts(events: Iterable[ContactEvent], policy: Policy, since: datetime | None = None) -> list[datetime]:
+    """Return the instants of contacts (from ``since`` on) that count towards the caps, one per occasion."""
     seen: set[tuple[datetime, str | None]] = set()
     result = []
     for event in events:
+        if since is not None and event.at < since:
+            continue
         config = policy.channels.get(event.channel)
         if config is not None and not config.respects_window:
             continue

@@ -1,4 +1,9 @@
-"""What the engine decides: one :class:`CustomerDecision` per customer with open items."""
+"""What the engine decides: one :class:`CustomerDecision` per customer.
+
+These are plain slotted dataclasses rather than frozen ones: a planning run builds one per
+customer and per action, and frozen construction costs several times more. Treat them as
+read-only values.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +22,7 @@ _FACTOR_TEXT: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RiskContribution:
     """One input of the risk score: its raw value, its 0-1 normalised value and its points."""
 
@@ -33,7 +38,7 @@ class RiskContribution:
         return _FACTOR_TEXT[self.factor].format(value=self.value)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RiskAssessment:
     """A customer's 0-100 risk score, its category and why."""
 
@@ -56,7 +61,7 @@ class RiskAssessment:
         return text or "no adverse payment behaviour"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Action:
     """One collection action to take, with its idempotency key and earliest send time."""
 
@@ -82,7 +87,7 @@ class Action:
     attach_invoices: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PromiseEvaluation:
     """Status of a promise to pay as of a date."""
 
@@ -94,7 +99,7 @@ class PromiseEvaluation:
     deadline: date
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class InstallmentState:
     """One instalment with what has been allocated to it."""
 
@@ -105,7 +110,7 @@ class InstallmentState:
     status: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PlanEvaluation:
     """Status of a payment plan as of a date."""
 
@@ -118,7 +123,7 @@ class PlanEvaluation:
     installments: tuple[InstallmentState, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CustomerDecision:
     """Everything the engine decided for one customer."""
 
@@ -142,7 +147,7 @@ class CustomerDecision:
     next_review: date | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Decisions:
     """The result of one planning run."""
 

@@ -6,6 +6,7 @@ Written for a million items in one call, so the hot loops work on ordinals and l
 
 from __future__ import annotations
 
+import gc
 import hashlib
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
@@ -23,12 +24,13 @@ from .money import rate_for, round_money
 from .plans import broken_plan_count, evaluate_plans, plan_covered_item_ids
 from .policy import Level, Policy, Strategy
 from .promises import active_promise_item_ids, broken_promise_count, evaluate_promises
-from .risk import behaviour_facts, score_facts
+from .risk import RiskModel, behaviour_facts, score_facts
 from .stages import CaseSituation, stage_for
 from .types import MANUAL_CHANNELS, ContactEvent, ContactWindow, Customer, History, Portfolio, ReceivableItem
 
 DEFAULT_VARIANT = "default"
 _ZERO = Decimal(0)
+_CAP_HORIZON = timedelta(days=8)
 _NOT_COVERED: frozenset[str] = frozenset({"\x00not covered"})
 
 
@@ -45,7 +47,7 @@ class _Track:
     pre_due_levels: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Need:
     """The items of a customer that reached a new level in this run."""
 
@@ -68,6 +70,8 @@ class _Run:
     rates: Mapping[str, Decimal]
     tracks: dict[tuple[str, str], _Track]
     strategies: dict[str, Strategy]
+    variant_weights: dict[str, list[tuple[str, int]]]
+    risk_model: RiskModel
     strategy_by_category: dict[str, str]
     promise_cover: Mapping[str, frozenset[str] | None]
     plan_cover: Mapping[str, frozenset[str] | None]
@@ -78,7 +82,8 @@ class _Run:
     _rules_cache: dict[tuple[str | None, str | None, ContactWindow | None], tuple[ZoneInfo, ContactWindow]] = field(
         default_factory=dict
     )
-    _slot_cache: dict[tuple[ZoneInfo, ContactWindow, bool], datetime] = field(default_factory=dict)
+    _slot_cache: dict[tuple[int, int, bool], datetime] = field(default_factory=dict)
+    _windowed_cache: dict[tuple[str, ...], bool] = field(default_factory=dict)
 
     def contact_rules(self, customer: Customer) -> tuple[ZoneInfo, ContactWindow]:
         """Return the customer's timezone and window, cached per distinct override."""
@@ -88,6 +93,15 @@ class _Run:
             rules = self._rules_cache[key] = rules_for(customer, self.policy)
         return rules
 
+    def respects_window(self, channels: tuple[str, ...]) -> bool:
+        """Tell whether any of the channels waits for the contact window."""
+        answer = self._windowed_cache.get(channels)
+        if answer is None:
+            configs = self.policy.channels
+            answer = any(configs[c].respects_window for c in channels if c in configs)
+            self._windowed_cache[channels] = answer
+        return answer
+
     def earliest_slot(self, tz: ZoneInfo, window: ContactWindow, contacts: list[datetime], windowed: bool) -> datetime:
         """Return the earliest allowed instant; customers never contacted share a cached answer."""
         contact = self.policy.contact
@@ -95,7 +109,7 @@ class _Run:
             return earliest_contact(
                 self.as_of, tz, window, contacts, contact.max_per_day, contact.max_per_week, windowed
             )
-        key = (tz, window, windowed)
+        key = (id(tz), id(window), windowed)  # both live as long as the run (cached zones, policy windows)
         slot = self._slot_cache.get(key)
         if slot is None:
             slot = earliest_contact(self.as_of, tz, window, [], contact.max_per_day, contact.max_per_week, windowed)
@@ -107,6 +121,18 @@ def plan(portfolio: Portfolio, policy: Policy, history: History, as_of: datetime
     """Decide, for every customer, risk, stage, level and the actions to take as of ``as_of``."""
     if as_of.tzinfo is None or as_of.utcoffset() is None:
         raise InputError("as_of must be a timezone-aware datetime")
+    # A run allocates millions of small acyclic objects; the cyclic collector would rescan the
+    # whole portfolio again and again for nothing. It is switched back on before returning.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _plan(portfolio, policy, history, as_of)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _plan(portfolio: Portfolio, policy: Policy, history: History, as_of: datetime) -> Decisions:
     run = _prepare(portfolio, policy, as_of)
     items_by_customer = group_items(portfolio, run.today)
     events_by_customer = group_events([event for event in history.events if event.known_at < as_of])
@@ -146,6 +172,8 @@ def _prepare(portfolio: Portfolio, policy: Policy, as_of: datetime) -> _Run:
         rates=portfolio.rates,
         tracks=_tracks(policy),
         strategies={strategy.key: strategy for strategy in policy.strategies},
+        variant_weights={s.key: [(v.key, v.weight) for v in s.variants] for s in policy.strategies},
+        risk_model=RiskModel.from_policy(policy),
         strategy_by_category={c: s.key for s in policy.strategies for c in s.risk_categories},
         promise_cover=active_promise_item_ids(promise_evals, portfolio.promises),
         plan_cover=plan_covered_item_ids(plan_evals, portfolio.plans),
@@ -221,10 +249,10 @@ def group_events(events: Sequence[ContactEvent]) -> dict[str, list[ContactEvent]
 def _track_for(run: _Run, customer: Customer, category: str) -> _Track:
     key = customer.strategy if customer.strategy in run.strategies else None
     key = key or run.strategy_by_category.get(category, run.policy.default_strategy)
-    strategy = run.strategies[key]
-    if not strategy.variants:
+    weights = run.variant_weights[key]
+    if not weights:
         return run.tracks[(key, DEFAULT_VARIANT)]
-    weights = [(variant.key, variant.weight) for variant in strategy.variants]
+    strategy = run.strategies[key]
     variant = assign_variant(strategy.experiment_key or strategy.key, customer.id, weights)
     return run.tracks[(key, variant)]
 
@@ -256,11 +284,14 @@ def decide_customer(
         customer.credit_limit,
         run.rates or None,
     )
-    risk = score_facts(customer.id, facts, run.policy)
+    risk = score_facts(customer.id, facts, run.policy, run.risk_model)
     track = _track_for(run, customer, risk.category)
     reached = _reached_levels(events, track)
     today = run.today_ordinal
     delays = track.delays
+    level_count = len(delays)
+    horizon = -track.horizon
+    pre_due_levels = track.pre_due_levels
     company, rates = run.company_currency, run.rates
     cid = customer.id
     open_amount = overdue_amount = credits = eligible_overdue = _ZERO
@@ -288,7 +319,8 @@ def decide_customer(
             credits += residual
             continue
         open_amount += residual
-        days = today - item.due_date.toordinal()
+        due = item.due_date.toordinal()
+        days = today - due
         if days > 0:
             has_overdue = True
             overdue_amount += residual
@@ -296,7 +328,7 @@ def decide_customer(
                 oldest = days
             if not item.disputed:
                 all_disputed = False
-        elif days >= -track.horizon:
+        elif days >= horizon:
             has_upcoming = True
         done = reached.get(item.id, -1)
         if done > level_index:
@@ -322,10 +354,10 @@ def decide_customer(
             if need_oldest is None or days > need_days:
                 need_oldest, need_days = item, days
         upcoming = max(index, done) + 1
-        if days > 0 and upcoming < track.pre_due_levels:
-            upcoming = track.pre_due_levels
-        if upcoming < len(delays):
-            review = item.due_date.toordinal() + delays[upcoming]
+        if days > 0 and upcoming < pre_due_levels:
+            upcoming = pre_due_levels
+        if upcoming < level_count:
+            review = due + delays[upcoming]
             if next_review is None or review < next_review:
                 next_review = review
     hold = _hold_reason(customer, run.today, credits, eligible_overdue)
@@ -396,8 +428,10 @@ def _actions(
     if not channels:
         return ()
     tz, window = run.contact_rules(customer)
-    windowed = any(policy.channels[channel].respects_window for channel in channels if channel in policy.channels)
-    slot = run.earliest_slot(tz, window, counted_contacts(events, policy), windowed)
+    windowed = run.respects_window(channels)
+    # caps are per local day and ISO week: contacts older than eight days can never count
+    recent = counted_contacts(events, policy, run.as_of - _CAP_HORIZON) if events else []
+    slot = run.earliest_slot(tz, window, recent, windowed)
     item_ids = need.item_ids
     company = run.company_currency
     amount = round_money(need.amount, company)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -12,7 +13,7 @@ from .policy import RISK_FACTORS, Policy
 from .types import ReceivableItem
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class BehaviourFacts:
     """What is known of a customer's payment behaviour as of a date (the score's inputs)."""
 
@@ -101,38 +102,60 @@ def behaviour_facts(
     )
 
 
-def score_facts(customer_id: str, facts: BehaviourFacts, policy: Policy) -> RiskAssessment:
+@dataclass(frozen=True, slots=True)
+class RiskModel:
+    """The policy's risk settings prepared once per run: per-factor scales and weights as tuples."""
+
+    scales: tuple[float, ...]
+    weights: tuple[float, ...]
+    points_per_unit: tuple[float, ...]
+    prior_late: float
+    prior_items: float
+    thresholds: tuple[int, ...]
+    category_keys: tuple[str, ...]
+
+    @classmethod
+    def from_policy(cls, policy: Policy) -> RiskModel:
+        """Prepare the model of a policy."""
+        risk = policy.risk
+        weights = tuple(float(risk.weights[factor]) for factor in RISK_FACTORS)
+        total = sum(weights) or 1.0
+        scales = (risk.days_late_saturation, 1, risk.broken_promises_saturation, risk.broken_plans_saturation, 1, 1, 1)
+        return cls(
+            scales=tuple(float(scale) for scale in scales),
+            weights=weights,
+            points_per_unit=tuple(100.0 * weight / total for weight in weights),
+            prior_late=risk.prior_late_share * risk.prior_items,
+            prior_items=risk.prior_items,
+            thresholds=tuple(category.min_score for category in risk.categories),
+            category_keys=tuple(category.key for category in risk.categories),
+        )
+
+
+def score_facts(
+    customer_id: str, facts: BehaviourFacts, policy: Policy, model: RiskModel | None = None
+) -> RiskAssessment:
     """Turn behaviour facts into a score, its category and each factor's contribution."""
-    risk = policy.risk
-    weights = risk.weights
-    total_weight = sum(weights.values()) or 1.0
+    model = model or RiskModel.from_policy(policy)
+    settled = facts.settled_weight + model.prior_items
     values = (
         facts.weighted_days_late / facts.weight if facts.weight else 0.0,
-        (facts.late_weight + risk.prior_late_share * risk.prior_items) / (facts.settled_weight + risk.prior_items)
-        if facts.settled_weight + risk.prior_items
-        else 0.0,
+        (facts.late_weight + model.prior_late) / settled if settled else 0.0,
         facts.broken_promises,
         float(facts.broken_plans),
         facts.overdue_amount / facts.open_amount if facts.open_amount else 0.0,
         facts.open_amount / facts.credit_limit if facts.credit_limit else 0.0,
         facts.disputed_items / facts.seen_items if facts.seen_items else 0.0,
     )
-    scales = (risk.days_late_saturation, 1, risk.broken_promises_saturation, risk.broken_plans_saturation, 1, 1, 1)
-    breakdown = []
-    score = 0.0
-    for factor, value, scale in zip(RISK_FACTORS, values, scales):
-        normalized = value / scale
-        normalized = 0.0 if normalized < 0 else 1.0 if normalized > 1 else normalized
-        weight = weights[factor]
-        points = 100.0 * weight * normalized / total_weight
-        score += points
-        breakdown.append((factor, value, normalized, weight, points))
-    score = round(min(100.0, score), 2)
+    normalized = [value / scale for value, scale in zip(values, model.scales)]
+    normalized = [0.0 if n < 0.0 else 1.0 if n > 1.0 else n for n in normalized]
+    points = [n * unit for n, unit in zip(normalized, model.points_per_unit)]
+    score = round(min(100.0, sum(points)), 2)
     return RiskAssessment(
         customer_id=customer_id,
         score=score,
-        category=policy.category_for(score).key,
-        breakdown=tuple(breakdown),
+        category=model.category_keys[bisect_right(model.thresholds, score) - 1],
+        breakdown=tuple(zip(RISK_FACTORS, values, normalized, model.weights, points)),
         settled_items=facts.settled_items,
         has_history=facts.seen_items > 0,
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from .policy import Policy
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CaseSituation:
     """The facts that decide a case's stage."""
 
