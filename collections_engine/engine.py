@@ -12,7 +12,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from .channels import choose_channels
@@ -20,7 +20,7 @@ from .contact import counted_contacts, earliest_contact, rules_for, zone
 from .decisions import Action, CustomerDecision, Decisions, PlanEvaluation, PromiseEvaluation
 from .errors import InputError
 from .experiments import assign_variant
-from .money import rate_for, round_money
+from .money import quantum, rate_for
 from .plans import broken_plan_count, evaluate_plans, plan_covered_item_ids
 from .policy import Level, Policy, Strategy
 from .promises import active_promise_item_ids, broken_promise_count, evaluate_promises
@@ -67,6 +67,7 @@ class _Run:
     today: date
     today_ordinal: int
     company_currency: str
+    company_quantum: Decimal
     rates: Mapping[str, Decimal]
     tracks: dict[tuple[str, str], _Track]
     strategies: dict[str, Strategy]
@@ -169,6 +170,7 @@ def _prepare(portfolio: Portfolio, policy: Policy, as_of: datetime) -> _Run:
         today=today,
         today_ordinal=today.toordinal(),
         company_currency=portfolio.company_currency,
+        company_quantum=quantum(portfolio.company_currency),
         rates=portfolio.rates,
         tracks=_tracks(policy),
         strategies={strategy.key: strategy for strategy in policy.strategies},
@@ -379,8 +381,8 @@ def decide_customer(
     return CustomerDecision(
         customer_id=cid,
         currency=company,
-        open_amount=round_money(open_amount - credits, company),
-        overdue_amount=round_money(overdue_amount, company),
+        open_amount=(open_amount - credits).quantize(run.company_quantum, ROUND_HALF_UP),
+        overdue_amount=overdue_amount.quantize(run.company_quantum, ROUND_HALF_UP),
         oldest_days_overdue=oldest,
         risk=risk,
         stage=stage_for(situation, run.policy),
@@ -434,7 +436,7 @@ def _actions(
     slot = run.earliest_slot(tz, window, recent, windowed)
     item_ids = need.item_ids
     company = run.company_currency
-    amount = round_money(need.amount, company)
+    amount = need.amount.quantize(run.company_quantum, ROUND_HALF_UP)
     days = need.oldest_days
     when = f"{days} days overdue" if days > 0 else f"due in {-days} days" if days < 0 else "due today"
     reason = f"{need.oldest.invoice_ref} {when}; level '{level.name}' ({level.delay_days:+d} days); {why_channel}"

@@ -6,9 +6,13 @@ import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 
+from .balances import allocations_by_item, balance_on, settled_by
+from .money import rate_for
 from .stats import mean_and_variance, normal_ppf, student_t_ppf, two_proportion_z_test, welch_t_test, wilson_interval
+from .types import ContactEvent, History, Portfolio, ReceivableItem
 
 
 def assign_variant(experiment_key: str, customer_id: str, variants: Sequence[tuple[str, int]]) -> str:
@@ -186,3 +190,62 @@ def experiment_results(
         for key, summary in summaries.items()
     ]
     return ExperimentReport(control=control_key, confidence=confidence, variants=tuple(results))
+
+
+def observe_experiment(
+    portfolio: Portfolio, history: History, as_of: datetime, strategy: str, since: datetime | None = None
+) -> list[VariantObservation]:
+    """One observation per customer contacted under a variant of ``strategy`` (company currency).
+
+    Amount due: what was open, on the day of the first contact, on the items the variant's
+    contacts covered; collected: how much of it was paid by ``as_of``; days to pay: from the
+    first contact to the last settlement, when everything was paid; cost: of those contacts.
+    """
+    items = {item.id: item for item in portfolio.items}
+    paid = allocations_by_item(portfolio.payments)
+    contacted: dict[str, list[ContactEvent]] = {}
+    for event in history.events:
+        if event.strategy != strategy or not event.variant or event.at > as_of:
+            continue
+        if since is None or event.at >= since:
+            contacted.setdefault(event.customer_id, []).append(event)
+    day = as_of.date()
+    observations = []
+    for customer_id, events in sorted(contacted.items()):
+        events.sort(key=lambda event: (event.at, event.id))
+        observation = _observe(customer_id, events, items, paid, day, portfolio)
+        if observation is not None:
+            observations.append(observation)
+    return observations
+
+
+def _observe(
+    customer_id: str,
+    events: list[ContactEvent],
+    items: dict[str, ReceivableItem],
+    paid: dict[str, list[tuple[date, Decimal]]],
+    day: date,
+    portfolio: Portfolio,
+) -> VariantObservation | None:
+    first_day = events[0].at.date()
+    covered = sorted({item_id for event in events for item_id in event.item_ids if item_id in items})
+    due = left = Decimal(0)
+    last_paid: date | None = first_day
+    for item_id in covered:
+        item = items[item_id]
+        rate = rate_for(item.currency, portfolio.company_currency, portfolio.rates)
+        due += balance_on(item, first_day, paid.get(item_id)) * rate
+        left += balance_on(item, day, paid.get(item_id)) * rate
+        settled = settled_by(item, day, paid.get(item_id))
+        last_paid = max(last_paid, settled) if last_paid is not None and settled is not None else None
+    if due <= 0:
+        return None
+    days = (last_paid - first_day).days if last_paid is not None and left <= 0 else None
+    return VariantObservation(
+        customer_id=customer_id,
+        variant=events[0].variant or "",
+        amount_due=due,
+        collected=max(Decimal(0), due - left),
+        days_to_pay=days,
+        cost=sum((event.cost for event in events), Decimal(0)),
+    )

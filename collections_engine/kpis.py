@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
 
+from .balances import allocations_by_item, balance_on
 from .decisions import Decisions
 from .engine import local_today
 from .money import rate_for
@@ -89,26 +90,6 @@ def _ratio(numerator: Decimal | float, denominator: Decimal | float) -> float | 
     return float(numerator) / float(denominator) if denominator else None
 
 
-def _balance(item: ReceivableItem, day: date, paid_after: Sequence[tuple[date, Decimal]] | None) -> Decimal:
-    """Return what was open on an item at the end of ``day``."""
-    if item.issue_date > day:
-        return _ZERO
-    if paid_after is not None:
-        later = sum((amount for paid_on, amount in paid_after if paid_on > day), _ZERO)
-        return min(item.amount, item.residual + later)
-    if item.settled_on is not None:
-        return item.amount if item.settled_on > day else _ZERO
-    return item.residual
-
-
-def _allocations_by_item(portfolio: Portfolio) -> dict[str, list[tuple[date, Decimal]]]:
-    result: dict[str, list[tuple[date, Decimal]]] = {}
-    for payment in portfolio.payments:
-        for allocation in payment.allocations:
-            result.setdefault(allocation.item_id, []).append((payment.date, allocation.amount))
-    return result
-
-
 def compute_kpis(
     portfolio: Portfolio,
     policy: Policy,
@@ -128,7 +109,7 @@ def compute_kpis(
     totals: dict[str, _Totals] = {}
     overall = _Totals()
     dunned = {item_id for event in history.events if event.at <= as_of for item_id in event.item_ids}
-    allocations = _allocations_by_item(portfolio)
+    allocations = allocations_by_item(portfolio.payments)
     month_starts = [end - relativedelta(months=months + 1) for months in range(_COUNTBACK_MONTHS)]
     for item in portfolio.items:
         group = totals.setdefault(group_of(item.customer_id), _Totals()) if grouping else None
@@ -190,8 +171,8 @@ def _item_facts(
         month = next(index for index, first in enumerate(month_starts) if item.issue_date > first)
     return _ItemFacts(
         sign=sign,
-        balance_start=_balance(item, start, paid_after) * rate,
-        balance_end=_balance(item, end, paid_after) * rate,
+        balance_start=balance_on(item, start, paid_after) * rate,
+        balance_end=balance_on(item, end, paid_after) * rate,
         overdue_start=item.due_date < start,
         overdue_end=item.due_date < end,
         sale=sale,

@@ -29,6 +29,7 @@ from collections_engine.decisions import Decisions
 from collections_engine.defaults import default_policy, default_policy_document
 from collections_engine.engine import local_today
 from collections_engine.errors import InputError, PolicyError
+from collections_engine.experiments import ExperimentReport, experiment_results, observe_experiment
 from collections_engine.kpis import GROUPINGS, KpiReport, KpiSet, compute_kpis
 from collections_engine.policy import Policy, policy_from_json, policy_to_json
 
@@ -314,7 +315,7 @@ def _figure(value: float | None, suffix: str = "", decimals: int = 1) -> str:
 
 def print_outcome(outcome: RunOutcome, limit: int) -> None:
     """Print the worklist, the aging and the KPIs as tables."""
-    console = Console() if sys.stdout.isatty() else Console(width=200)
+    console = _console()
     if outcome.problems:
         err_console.print(f"[yellow]{len(outcome.problems)} ledger rows were not loaded:[/yellow]")
         for problem in outcome.problems[:20]:
@@ -390,6 +391,92 @@ def print_kpis(console: Console, report: KpiReport) -> None:
     table.add_row("Receivables", *(_money(kpi.receivables) for _, kpi in sets))
     table.add_row("Overdue", *(_money(kpi.overdue) for _, kpi in sets))
     console.print(table)
+
+
+# --------------------------------------------------------------------------------------
+# experiment
+# --------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--tenant", required=True, help="Ledger in the store, e.g. files:demo.")
+@click.option("--strategy", default="standard", show_default=True, help="Strategy whose A/B variants are compared.")
+@click.option("--control", help="Variant to compare the others with (default: first in order).")
+@click.option("--since", "since_text", help="Only contacts from this date on (YYYY-MM-DD).")
+@click.option("--as-of", "as_of_text", help="Date (YYYY-MM-DD) or ISO datetime of the measure; default now.")
+@click.option("--currency", default="EUR", show_default=True, help="Company currency.")
+@click.option("--rate", "rates", multiple=True, help="Exchange rate CODE=VALUE (1 unit in company currency).")
+@click.option("--confidence", type=click.FloatRange(0.5, 0.999), default=0.95, show_default=True)
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_context
+def experiment(
+    ctx: click.Context,
+    tenant: str,
+    strategy: str,
+    control: str | None,
+    since_text: str | None,
+    as_of_text: str | None,
+    currency: str,
+    rates: Sequence[str],
+    confidence: float,
+    output_format: str,
+) -> None:
+    """Compare the A/B variants of a strategy: recovery, days to pay, cost, significance."""
+    store = open_store(ctx)
+    as_of = parse_as_of(as_of_text, datetime.now(timezone.utc).replace(microsecond=0))
+    since = parse_as_of(since_text, as_of) if since_text else None
+    rate_map = {**(DEMO_RATES if tenant == "files:demo" else {}), **parse_rates(rates)}
+    portfolio = store.load_portfolio(tenant, currency.upper(), rate_map)
+    try:
+        observations = observe_experiment(portfolio, store.load_history(tenant), as_of, strategy, since)
+        report = experiment_results(observations, control, confidence)
+    except (InputError, ValueError) as err:
+        raise CliFailure(str(err), EXIT_INPUT) from err
+    if output_format == "json":
+        click.echo(json.dumps(to_jsonable(report), indent=2))
+        return
+    if not report.variants:
+        click.echo(f"no contacts under variants of {strategy!r} in {tenant} yet")
+        return
+    print_experiment(report)
+
+
+def print_experiment(report: ExperimentReport) -> None:
+    """Print the variants of an experiment side by side."""
+    table = Table(title=f"Variants against {report.control} ({report.confidence:.0%} confidence)")
+    for column in (
+        "variant",
+        "customers",
+        "recovery",
+        "interval",
+        "paid in full",
+        "days to pay",
+        "cost / unit",
+        "difference",
+        "p-value",
+        "significant",
+    ):
+        table.add_column(column, justify="left" if column == "variant" else "right")
+    for v in report.variants:
+        interval = f"{v.recovery_interval[0]:.1%}-{v.recovery_interval[1]:.1%}" if v.recovery_interval else "—"
+        table.add_row(
+            v.variant,
+            str(v.customers),
+            _figure(None if v.recovery_rate is None else v.recovery_rate * 100, " %"),
+            interval,
+            _figure(None if v.paid_share is None else v.paid_share * 100, " %"),
+            _figure(v.mean_days_to_pay),
+            _figure(v.cost_per_unit_collected, "", 4),
+            _figure(None if v.recovery_difference is None else v.recovery_difference * 100, " pts"),
+            _figure(v.p_value, "", 4),
+            "yes" if v.significant else "no",
+        )
+    _console().print(table)
+
+
+def _console() -> Console:
+    """A console for tables: the terminal's width, or wide enough not to fold when piped."""
+    return Console() if sys.stdout.isatty() else Console(width=200)
 
 
 # --------------------------------------------------------------------------------------

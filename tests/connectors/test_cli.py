@@ -96,3 +96,16 @@ def test_shipped_demo_ledger_is_what_the_generator_writes(tmp_path: Path) -> Non
     rows = generate_demo_ledger(tmp_path / "demo.csv")
     assert (tmp_path / "demo.csv").read_bytes() == DEMO_LEDGER.read_bytes()
     assert rows == DEMO_LEDGER.read_text(encoding="utf-8").count("\n") - 1
+
+
+def test_experiment_report_after_a_run(runner: CliRunner) -> None:
+    run_json(runner, "--demo")
+    result = runner.invoke(cli, ["experiment", "--tenant", "files:demo", "--as-of", "2026-12-24", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["control"] == "a" and [v["variant"] for v in report["variants"]] == ["a", "b"]
+    assert all(v["customers"] > 0 for v in report["variants"])
+    table = runner.invoke(cli, ["experiment", "--tenant", "files:demo", "--as-of", "2026-12-24"])
+    assert table.exit_code == 0 and "Variants against a" in table.stdout
+    empty = runner.invoke(cli, ["experiment", "--tenant", "files:none", "--as-of", "2026-12-24"])
+    assert empty.exit_code == 0 and "no contacts under variants" in empty.stdout

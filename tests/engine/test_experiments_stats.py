@@ -101,3 +101,35 @@ def test_experiment_results_do_not_invent_significance() -> None:
     assert not b.significant and b.p_value == pytest.approx(1.0)
     tiny = experiment_results([observation("a", 1, "10", None), observation("b", 1, "10", None)])
     assert tiny.variants[1].p_value is None and not tiny.variants[1].significant
+
+
+def test_observations_from_contacts_and_payments() -> None:
+    from datetime import date, datetime, timedelta, timezone
+
+    from collections_engine.experiments import observe_experiment
+    from collections_engine.types import Allocation, ContactEvent, Customer, History, Payment, Portfolio, ReceivableItem
+
+    utc = timezone.utc
+    day = date(2026, 10, 1)
+
+    def open_item(id: str, customer: str, amount: str, residual: str) -> ReceivableItem:
+        return ReceivableItem(id, customer, id, "EUR", Decimal(amount), Decimal(residual), day - timedelta(days=40),
+                              day - timedelta(days=10))
+
+    items = (open_item("a1", "ca", "100", "0"), open_item("b1", "cb", "200", "150"), open_item("x1", "cx", "50", "50"))
+    payments = (
+        Payment("pa", "ca", day + timedelta(days=12), Decimal("100"), "EUR", (Allocation("a1", Decimal("100")),)),
+        Payment("pb", "cb", day + timedelta(days=5), Decimal("50"), "EUR", (Allocation("b1", Decimal("50")),)),
+    )
+    contact = datetime(2026, 10, 1, 9, tzinfo=utc)
+    events = (
+        ContactEvent("e1", "ca", contact, "email", "first", "standard", "a", ("a1",), cost=Decimal("0.02")),
+        ContactEvent("e2", "cb", contact, "call", "first", "standard", "b", ("b1",), cost=Decimal("4")),
+        ContactEvent("e3", "cx", contact, "email", "first", "other", "a", ("x1",)),
+    )
+    book = Portfolio("EUR", tuple(Customer(c, c) for c in ("ca", "cb", "cx")), items, payments)
+    found = observe_experiment(book, History(events), datetime(2026, 11, 1, tzinfo=utc), "standard")
+    assert found == [
+        VariantObservation("ca", "a", Decimal("100"), Decimal("100"), 12, Decimal("0.02")),
+        VariantObservation("cb", "b", Decimal("200"), Decimal("50"), None, Decimal("4")),
+    ]
