@@ -27,7 +27,7 @@ def measure(items: int) -> dict[str, float]:
     """Build a portfolio of ``items`` items (10 per customer) and time one planning run."""
     from synthetic import synthetic
 
-    from collections_engine import ContactEvent, History, plan
+    from collections_engine import History, plan
     from collections_engine.defaults import default_policy
 
     started = time.perf_counter()
@@ -39,20 +39,7 @@ def measure(items: int) -> dict[str, float]:
     wall = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     # the next day, with the first run's actions in the history: the usual daily run
-    sent = tuple(
-        ContactEvent(
-            id=a.key,
-            customer_id=a.customer_id,
-            at=a.not_before,
-            channel=a.channel,
-            level=a.level,
-            strategy=a.strategy,
-            variant=a.variant,
-            item_ids=a.item_ids,
-            planned_at=AS_OF,
-        )
-        for a in decisions.actions()
-    )
+    sent = tuple(action.as_event(AS_OF) for action in decisions.actions())
     next_history = History(events=history.events + sent)
     started = time.perf_counter()
     next_day = plan(portfolio, policy, next_history, AS_OF + timedelta(days=1))

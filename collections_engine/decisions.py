@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from .types import ContactEvent
+
 _FACTOR_TEXT: dict[str, str] = {
     "avg_days_late": "{value:.0f} days late on average",
     "late_share": "{value:.0%} of settled items paid late",
@@ -85,6 +87,22 @@ class Action:
     call_script: str | None = None
     attach_statement: bool = True
     attach_invoices: bool = False
+
+    def as_event(self, planned_at: datetime) -> ContactEvent:
+        """Return the contact event this action stands for once recorded, so later runs see it as done."""
+        return ContactEvent(
+            id=self.key,
+            customer_id=self.customer_id,
+            at=self.not_before,
+            channel=self.channel,
+            level=self.level,
+            strategy=self.strategy,
+            variant=self.variant,
+            item_ids=self.item_ids,
+            outcome="sent",
+            cost=self.cost,
+            planned_at=planned_at,
+        )
 
 
 @dataclass(slots=True)

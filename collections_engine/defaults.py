@@ -12,6 +12,27 @@ def _level(key: str, name: str, delay: int, channels: list[str], tone: str, **ex
     return {"key": key, "name": name, "delay_days": delay, "channels": channels, "template": key, "tone": tone, **extra}
 
 
+CALL_SCRIPT = (
+    "Confirm the invoices were received, ask for a payment date, "
+    "offer a payment plan if the customer cannot pay in full."
+)
+_PRE_DUE = _level("pre_due", "Courtesy reminder", -3, ["email"], "friendly", attach_invoices=True)
+_FINAL = _level("final", "Final notice", 60, ["letter", "email"], "final", channel_mode="all", stage="escalated")
+STANDARD_LEVELS: list[dict[str, Any]] = [
+    _PRE_DUE,
+    _level("first", "First reminder", 3, ["email", "sms"], "friendly", attach_invoices=True),
+    _level("second", "Second reminder", 15, ["email", "sms", "whatsapp"], "firm"),
+    _level("call", "Collector call", 30, ["call"], "firm", call_script=CALL_SCRIPT),
+    _FINAL,
+]
+EARLY_CALL_LEVELS: list[dict[str, Any]] = [
+    _PRE_DUE,
+    _level("first", "First reminder", 3, ["sms", "email"], "friendly", attach_invoices=True),
+    _level("call", "Collector call", 10, ["call"], "firm", call_script=CALL_SCRIPT),
+    _level("second", "Second reminder", 20, ["email", "whatsapp"], "firm"),
+    _FINAL,
+]
+
 DEFAULT_POLICY_DOCUMENT: dict[str, Any] = {
     "schema_version": 1,
     "name": "Default collections policy",
@@ -63,64 +84,10 @@ DEFAULT_POLICY_DOCUMENT: dict[str, Any] = {
             "key": "standard",
             "name": "Standard",
             "risk_categories": ["low", "medium"],
-            "levels": [
-                _level("pre_due", "Courtesy reminder", -3, ["email"], "friendly", attach_invoices=True),
-                _level("first", "First reminder", 3, ["email", "sms"], "friendly", attach_invoices=True),
-                _level("second", "Second reminder", 15, ["email", "sms", "whatsapp"], "firm"),
-                _level(
-                    "call",
-                    "Collector call",
-                    30,
-                    ["call"],
-                    "firm",
-                    call_script="Confirm the invoices were received, ask for a payment date, "
-                    "offer a payment plan if the customer cannot pay in full.",
-                ),
-                _level(
-                    "final", "Final notice", 60, ["letter", "email"], "final", channel_mode="all", stage="escalated"
-                ),
-            ],
+            "levels": STANDARD_LEVELS,
             "variants": [
-                {
-                    "key": "a",
-                    "name": "Email first",
-                    "weight": 50,
-                    "levels": [
-                        _level("pre_due", "Courtesy reminder", -3, ["email"], "friendly", attach_invoices=True),
-                        _level("first", "First reminder", 3, ["email", "sms"], "friendly", attach_invoices=True),
-                        _level("second", "Second reminder", 15, ["email", "sms", "whatsapp"], "firm"),
-                        _level("call", "Collector call", 30, ["call"], "firm"),
-                        _level(
-                            "final",
-                            "Final notice",
-                            60,
-                            ["letter", "email"],
-                            "final",
-                            channel_mode="all",
-                            stage="escalated",
-                        ),
-                    ],
-                },
-                {
-                    "key": "b",
-                    "name": "Early call",
-                    "weight": 50,
-                    "levels": [
-                        _level("pre_due", "Courtesy reminder", -3, ["email"], "friendly", attach_invoices=True),
-                        _level("first", "First reminder", 3, ["sms", "email"], "friendly", attach_invoices=True),
-                        _level("call", "Collector call", 10, ["call"], "firm"),
-                        _level("second", "Second reminder", 20, ["email", "whatsapp"], "firm"),
-                        _level(
-                            "final",
-                            "Final notice",
-                            60,
-                            ["letter", "email"],
-                            "final",
-                            channel_mode="all",
-                            stage="escalated",
-                        ),
-                    ],
-                },
+                {"key": "a", "name": "Email first", "weight": 50, "levels": STANDARD_LEVELS},
+                {"key": "b", "name": "Early call", "weight": 50, "levels": EARLY_CALL_LEVELS},
             ],
         },
         {

@@ -11,6 +11,7 @@ from dateutil.relativedelta import relativedelta
 from .decisions import InstallmentState, PlanEvaluation
 from .errors import PlanRuleError
 from .money import quantum, round_money
+from .pauses import Cover, add_cover
 from .policy import PlanRule
 from .types import FREQUENCIES, Installment, Payment, PaymentPlan
 
@@ -213,16 +214,12 @@ def plan_covered_item_ids(
     evaluations: Mapping[str, PlanEvaluation], plans: Sequence[PaymentPlan]
 ) -> dict[str, frozenset[str] | None]:
     """Return, per customer with an active plan, the items it pauses (None: all of them)."""
-    covered: dict[str, frozenset[str] | None] = {}
+    covered: Cover = {}
     for plan in plans:
         evaluation = evaluations.get(plan.id)
         if evaluation is None or evaluation.status not in ACTIVE_STATUSES:
             continue
-        current = covered.get(plan.customer_id, frozenset())
-        if current is None or not plan.item_ids:
-            covered[plan.customer_id] = None
-        else:
-            covered[plan.customer_id] = current | frozenset(plan.item_ids)
+        add_cover(covered, plan.customer_id, plan.item_ids)
     return covered
 
 

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from .decisions import PromiseEvaluation
+from .pauses import Cover, add_cover
 from .policy import PromisePolicy
 from .types import Payment, Promise
 
@@ -88,16 +89,12 @@ def active_promise_item_ids(
     evaluations: Mapping[str, PromiseEvaluation], promises: Sequence[Promise]
 ) -> dict[str, frozenset[str] | None]:
     """Return, per customer with a pending promise, the items it pauses (None: all of them)."""
-    covered: dict[str, frozenset[str] | None] = {}
+    covered: Cover = {}
     for promise in promises:
         evaluation = evaluations.get(promise.id)
         if evaluation is None or evaluation.status != "pending":
             continue
-        current = covered.get(promise.customer_id, frozenset())
-        if current is None or not promise.item_ids:
-            covered[promise.customer_id] = None
-        else:
-            covered[promise.customer_id] = current | frozenset(promise.item_ids)
+        add_cover(covered, promise.customer_id, promise.item_ids)
     return covered
 
 

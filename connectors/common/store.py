@@ -255,7 +255,7 @@ class Store:
                         payload=json.dumps(to_jsonable(action)),
                     )
                 )
-                session.add(_event_row_model(tenant, _action_event(action, as_of)))
+                session.add(_event_row_model(tenant, action.as_event(as_of)))
         return [a.key for a in new]
 
     def pending_actions(self, tenant: str, limit: int = 1000, due_by: datetime | None = None) -> list[dict[str, Any]]:
@@ -603,21 +603,4 @@ def _event(r: ContactEventRow) -> ContactEvent:
         cost=r.cost,
         collector=r.collector,
         planned_at=r.planned_at,
-    )
-
-
-def _action_event(action: Action, planned_at: datetime) -> ContactEvent:
-    """The contact event an enqueued action stands for (so the next run sees it as done)."""
-    return ContactEvent(
-        id=action.key,
-        customer_id=action.customer_id,
-        at=action.not_before,
-        channel=action.channel,
-        level=action.level,
-        strategy=action.strategy,
-        variant=action.variant,
-        item_ids=action.item_ids,
-        outcome="sent",
-        cost=action.cost,
-        planned_at=planned_at,
     )

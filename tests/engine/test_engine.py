@@ -34,20 +34,7 @@ def only(decisions: Decisions, customer_id: str = "c1"):  # type: ignore[no-unty
 
 
 def as_events(decisions: Decisions) -> list[ContactEvent]:
-    return [
-        ContactEvent(
-            id=a.key,
-            customer_id=a.customer_id,
-            at=a.not_before,
-            channel=a.channel,
-            level=a.level,
-            strategy=a.strategy,
-            variant=a.variant,
-            item_ids=a.item_ids,
-            cost=a.cost,
-        )
-        for a in decisions.actions()
-    ]
+    return [action.as_event(action.not_before) for action in decisions.actions()]
 
 
 def test_first_level_after_its_delay_on_the_first_channel() -> None:

@@ -113,8 +113,16 @@ def test_observations_from_contacts_and_payments() -> None:
     day = date(2026, 10, 1)
 
     def open_item(id: str, customer: str, amount: str, residual: str) -> ReceivableItem:
-        return ReceivableItem(id, customer, id, "EUR", Decimal(amount), Decimal(residual), day - timedelta(days=40),
-                              day - timedelta(days=10))
+        return ReceivableItem(
+            id,
+            customer,
+            id,
+            "EUR",
+            Decimal(amount),
+            Decimal(residual),
+            day - timedelta(days=40),
+            day - timedelta(days=10),
+        )
 
     items = (open_item("a1", "ca", "100", "0"), open_item("b1", "cb", "200", "150"), open_item("x1", "cx", "50", "50"))
     payments = (
