@@ -15,7 +15,7 @@ from .types import ContactEvent
 
 _FACTOR_TEXT: dict[str, str] = {
     "avg_days_late": "{value:.0f} days late on average",
-    "late_share": "{value:.0%} of settled items paid late",
+    "late_share": "{value:.0%} of items paid late or long overdue",
     "broken_promises": "{value:g} broken promises",
     "broken_plans": "{value:g} broken payment plans",
     "overdue_ratio": "{value:.0%} of the open balance overdue",

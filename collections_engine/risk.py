@@ -48,6 +48,7 @@ def behaviour_facts(
     settled = late = disputed = seen = 0
     weighted = weight = open_amount = overdue = settled_weight = late_weight = 0.0
     half_life = policy.risk.half_life_days
+    long_overdue = policy.risk.days_late_saturation
     for item in items:
         issued = item.issue_date.toordinal()
         if issued > today or item.is_credit:
@@ -80,6 +81,9 @@ def behaviour_facts(
                 overdue += residual
                 if days_overdue > tolerance:
                     weighted += days_overdue * residual
+                if days_overdue > long_overdue:  # so late already that it counts as paid late
+                    late_weight += 1.0
+                    settled_weight += 1.0
                 weight += residual
         seen += 1
         if item.disputed:
