@@ -1,0 +1,27 @@
+{
+    "name": "Collections",
+    "summary": "Collection cases, risk categories, multi-channel follow-up levels and a daily run "
+    "driven by the odoo-collections engine",
+    "version": "18.0.1.0.0",
+    "category": "Accounting/Accounting",
+    "license": "LGPL-3",
+    "author": "odoo-collections",
+    "website": "https://github.com/odoo-collections/odoo-collections",
+    "depends": ["account", "mail", "sms"],
+    "external_dependencies": {"python": ["odoo-collections"]},
+    "data": [
+        "security/security.xml",
+        "security/ir.model.access.csv",
+        "data/collection_data.xml",
+        "data/mail_template_data.xml",
+        "data/ir_cron_data.xml",
+        "views/collection_case_views.xml",
+        "views/collection_action_views.xml",
+        "views/collection_config_views.xml",
+        "views/res_partner_views.xml",
+        "views/account_move_views.xml",
+        "views/menus.xml",
+    ],
+    "installable": True,
+    "application": True,
+}

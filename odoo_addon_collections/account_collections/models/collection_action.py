@@ -1,0 +1,122 @@
+from odoo import fields, models
+
+
+class CollectionAction(models.Model):
+    """A collection action, recorded under its engine key before anything is sent (the outbox)."""
+
+    _name = "collection.action"
+    _description = "Collection Action"
+    _order = "not_before desc, id desc"
+
+    key = fields.Char(required=True, readonly=True, index=True)
+    case_id = fields.Many2one("collection.case", required=True, ondelete="cascade", index=True)
+    partner_id = fields.Many2one(related="case_id.partner_id", store=True)
+    company_id = fields.Many2one(related="case_id.company_id", store=True)
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    user_id = fields.Many2one(related="case_id.user_id", string="Collector")
+    level_id = fields.Many2one("collection.level", readonly=True)
+    level_key = fields.Char(readonly=True)
+    strategy_key = fields.Char(readonly=True)
+    variant = fields.Char(readonly=True)
+    channel = fields.Selection(
+        [("email", "Email"), ("sms", "SMS"), ("whatsapp", "WhatsApp"), ("call", "Call"), ("letter", "Letter")],
+        required=True,
+        readonly=True,
+    )
+    tone = fields.Char(readonly=True)
+    move_line_ids = fields.Many2many("account.move.line", string="Items", readonly=True)
+    amount_due = fields.Monetary(readonly=True)
+    not_before = fields.Datetime(string="Not Before", readonly=True, index=True)
+    planned_at = fields.Datetime(readonly=True, help="The instant of the run that decided it.")
+    done_date = fields.Datetime(readonly=True)
+    state = fields.Selection(
+        [
+            ("scheduled", "Scheduled"),
+            ("to_do", "To do by the collector"),
+            ("done", "Done"),
+            ("failed", "Failed"),
+            ("cancelled", "Cancelled"),
+        ],
+        default="scheduled",
+        required=True,
+        index=True,
+    )
+    outcome = fields.Selection(
+        [
+            ("sent", "Sent"),
+            ("responded", "Responded"),
+            ("promised", "Promised to pay"),
+            ("paid", "Paid"),
+            ("no_answer", "No answer"),
+            ("bounced", "Bounced"),
+            ("failed", "Failed"),
+            ("disputed", "Disputed"),
+        ]
+    )
+    cost = fields.Monetary(readonly=True)
+    reason = fields.Char(readonly=True)
+    call_script = fields.Text(readonly=True)
+    error = fields.Text(readonly=True)
+
+    _sql_constraints = [
+        ("key_company_uniq", "unique(key, company_id)", "An action key is recorded once per company."),
+    ]
+
+    # ------------------------------------------------------------
+    # ACTIONS
+    # ------------------------------------------------------------
+
+    def _execute(self):
+        """Send an email or SMS through Odoo's machinery; calls, letters and WhatsApp become collector tasks."""
+        self.ensure_one()
+        case = self.case_id
+        if self.channel == "email":
+            template = self.level_id.mail_template_id or self.env.ref(
+                "account_collections.mail_template_collection_reminder"
+            )
+            case.message_post_with_source(template, message_type="comment", subtype_xmlid="mail.mt_comment")
+            self._mark_done()
+        elif self.channel == "sms":
+            template = self.level_id.sms_template_id or self.env.ref("account_collections.sms_template_collection")
+            body = template._render_field("body", case.ids)[case.id]
+            case._message_sms(body, partner_ids=case.partner_id.ids)
+            self._mark_done()
+        else:
+            self._schedule_task()
+        case._message_log(
+            body=self.env._(
+                "Collection action %(level)s by %(channel)s (cost %(cost)s): %(reason)s",
+                level=self.level_id.display_name or self.level_key,
+                channel=dict(self._fields["channel"]._description_selection(self.env))[self.channel],
+                cost=self.cost,
+                reason=self.reason,
+            )
+        )
+
+    def _mark_done(self):
+        self.write({"state": "done", "done_date": fields.Datetime.now(), "outcome": "sent"})
+
+    def _schedule_task(self):
+        case = self.case_id
+        if self.channel == "call":
+            activity_type = "mail.mail_activity_data_call"
+            note = self.call_script or ""
+        elif self.channel == "whatsapp":
+            activity_type = "mail.mail_activity_data_todo"
+            number = "".join(ch for ch in (case.partner_id.mobile or case.partner_id.phone or "") if ch.isdigit())
+            note = f"https://wa.me/{number}" if number else ""
+        else:
+            activity_type = "mail.mail_activity_data_todo"
+            note = self.env._("Print and post the reminder letter.")
+        case.activity_schedule(
+            activity_type,
+            date_deadline=fields.Date.to_date(self.not_before),
+            summary=self.reason,
+            note=note,
+            user_id=case.user_id.id or self.env.uid,
+        )
+        self.state = "to_do"
+
+    def action_done(self):
+        self.write({"state": "done", "done_date": fields.Datetime.now()})
+        return True

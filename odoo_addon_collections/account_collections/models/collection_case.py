@@ -1,0 +1,86 @@
+from odoo import api, fields, models
+
+
+class CollectionCase(models.Model):
+    _name = "collection.case"
+    _description = "Collection Case"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _order = "overdue_amount desc, id"
+    _rec_name = "partner_id"
+
+    partner_id = fields.Many2one("res.partner", string="Customer", required=True, index=True, tracking=True)
+    company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company, index=True)
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    stage_id = fields.Many2one(
+        "collection.stage",
+        tracking=True,
+        group_expand="_read_group_stage_ids",
+        domain="[('company_id', 'in', (company_id, False))]",
+    )
+    user_id = fields.Many2one("res.users", string="Collector", tracking=True, default=lambda self: self.env.user)
+    risk_score = fields.Float(digits=(5, 2), readonly=True)
+    risk_category_id = fields.Many2one("collection.risk.category", readonly=True, tracking=True)
+    risk_color = fields.Integer(related="risk_category_id.color")
+    risk_explanation = fields.Text(readonly=True)
+    level_id = fields.Many2one("collection.level", string="Level Reached", readonly=True, tracking=True)
+    strategy_id = fields.Many2one("collection.strategy", readonly=True)
+    variant = fields.Char(readonly=True)
+    open_amount = fields.Monetary(readonly=True)
+    overdue_amount = fields.Monetary(readonly=True)
+    oldest_days_overdue = fields.Integer(readonly=True)
+    next_review_date = fields.Date(readonly=True)
+    hold_reason = fields.Selection(
+        [
+            ("do_not_dun", "Do not dun"),
+            ("paused", "Paused"),
+            ("credit_covers_overdue", "Credit covers the overdue amount"),
+        ],
+        readonly=True,
+    )
+    last_run = fields.Datetime(readonly=True)
+    action_ids = fields.One2many("collection.action", "case_id", string="Actions")
+    next_action_id = fields.Many2one("collection.action", compute="_compute_next_action_id")
+    active = fields.Boolean(default=True)
+
+    _sql_constraints = [
+        ("partner_company_uniq", "unique(partner_id, company_id)", "A customer has one collection case per company."),
+    ]
+
+    # ------------------------------------------------------------
+    # COMPUTE
+    # ------------------------------------------------------------
+
+    @api.depends("action_ids.state", "action_ids.not_before")
+    def _compute_next_action_id(self):
+        for case in self:
+            pending = case.action_ids.filtered(lambda a: a.state in ("scheduled", "to_do")).sorted("not_before")
+            case.next_action_id = pending[:1]
+
+    @api.model
+    def _read_group_stage_ids(self, stages, domain):
+        return stages.search([("company_id", "in", (self.env.company.id, False))])
+
+    # ------------------------------------------------------------
+    # ACTIONS
+    # ------------------------------------------------------------
+
+    def action_run_now(self):
+        """Plan this customer again now (the manual counterpart of the daily run)."""
+        self.env["collection.run"]._run_company(self.company_id, partners=self.partner_id)
+        return True
+
+    def action_open_items(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.partner_id.display_name,
+            "res_model": "account.move.line",
+            "view_mode": "list",
+            "domain": [
+                ("partner_id", "child_of", self.partner_id.id),
+                ("company_id", "=", self.company_id.id),
+                ("account_type", "=", "asset_receivable"),
+                ("parent_state", "=", "posted"),
+                ("reconciled", "=", False),
+            ],
+        }

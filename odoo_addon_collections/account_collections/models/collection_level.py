@@ -1,0 +1,39 @@
+from odoo import fields, models
+
+CHANNELS = ["email", "sms", "whatsapp", "call", "letter"]
+
+
+class CollectionLevel(models.Model):
+    _name = "collection.level"
+    _description = "Follow-up Level"
+    _order = "strategy_id, delay_days, id"
+
+    name = fields.Char(required=True, translate=True)
+    key = fields.Char(required=True, help="Use the same keys in every strategy so reached levels carry over.")
+    strategy_id = fields.Many2one("collection.strategy", required=True, ondelete="cascade")
+    delay_days = fields.Integer(
+        string="Delay (days)", required=True, help="Days after the due date; negative for a reminder before it."
+    )
+    use_email = fields.Boolean(string="Email", default=True)
+    use_sms = fields.Boolean(string="SMS")
+    use_whatsapp = fields.Boolean(string="WhatsApp")
+    use_call = fields.Boolean(string="Call")
+    use_letter = fields.Boolean(string="Letter")
+    channel_mode = fields.Selection(
+        [("choose", "Best channel"), ("all", "All channels")], default="choose", required=True
+    )
+    tone = fields.Selection(
+        [("friendly", "Friendly"), ("neutral", "Neutral"), ("firm", "Firm"), ("formal", "Formal"), ("final", "Final")],
+        default="neutral",
+        required=True,
+    )
+    mail_template_id = fields.Many2one("mail.template", domain=[("model", "=", "collection.case")])
+    sms_template_id = fields.Many2one("sms.template", domain=[("model", "=", "collection.case")])
+    stage_id = fields.Many2one("collection.stage", string="Move Case to Stage")
+    call_script = fields.Text(translate=True)
+    company_id = fields.Many2one(related="strategy_id.company_id", store=True)
+
+    def _channels(self):
+        """Return the level's channels in the order of preference."""
+        self.ensure_one()
+        return [channel for channel in CHANNELS if self[f"use_{channel}"]]

@@ -1,0 +1,394 @@
+"""The daily run: receivable lines (SQL, in batches) -> the engine -> cases, risk and actions."""
+
+import logging
+import threading
+from datetime import date, datetime, timezone
+from decimal import Decimal
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from collections_engine import ContactEvent, Customer, History, Portfolio, ReceivableItem, plan, policy_from_dict
+from collections_engine.errors import EngineError, PolicyError
+from collections_engine.policy import DEFAULT_RISK_WEIGHTS
+from collections_engine.types import ContactWindow
+
+_logger = logging.getLogger(__name__)
+MANUAL_CHANNELS = ("call", "whatsapp", "letter")
+HISTORY_DAYS = 730
+
+
+def _hours(text):
+    """Parse '09:00-13:00,15:00-18:00' into [["09:00", "13:00"], ...]."""
+    return [part.strip().split("-", 1) for part in (text or "").split(",") if "-" in part]
+
+
+def _weekdays(text):
+    return [int(part) for part in (text or "").split(",") if part.strip().isdigit()]
+
+
+class CollectionRun(models.AbstractModel):
+    _name = "collection.run"
+    _description = "Collections Daily Run"
+
+    # ------------------------------------------------------------
+    # POLICY
+    # ------------------------------------------------------------
+
+    @api.model
+    def _policy_document(self, company):
+        """Build the engine's policy document from the configuration records of a company."""
+        company_domain = [("company_id", "in", (company.id, False))]
+        stages = self.env["collection.stage"].search(company_domain)
+        categories = self.env["collection.risk.category"].search(company_domain)
+        strategies = self.env["collection.strategy"].search(company_domain)
+        roles = {stage.role: stage.key for stage in stages if stage.role}
+        return {
+            "schema_version": 1,
+            "name": company.name,
+            "revision": 1,
+            "stages": [
+                {"key": s.key, "name": s.name, "sequence": s.sequence, "closed": s.fold} for s in stages
+            ],
+            "stage_rules": roles,
+            "risk": {
+                "weights": dict(DEFAULT_RISK_WEIGHTS),
+                "categories": [
+                    {"key": c.key, "name": c.name, "min_score": c.min_score, "color": c.color % 12} for c in categories
+                ],
+            },
+            "strategies": [self._strategy_document(strategy) for strategy in strategies],
+            "default_strategy": strategies[:1].key or "",
+            "contact": {
+                "timezone": company.collection_tz or "UTC",
+                "hours": _hours(company.collection_hours),
+                "weekdays": _weekdays(company.collection_weekdays),
+                "max_per_day": company.collection_max_per_day,
+                "max_per_week": company.collection_max_per_week,
+            },
+            "channels": {
+                channel: {"cost": str(company[f"collection_cost_{channel}"])}
+                for channel in ("email", "sms", "whatsapp", "call", "letter")
+            },
+        }
+
+    @api.model
+    def _strategy_document(self, strategy):
+        return {
+            "key": strategy.key,
+            "name": strategy.name,
+            "risk_categories": strategy.risk_category_ids.mapped("key"),
+            "levels": [
+                {
+                    "key": level.key,
+                    "name": level.name,
+                    "delay_days": level.delay_days,
+                    "channels": level._channels(),
+                    "channel_mode": level.channel_mode,
+                    "template": level.key,
+                    "tone": level.tone,
+                    **({"stage": level.stage_id.key} if level.stage_id else {}),
+                    **({"call_script": level.call_script} if level.call_script else {}),
+                }
+                for level in strategy.level_ids.sorted("delay_days")
+            ],
+        }
+
+    @api.model
+    def _policy(self, company):
+        try:
+            return policy_from_dict(self._policy_document(company))
+        except PolicyError as err:
+            raise UserError(_("The collections configuration is not valid:\n%(problems)s", problems="\n".join(err.problems))) from err
+
+    # ------------------------------------------------------------
+    # READING (SQL, one query per batch whatever its size)
+    # ------------------------------------------------------------
+
+    @api.model
+    def _partners_to_run(self, company):
+        """Commercial partners with open receivables, or with a case to update, ordered by id."""
+        self.env.cr.execute(
+            """
+            SELECT DISTINCT move.commercial_partner_id
+              FROM account_move_line line
+              JOIN account_account account ON account.id = line.account_id
+              JOIN account_move move ON move.id = line.move_id
+             WHERE line.company_id = %(company)s
+               AND line.parent_state = 'posted'
+               AND account.account_type = 'asset_receivable'
+               AND NOT line.reconciled
+               AND line.amount_residual != 0
+               AND move.commercial_partner_id IS NOT NULL
+             UNION
+            SELECT partner_id FROM collection_case WHERE company_id = %(company)s AND active
+             ORDER BY 1
+            """,
+            {"company": company.id},
+        )
+        return [row[0] for row in self.env.cr.fetchall()]
+
+    @api.model
+    def _read_items(self, company, partner_ids, since):
+        """Receivable items (one per instalment line) of the partners: open ones and those settled since a date."""
+        self.env.cr.execute(
+            """
+            SELECT line.id, move.commercial_partner_id, move.name, line.balance, line.amount_residual,
+                   COALESCE(move.invoice_date, line.date), COALESCE(line.date_maturity, line.date),
+                   move.payment_state = 'blocked',
+                   CASE WHEN line.reconciled THEN
+                        (SELECT MAX(partial.max_date) FROM account_partial_reconcile partial
+                          WHERE partial.debit_move_id = line.id OR partial.credit_move_id = line.id)
+                   END
+              FROM account_move_line line
+              JOIN account_account account ON account.id = line.account_id
+              JOIN account_move move ON move.id = line.move_id
+             WHERE line.company_id = %(company)s
+               AND line.parent_state = 'posted'
+               AND account.account_type = 'asset_receivable'
+               AND move.commercial_partner_id IN %(partners)s
+               AND (NOT line.reconciled OR line.date >= %(since)s)
+             ORDER BY move.commercial_partner_id, line.id
+            """,
+            {"company": company.id, "partners": tuple(partner_ids), "since": since},
+        )
+        currency = company.currency_id.name
+        items = []
+        for line_id, partner_id, name, balance, residual, issued, due, blocked, settled in self.env.cr.fetchall():
+            amount, open_amount = Decimal(str(balance)), Decimal(str(residual))
+            credit = amount < 0
+            items.append(
+                ReceivableItem(
+                    id=str(line_id),
+                    customer_id=str(partner_id),
+                    invoice_ref=name or str(line_id),
+                    currency=currency,
+                    amount=abs(amount),
+                    residual=abs(open_amount) if open_amount and (open_amount < 0) == credit else Decimal(0),
+                    issue_date=min(issued, due),
+                    due_date=due,
+                    disputed=bool(blocked),
+                    settled_on=settled if not open_amount else None,
+                    is_credit=credit,
+                )
+            )
+        return items
+
+    @api.model
+    def _read_customers(self, partner_ids):
+        partners = self.env["res.partner"].browse(partner_ids).with_context(prefetch_fields=False)
+        fields_to_read = [
+            "name", "country_id", "tz", "email", "phone", "mobile", "lang", "user_id",
+            "collection_preferred_channel", "collection_do_not_dun", "collection_paused_until",
+            "collection_hours", "collection_weekdays",
+            "collection_opt_out_email", "collection_opt_out_sms", "collection_opt_out_whatsapp",
+            "collection_opt_out_call", "collection_opt_out_letter",
+        ]
+        countries = {}
+        customers = []
+        for row in partners.read(fields_to_read):
+            country_id = row["country_id"][0] if row["country_id"] else None
+            if country_id and country_id not in countries:
+                countries[country_id] = self.env["res.country"].browse(country_id).code
+            window = None
+            if row["collection_hours"] or row["collection_weekdays"]:
+                window = ContactWindow(
+                    hours=tuple(tuple(pair) for pair in _hours(row["collection_hours"] or "09:00-18:00")),
+                    weekdays=tuple(_weekdays(row["collection_weekdays"] or "1,2,3,4,5")),
+                )
+            customers.append(
+                Customer(
+                    id=str(row["id"]),
+                    name=row["name"] or "",
+                    country=countries.get(country_id),
+                    timezone=row["tz"] or None,
+                    email=row["email"] or None,
+                    phone=row["phone"] or None,
+                    mobile=row["mobile"] or None,
+                    language=row["lang"] or None,
+                    collector=str(row["user_id"][0]) if row["user_id"] else None,
+                    preferred_channel=row["collection_preferred_channel"] or None,
+                    opted_out_channels=frozenset(
+                        c for c in ("email", "sms", "whatsapp", "call", "letter") if row[f"collection_opt_out_{c}"]
+                    ),
+                    contact_window=window,
+                    do_not_dun=row["collection_do_not_dun"],
+                    paused_until=row["collection_paused_until"] or None,
+                )
+            )
+        return customers
+
+    @api.model
+    def _read_history(self, company, partner_ids):
+        actions = self.env["collection.action"].search_read(
+            [("company_id", "=", company.id), ("partner_id", "in", partner_ids), ("state", "!=", "cancelled")],
+            ["key", "partner_id", "not_before", "channel", "level_key", "strategy_key", "variant", "move_line_ids",
+             "outcome", "cost", "planned_at"],
+        )
+        return History(
+            events=tuple(
+                ContactEvent(
+                    id=row["key"],
+                    customer_id=str(row["partner_id"][0]),
+                    at=row["not_before"].replace(tzinfo=timezone.utc),
+                    channel=row["channel"],
+                    level=row["level_key"] or None,
+                    strategy=row["strategy_key"] or None,
+                    variant=row["variant"] or None,
+                    item_ids=tuple(str(line_id) for line_id in row["move_line_ids"]),
+                    outcome=row["outcome"] or "sent",
+                    cost=Decimal(str(row["cost"] or 0)),
+                    planned_at=row["planned_at"].replace(tzinfo=timezone.utc) if row["planned_at"] else None,
+                )
+                for row in actions
+            )
+        )
+
+    # ------------------------------------------------------------
+    # RUN
+    # ------------------------------------------------------------
+
+    @api.model
+    def _cron_daily_run(self):
+        for company in self.env["res.company"].search([]):
+            if self.env["collection.strategy"].search_count([("company_id", "in", (company.id, False))]):
+                self.with_company(company)._run_company(company)
+
+    @api.model
+    def _run_company(self, company, partners=None, as_of=None, batch_size=200):
+        """Plan every customer of a company (or the given ones) in batches, then send what is due."""
+        as_of = as_of or datetime.now(timezone.utc).replace(microsecond=0)
+        self.env.flush_all()  # the batches are read with SQL
+        policy = self._policy(company)
+        partner_ids = partners.commercial_partner_id.ids if partners else self._partners_to_run(company)
+        since = as_of.date().toordinal() - HISTORY_DAYS
+        done = 0
+        for start in range(0, len(partner_ids), batch_size):
+            batch = partner_ids[start : start + batch_size]
+            self._run_batch(company, policy, batch, as_of, date.fromordinal(since))
+            done += len(batch)
+            self.env["ir.cron"]._notify_progress(done=done, remaining=len(partner_ids) - done)
+            if not getattr(threading.current_thread(), "testing", False):
+                self.env.cr.commit()  # a stopped run keeps its finished batches; the rest is redone next time
+        self._execute_due_actions(company, as_of)
+        return done
+
+    @api.model
+    def _run_batch(self, company, policy, partner_ids, as_of, since):
+        portfolio = Portfolio(
+            company_currency=company.currency_id.name,
+            customers=tuple(self._read_customers(partner_ids)),
+            items=tuple(self._read_items(company, partner_ids, since)),
+        )
+        try:
+            decisions = plan(portfolio, policy, self._read_history(company, partner_ids), as_of)
+        except EngineError as err:
+            raise UserError(str(err)) from err
+        self._write_decisions(company, decisions, as_of)
+
+    # ------------------------------------------------------------
+    # WRITING
+    # ------------------------------------------------------------
+
+    @api.model
+    def _write_decisions(self, company, decisions, as_of):
+        company_domain = [("company_id", "in", (company.id, False))]
+        stages = {s.key: s for s in self.env["collection.stage"].search(company_domain)}
+        categories = {c.key: c for c in self.env["collection.risk.category"].search(company_domain)}
+        strategies = {s.key: s for s in self.env["collection.strategy"].search(company_domain)}
+        partner_ids = [int(d.customer_id) for d in decisions.customers]
+        Case = self.env["collection.case"].with_context(active_test=False, tracking_disable=True)
+        cases = {c.partner_id.id: c for c in Case.search([("company_id", "=", company.id), ("partner_id", "in", partner_ids)])}
+        naive_now = as_of.astimezone(timezone.utc).replace(tzinfo=None)
+        new_cases = []
+        for decision in decisions.customers:
+            strategy = strategies.get(decision.strategy)
+            level = strategy.level_ids.filtered(lambda l, key=decision.level: l.key == key)[:1] if strategy else False
+            stage = stages.get(decision.stage)
+            values = {
+                "stage_id": stage.id if stage else False,
+                "risk_score": decision.risk.score,
+                "risk_category_id": categories[decision.risk.category].id if decision.risk.category in categories else False,
+                "risk_explanation": decision.risk.explanation(),
+                "level_id": level.id if level else False,
+                "strategy_id": strategy.id if strategy else False,
+                "variant": decision.variant,
+                "open_amount": float(decision.open_amount),
+                "overdue_amount": float(decision.overdue_amount),
+                "oldest_days_overdue": decision.oldest_days_overdue,
+                "next_review_date": decision.next_review,
+                "hold_reason": decision.hold_reason or False,
+                "last_run": naive_now,
+            }
+            partner_id = int(decision.customer_id)
+            case = cases.get(partner_id)
+            if case:
+                case.write(values)
+            elif decision.stage != policy_closed(stages) or decision.actions:
+                new_cases.append({**values, "partner_id": partner_id, "company_id": company.id})
+        for case in Case.create(new_cases):
+            cases[case.partner_id.id] = case
+        self._record_actions(company, decisions, cases, strategies, naive_now)
+
+    @api.model
+    def _record_actions(self, company, decisions, cases, strategies, naive_now):
+        actions = decisions.actions()
+        if not actions:
+            return
+        Action = self.env["collection.action"]
+        known = set(Action.search([("company_id", "=", company.id), ("key", "in", [a.key for a in actions])]).mapped("key"))
+        values = []
+        for action in actions:
+            if action.key in known:
+                continue
+            strategy = strategies.get(action.strategy)
+            level = strategy.level_ids.filtered(lambda l, key=action.level: l.key == key)[:1] if strategy else False
+            values.append(
+                {
+                    "key": action.key,
+                    "case_id": cases[int(action.customer_id)].id,
+                    "level_id": level.id if level else False,
+                    "level_key": action.level,
+                    "strategy_key": action.strategy,
+                    "variant": action.variant,
+                    "channel": action.channel,
+                    "tone": action.tone,
+                    "move_line_ids": [(6, 0, [int(item_id) for item_id in action.item_ids])],
+                    "amount_due": float(action.amount_due),
+                    "not_before": action.not_before.astimezone(timezone.utc).replace(tzinfo=None),
+                    "planned_at": naive_now,
+                    "state": "scheduled",
+                    "cost": float(action.cost),
+                    "reason": action.reason,
+                    "call_script": action.call_script or False,
+                }
+            )
+        created = Action.create(values)
+        for level, group in self._group_by_level(created).items():
+            group.move_line_ids.move_id.write({"collection_level_id": level.id})
+
+    @api.model
+    def _group_by_level(self, actions):
+        groups = {}
+        for action in actions.filtered("level_id"):
+            groups.setdefault(action.level_id, self.env["collection.action"])
+            groups[action.level_id] |= action
+        return groups
+
+    @api.model
+    def _execute_due_actions(self, company, as_of):
+        """Send the scheduled actions whose time has come; manual ones become the collector's tasks."""
+        due = self.env["collection.action"].search(
+            [
+                ("company_id", "=", company.id),
+                ("state", "=", "scheduled"),
+                ("not_before", "<=", as_of.astimezone(timezone.utc).replace(tzinfo=None)),
+            ]
+        )
+        for action in due:
+            action._execute()
+
+
+def policy_closed(stages):
+    """Key of the stage with the closed role (cases are not created just to be closed)."""
+    return next((key for key, stage in stages.items() if stage.role == "closed"), None)

@@ -1,0 +1,19 @@
+from odoo import fields, models
+from odoo.addons.base.models.res_partner import _tz_get
+
+
+class ResCompany(models.Model):
+    _inherit = "res.company"
+
+    collection_tz = fields.Selection(_tz_get, string="Collections Timezone", default="UTC")
+    collection_hours = fields.Char(
+        string="Contact Hours", default="09:00-13:00,15:00-18:00", help="Local hours, e.g. 09:00-13:00,15:00-18:00"
+    )
+    collection_weekdays = fields.Char(string="Contact Weekdays", default="1,2,3,4,5", help="ISO weekdays, 1 = Monday")
+    collection_max_per_day = fields.Integer(string="Contacts per Day", default=1)
+    collection_max_per_week = fields.Integer(string="Contacts per Week", default=3)
+    collection_cost_email = fields.Float(default=0.02)
+    collection_cost_sms = fields.Float(default=0.08)
+    collection_cost_whatsapp = fields.Float(default=0.05)
+    collection_cost_call = fields.Float(default=4.0)
+    collection_cost_letter = fields.Float(default=1.5)

@@ -1,0 +1,144 @@
+from freezegun import freeze_time
+
+from odoo import Command, fields
+from odoo.exceptions import AccessError
+from odoo.tests import tagged
+
+from odoo.addons.account.tests.common import AccountTestInvoicingCommon
+
+NOW = "2026-11-24 10:00:00"  # a Tuesday, inside the default contact window
+
+
+@tagged("post_install", "-at_install")
+class TestDailyRun(AccountTestInvoicingCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env.user.groups_id += cls.env.ref("account_collections.group_collection_manager")
+        cls.env.company.collection_tz = "UTC"
+        cls.partner_a.write({"email": "ap@partner-a.example.com", "mobile": "+34600111222"})
+        cls.Run = cls.env["collection.run"]
+
+    def invoice(self, amount, invoice_date, partner=None, payment_term=None):
+        move = self.init_invoice("out_invoice", partner=partner, invoice_date=invoice_date, amounts=[amount], taxes=[])
+        if payment_term:
+            move.invoice_payment_term_id = payment_term
+        move.action_post()
+        return move
+
+    def run_collections(self):
+        return self.Run._run_company(self.env.company)
+
+    def case(self, partner=None):
+        return self.env["collection.case"].search(
+            [("partner_id", "=", (partner or self.partner_a).id), ("company_id", "=", self.env.company.id)]
+        )
+
+    @freeze_time(NOW)
+    def test_overdue_invoice_opens_a_case_and_sends_the_first_reminder(self):
+        move = self.invoice(1000.0, "2026-10-20")  # immediate term: due 2026-10-20, 35 days overdue
+        recent = self.invoice(500.0, "2026-11-10")  # 14 days overdue
+        self.run_collections()
+        case = self.case()
+        self.assertEqual(case.stage_id, self.env.ref("account_collections.stage_follow_up"))
+        self.assertEqual(case.overdue_amount, 1500.0)
+        self.assertEqual(case.oldest_days_overdue, 35)
+        self.assertTrue(case.risk_category_id)
+        self.assertIn("overdue", case.risk_explanation)
+        (call,) = case.action_ids
+        self.assertEqual((call.channel, call.level_key, call.state), ("call", "call", "to_do"))
+        self.assertEqual(call.move_line_ids.move_id, move | recent)  # one occasion, at the highest level due
+        self.assertTrue(case.activity_ids.filtered(lambda a: a.activity_type_id == self.env.ref("mail.mail_activity_data_call")))
+        self.assertEqual(move.collection_level_id.key, "call")
+        self.assertEqual(self.partner_a.collection_risk_score, case.risk_score)
+
+    @freeze_time(NOW)
+    def test_instalments_are_dunned_one_by_one(self):
+        move = self.invoice(1000.0, "2026-10-10", payment_term=self.pay_terms_b)
+        first, second = move.line_ids.filtered(lambda l: l.display_type == "payment_term").sorted("date_maturity")
+        self.assertEqual(first.date_maturity, fields.Date.to_date("2026-10-10"))
+        self.assertGreater(second.date_maturity, fields.Date.to_date("2026-11-24"))
+        self.run_collections()
+        case = self.case()
+        (action,) = case.action_ids
+        self.assertEqual(action.move_line_ids, first)
+        self.assertEqual(case.overdue_amount, 300.0)
+        self.assertEqual(case.open_amount, 1000.0)
+
+    @freeze_time(NOW)
+    def test_email_reminder_is_posted_with_the_template(self):
+        self.invoice(800.0, "2026-11-15")  # 9 days overdue: first reminder
+        self.run_collections()
+        case = self.case()
+        (action,) = case.action_ids
+        self.assertEqual((action.channel, action.state), ("email", "done"))
+        message = case.message_ids.filtered(lambda m: m.message_type == "comment")
+        self.assertEqual(len(message), 1)
+        self.assertIn("overdue", message.body)
+        self.assertIn(self.partner_a, message.partner_ids)
+
+    @freeze_time(NOW)
+    def test_partial_payment_reduces_the_amount_due(self):
+        move = self.invoice(1000.0, "2026-11-15")
+        payment = self.init_payment(400.0, post=True, date="2026-11-20")
+        (move.line_ids | payment.move_id.line_ids).filtered(
+            lambda l: l.account_id.account_type == "asset_receivable"
+        ).reconcile()
+        self.run_collections()
+        self.assertEqual(self.case().overdue_amount, 600.0)
+        self.assertEqual(self.case().action_ids.amount_due, 600.0)
+
+    @freeze_time(NOW)
+    def test_disputed_invoices_are_never_dunned(self):
+        move = self.invoice(1000.0, "2026-10-01")
+        move.action_collection_toggle_dispute()
+        self.assertTrue(move.collection_disputed)
+        self.run_collections()
+        case = self.case()
+        self.assertFalse(case.action_ids)
+        self.assertEqual(case.stage_id, self.env.ref("account_collections.stage_dispute"))
+
+    @freeze_time(NOW)
+    def test_opted_out_channel_is_skipped(self):
+        self.partner_a.collection_opt_out_email = True
+        self.invoice(800.0, "2026-11-15")
+        self.run_collections()
+        (action,) = self.case().action_ids
+        self.assertEqual(action.channel, "sms")
+
+    @freeze_time(NOW)
+    def test_running_twice_the_same_day_sends_nothing_twice(self):
+        self.invoice(800.0, "2026-11-15")
+        self.run_collections()
+        with freeze_time("2026-11-24 15:30:00"):
+            self.run_collections()
+        case = self.case()
+        self.assertEqual(len(case.action_ids), 1)
+        self.assertEqual(len(case.message_ids.filtered(lambda m: m.message_type == "comment")), 1)
+
+    @freeze_time(NOW)
+    def test_do_not_dun_holds_the_case(self):
+        self.partner_a.collection_do_not_dun = True
+        self.invoice(800.0, "2026-11-15")
+        self.run_collections()
+        self.assertEqual(self.case().hold_reason, "do_not_dun")
+        self.assertFalse(self.case().action_ids)
+
+    @freeze_time(NOW)
+    def test_a_user_of_another_company_sees_no_case(self):
+        self.invoice(800.0, "2026-11-15")
+        self.run_collections()
+        other = self.setup_other_company()["company"]
+        user = self.env["res.users"].create(
+            {
+                "name": "Collector B",
+                "login": "collector_b",
+                "company_id": other.id,
+                "company_ids": [Command.set(other.ids)],
+                "groups_id": [Command.set([self.env.ref("account_collections.group_collection_user").id])],
+            }
+        )
+        cases = self.env["collection.case"].with_user(user).search([])
+        self.assertFalse(cases)
+        with self.assertRaises(AccessError):
+            self.case().with_user(user).read(["overdue_amount"])
