@@ -37,7 +37,7 @@ setup(
         "xero": ["xero-python>=6"],
         "zoho": ["httpx>=0.27"],
         "odoo": ["odoorpc>=0.10"],
-        "test": ["pytest>=8", "hypothesis>=6.100", "mypy>=1.10", "ruff>=0.5", "freezegun>=1.4"],
+        "test": ["pytest>=8", "hypothesis>=6.100", "mypy>=1.10", "ruff>=0.5", "freezegun>=1.4", "polib>=1.1"],
     },
     entry_points={"console_scripts": ["odoo-collections=connectors.cli:main"]},
     classifiers=[

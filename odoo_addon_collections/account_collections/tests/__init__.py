@@ -1,1 +1,2 @@
+from . import test_configuration
 from . import test_daily_run

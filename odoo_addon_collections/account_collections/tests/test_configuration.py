@@ -1,0 +1,28 @@
+from odoo.exceptions import UserError
+from odoo.tests import TransactionCase, tagged
+
+from collections_engine import policy_from_dict
+
+
+@tagged("post_install", "-at_install")
+class TestConfiguration(TransactionCase):
+    def test_default_configuration_is_a_valid_engine_policy(self):
+        document = self.env["collection.run"]._policy_document(self.env.company)
+        policy = policy_from_dict(document)
+        self.assertEqual(policy.default_strategy, "standard")
+        self.assertEqual([level.key for level in policy.strategy("standard").levels],
+                         ["pre_due", "first", "second", "call", "final"])
+        self.assertEqual(policy.stage_rules.dispute, "dispute")
+
+    def test_an_invalid_configuration_names_the_field(self):
+        self.env.ref("account_collections.level_second").delay_days = 3  # same day as the first reminder
+        with self.assertRaisesRegex(UserError, r"strategies\[0\]\.levels\[2\]\.delay_days"):
+            self.env["collection.run"]._policy(self.env.company)
+
+    def test_spanish_terms_load(self):
+        self.env["res.lang"]._activate_lang("es_ES")
+        self.env["ir.module.module"].search([("name", "=", "account_collections")])._update_translations(["es_ES"])
+        stage = self.env.ref("account_collections.stage_promise").with_context(lang="es_ES")
+        self.assertEqual(stage.name, "Promesa de pago")
+        level = self.env.ref("account_collections.level_final").with_context(lang="es_ES")
+        self.assertEqual(level.name, "Último aviso")

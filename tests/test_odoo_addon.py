@@ -1,0 +1,116 @@
+"""The Odoo addon's own tests, run on a real Odoo 18 when one is installed at ~/odoo18.
+
+Without Odoo they skip and say why. With it, a fresh database is created, the addons of
+odoo_addon_collections/ are installed with their tests (odoo-bin --test-enable), and the
+same tests run once more through pytest-odoo on that database.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+ADDONS_DIR = REPO / "odoo_addon_collections"
+ODOO_HOME = Path(os.environ.get("ODOO18_HOME") or Path.home() / "odoo18")
+ODOO_PYTHON = ODOO_HOME / "venv" / "bin" / "python"
+ODOO_BIN = ODOO_HOME / "src" / "odoo-bin"
+ADDONS = sorted(p.parent.name for p in ADDONS_DIR.glob("*/__manifest__.py"))
+
+
+def _addons_path() -> str:
+    return ",".join([str(ODOO_HOME / "src" / "odoo" / "addons"), str(ODOO_HOME / "src" / "addons"), str(ADDONS_DIR)])
+
+
+@pytest.fixture(scope="module")
+def odoo_database() -> Iterator[str]:
+    """A fresh database with the addons installed and their Odoo tests run (log checked by the tests)."""
+    if not (ODOO_PYTHON.exists() and ODOO_BIN.exists()):
+        pytest.skip(f"Odoo 18 is not installed at {ODOO_HOME} (src/ and venv/): the addon tests need a real Odoo")
+    if (
+        shutil.which("createdb") is None
+        or subprocess.run(["psql", "-Atc", "SELECT 1", "postgres"], capture_output=True).returncode != 0
+    ):
+        message = "PostgreSQL is not reachable as the current user (start it: pg_ctlcluster 15 main start)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    engine = subprocess.run([str(ODOO_PYTHON), "-c", "import collections_engine"], capture_output=True)
+    assert engine.returncode == 0, f"the engine is not installed in Odoo's venv: {ODOO_PYTHON} -m pip install -e {REPO}"
+    database = f"test_collections_{os.getpid()}"
+    subprocess.run(["dropdb", "--if-exists", database], check=True)
+    try:
+        yield database
+    finally:
+        subprocess.run(["dropdb", "--if-exists", database], check=False)
+
+
+@pytest.fixture(scope="module")
+def odoo_test_log(odoo_database: str) -> str:
+    """Install the addons in the fresh database with --test-enable and return the log."""
+    tags = ",".join(f"/{addon}" for addon in ADDONS)
+    result = subprocess.run(
+        [
+            str(ODOO_PYTHON),
+            str(ODOO_BIN),
+            f"--addons-path={_addons_path()}",
+            "-d",
+            odoo_database,
+            "-i",
+            ",".join(ADDONS),
+            "--test-enable",
+            f"--test-tags={tags}",
+            "--stop-after-init",
+            "--without-demo=all",
+            "--log-level=test",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    log = result.stdout + result.stderr
+    (Path(tempfile.gettempdir()) / "odoo-collections-addon-tests.log").write_text(log, encoding="utf-8")
+    assert result.returncode == 0, log[-5000:]
+    return log
+
+
+def test_addons_install_and_pass_their_odoo_tests(odoo_test_log: str) -> None:
+    summary = re.findall(r"odoo\.tests\.result: (\d+) failed, (\d+) error\(s\) of (\d+) tests", odoo_test_log)
+    assert summary, "no Odoo test summary in the log: " + odoo_test_log[-3000:]
+    failed, errors, total = (int(n) for n in summary[-1])
+    problems = [line for line in odoo_test_log.splitlines() if re.search(r" (ERROR|CRITICAL) |FAIL:", line)]
+    assert (failed, errors, problems) == (0, 0, []), "\n".join(problems[:40])
+    assert total >= 10
+    warnings = [line for line in odoo_test_log.splitlines() if " WARNING " in line and "account_collections" in line]
+    assert warnings == [], "\n".join(warnings[:20])
+
+
+def test_same_tests_pass_under_pytest_odoo(odoo_test_log: str, odoo_database: str, tmp_path: Path) -> None:
+    config = tmp_path / "odoo.conf"
+    config.write_text(f"[options]\naddons_path = {_addons_path()}\ndb_name = {odoo_database}\n", encoding="utf-8")
+    result = subprocess.run(
+        [
+            str(ODOO_PYTHON),
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            f"--odoo-config={config}",
+            f"--odoo-database={odoo_database}",
+            *[f"{addon}/tests" for addon in ADDONS],
+        ],
+        cwd=ADDONS_DIR,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
+    assert re.search(r"\d+ passed", result.stdout)
