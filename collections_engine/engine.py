@@ -410,10 +410,11 @@ def _hold_reason(customer: Customer, today: date, credits: Decimal, eligible_ove
     return None
 
 
-def action_key(customer_id: str, strategy: str, level: str, channel: str, item_ids: Sequence[str]) -> str:
-    """Return the idempotency key of an action: stable for the same customer, level, channel and items."""
-    text = "\x1f".join((customer_id, strategy, level, channel, *sorted(item_ids)))
+def occasion_key(customer_id: str, strategy: str, level: str, item_ids: Sequence[str]) -> str:
+    """Return the stable hash of a contact occasion: the same customer, level and items."""
+    text = "\x1f".join((customer_id, strategy, level, *sorted(item_ids)))
     return hashlib.sha256(text.encode()).hexdigest()[:32]
+
 
 
 def _actions(
@@ -440,13 +441,14 @@ def _actions(
     days = need.oldest_days
     when = f"{days} days overdue" if days > 0 else f"due in {-days} days" if days < 0 else "due today"
     reason = f"{need.oldest.invoice_ref} {when}; level '{level.name}' ({level.delay_days:+d} days); {why_channel}"
+    occasion = occasion_key(customer.id, track.strategy.key, level.key, item_ids)
     result = []
     for channel in channels:
         config = policy.channels.get(channel)
         not_before = slot if config is None or config.respects_window else run.as_of
         result.append(
             Action(
-                key=action_key(customer.id, track.strategy.key, level.key, channel, item_ids),
+                key=f"{occasion}-{channel}",
                 customer_id=customer.id,
                 strategy=track.strategy.key,
                 variant=track.variant,
