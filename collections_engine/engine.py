@@ -332,16 +332,17 @@ def decide_customer(
                 all_disputed = False
         elif days >= horizon:
             has_upcoming = True
-        done = reached.get(item.id, -1)
+        item_id = item.id
+        done = reached.get(item_id, -1) if reached else -1
         if done > level_index:
             level_index = done
         if item.disputed:
-            disputed.append(item.id)
+            disputed.append(item_id)
             continue
-        if (plan_ids is not _NOT_COVERED and (plan_ids is None or item.id in plan_ids)) or (
-            promise_ids is not _NOT_COVERED and (promise_ids is None or item.id in promise_ids)
+        if (plan_ids is not _NOT_COVERED and (plan_ids is None or item_id in plan_ids)) or (
+            promise_ids is not _NOT_COVERED and (promise_ids is None or item_id in promise_ids)
         ):
-            paused.append(item.id)
+            paused.append(item_id)
             continue
         if days > 0:
             eligible_overdue += residual
@@ -349,13 +350,13 @@ def decide_customer(
         if days > 0 and index >= 0 and delays[index] < 0:
             index = -1  # a pre-due reminder is pointless once the item is overdue
         if index > done:
-            need_ids.append(item.id)
+            need_ids.append(item_id)
             need_amount += residual
             if index > need_level:
                 need_level = index
             if need_oldest is None or days > need_days:
                 need_oldest, need_days = item, days
-        upcoming = max(index, done) + 1
+        upcoming = (index if index > done else done) + 1
         if days > 0 and upcoming < pre_due_levels:
             upcoming = pre_due_levels
         if upcoming < level_count:

@@ -56,11 +56,12 @@ def behaviour_facts(
         due = item.due_date.toordinal()
         rate = float(rates.get(item.currency, 1)) if rates else 1.0
         settled_on = item.settled_on
-        if settled_on is not None and settled_on.toordinal() <= today:
-            if settled_on.toordinal() < since:
+        settled_day = settled_on.toordinal() if settled_on is not None else None
+        if settled_day is not None and settled_day <= today:
+            if settled_day < since:
                 continue
-            days_late = settled_on.toordinal() - due
-            recency = 0.5 ** ((today - settled_on.toordinal()) / half_life) if half_life else 1.0
+            days_late = settled_day - due
+            recency = 0.5 ** ((today - settled_day) / half_life) if half_life else 1.0
             amount = float(item.amount) * rate * recency
             settled += 1
             settled_weight += recency
@@ -70,11 +71,12 @@ def behaviour_facts(
                 weighted += days_late * amount
             weight += amount
         else:
-            if issued < since and item.residual <= 0:
+            open_decimal = item.residual
+            if settled_day is not None and not open_decimal:
+                open_decimal = item.amount  # settled after as_of: still open on that day
+            if open_decimal <= 0:
                 continue
-            residual = float(item.amount if settled_on is not None and not item.residual else item.residual) * rate
-            if residual <= 0:
-                continue
+            residual = float(open_decimal) * rate if rates else float(open_decimal)
             open_amount += residual
             days_overdue = today - due
             if days_overdue > 0:
