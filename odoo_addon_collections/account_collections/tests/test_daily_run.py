@@ -142,3 +142,65 @@ class TestDailyRun(AccountTestInvoicingCommon):
         self.assertFalse(cases)
         with self.assertRaises(AccessError):
             self.case().with_user(user).read(["overdue_amount"])
+
+    @freeze_time(NOW)
+    def test_credit_note_covering_the_overdue_amount_holds_the_case(self):
+        self.invoice(300.0, "2026-11-10")
+        refund = self.init_invoice("out_refund", partner=self.partner_a, invoice_date="2026-11-12", amounts=[500.0],
+                                   taxes=[])
+        refund.action_post()
+        self.run_collections()
+        case = self.case()
+        self.assertEqual(case.hold_reason, "credit_covers_overdue")
+        self.assertFalse(case.action_ids)
+        self.assertEqual(case.open_amount, -200.0)
+
+    @freeze_time(NOW)
+    def test_foreign_currency_invoice_is_dunned_in_company_currency(self):
+        foreign = self.setup_other_currency("EUR", rates=[("2026-01-01", 2.0)])
+        self.assertNotEqual(foreign, self.env.company.currency_id)
+        move = self.init_invoice("out_invoice", partner=self.partner_a, invoice_date="2026-11-15", amounts=[1000.0],
+                                 taxes=[], currency=foreign)
+        move.action_post()
+        self.run_collections()
+        case = self.case()
+        self.assertAlmostEqual(case.overdue_amount, move.amount_total_signed)
+        self.assertAlmostEqual(case.action_ids.amount_due, 500.0)
+
+    @freeze_time("2026-11-24 21:00:00")
+    def test_outside_the_contact_window_the_email_waits_until_morning(self):
+        self.invoice(800.0, "2026-11-15")
+        self.run_collections()
+        (action,) = self.case().action_ids
+        self.assertEqual(action.state, "scheduled")
+        self.assertEqual(action.not_before, fields.Datetime.to_datetime("2026-11-25 09:00:00"))
+        self.assertFalse(self.case().message_ids.filtered(lambda m: m.message_type == "comment"))
+        with freeze_time("2026-11-25 09:05:00"):
+            self.run_collections()
+        self.assertEqual(action.state, "done")
+        self.assertEqual(len(self.case().action_ids), 1)
+
+    @freeze_time(NOW)
+    def test_daily_cap_moves_the_next_level_to_the_next_day(self):
+        self.invoice(800.0, "2026-11-20")  # 4 days overdue: first reminder today
+        self.run_collections()
+        self.invoice(900.0, "2026-10-20")  # booked later the same day, 35 days overdue: call level
+        with freeze_time("2026-11-24 11:00:00"):
+            self.run_collections()
+        call = self.case().action_ids.filtered(lambda a: a.channel == "call")
+        self.assertEqual(call.not_before.date(), fields.Date.to_date("2026-11-25"))
+        self.assertEqual(call.state, "scheduled")
+
+    @freeze_time(NOW)
+    def test_pre_due_reminder_before_the_due_date(self):
+        move = self.init_invoice("out_invoice", partner=self.partner_a, invoice_date="2026-11-20", amounts=[400.0],
+                                 taxes=[])
+        move.write({"invoice_payment_term_id": False, "invoice_date_due": "2026-11-26"})
+        move.action_post()
+        self.assertEqual(move.line_ids.filtered("date_maturity").mapped("date_maturity")[0],
+                         fields.Date.to_date("2026-11-26"))
+        self.run_collections()
+        case = self.case()
+        self.assertEqual(case.stage_id, self.env.ref("account_collections.stage_upcoming"))
+        (action,) = case.action_ids
+        self.assertEqual((action.level_key, action.channel), ("pre_due", "email"))
