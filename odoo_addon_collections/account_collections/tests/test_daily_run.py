@@ -5,12 +5,13 @@ from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
+from odoo.addons.sms.tests.common import SMSCase
 
 NOW = "2026-11-24 10:00:00"  # a Tuesday, inside the default contact window
 
 
 @tagged("post_install", "-at_install")
-class TestDailyRun(AccountTestInvoicingCommon):
+class TestDailyRun(AccountTestInvoicingCommon, SMSCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -102,9 +103,11 @@ class TestDailyRun(AccountTestInvoicingCommon):
     def test_opted_out_channel_is_skipped(self):
         self.partner_a.collection_opt_out_email = True
         self.invoice(800.0, "2026-11-15")
-        self.run_collections()
+        with self.mockSMSGateway():  # the outermost edge: IAP; what would have been sent is recorded
+            self.run_collections()
         (action,) = self.case().action_ids
-        self.assertEqual(action.channel, "sms")
+        self.assertEqual((action.channel, action.state), ("sms", "done"))
+        self.assertSMSIapSent(["+34600111222"], content="of your account is overdue")
 
     @freeze_time(NOW)
     def test_running_twice_the_same_day_sends_nothing_twice(self):
