@@ -15,6 +15,7 @@
         "data/collection_data.xml",
         "data/mail_template_data.xml",
         "data/ir_cron_data.xml",
+        "data/ir_actions_data.xml",
         "views/collection_case_views.xml",
         "views/collection_action_views.xml",
         "views/collection_config_views.xml",

@@ -8,7 +8,16 @@ from decimal import Decimal
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
-from collections_engine import ContactEvent, Customer, History, Portfolio, ReceivableItem, plan, policy_from_dict
+from collections_engine import (
+    ContactEvent,
+    Customer,
+    History,
+    Portfolio,
+    ReceivableItem,
+    plan,
+    policy_from_dict,
+    policy_to_json,
+)
 from collections_engine.errors import EngineError, PolicyError
 from collections_engine.policy import DEFAULT_RISK_WEIGHTS
 from collections_engine.types import ContactWindow
@@ -100,6 +109,22 @@ class CollectionRun(models.AbstractModel):
             return policy_from_dict(self._policy_document(company))
         except PolicyError as err:
             raise UserError(_("The collections configuration is not valid:\n%(problems)s", problems="\n".join(err.problems))) from err
+
+    @api.model
+    def action_export_policy(self):
+        """Validate the configuration and download it as the engine's JSON policy document."""
+        company = self.env.company
+        policy = self._policy(company)
+        attachment = self.env["ir.attachment"].create(
+            {
+                "name": f"collections-policy-{company.id}.json",
+                "raw": policy_to_json(policy).encode(),
+                "mimetype": "application/json",
+                "res_model": "res.company",
+                "res_id": company.id,
+            }
+        )
+        return {"type": "ir.actions.act_url", "url": f"/web/content/{attachment.id}?download=true", "target": "self"}
 
     # ------------------------------------------------------------
     # READING (SQL, one query per batch whatever its size)

@@ -1,3 +1,6 @@
+import json
+from decimal import Decimal
+
 from odoo.exceptions import UserError
 from odoo.tests import TransactionCase, tagged
 
@@ -18,6 +21,14 @@ class TestConfiguration(TransactionCase):
         self.env.ref("account_collections.level_second").delay_days = 3  # same day as the first reminder
         with self.assertRaisesRegex(UserError, r"strategies\[0\]\.levels\[2\]\.delay_days"):
             self.env["collection.run"]._policy(self.env.company)
+
+    def test_export_policy_downloads_the_validated_document(self):
+        action = self.env["collection.run"].action_export_policy()
+        attachment_id = int(action["url"].split("/web/content/")[1].split("?")[0])
+        attachment = self.env["ir.attachment"].browse(attachment_id)
+        policy = policy_from_dict(json.loads(attachment.raw))
+        self.assertEqual(policy.stage_rules.closed, "closed")
+        self.assertEqual(policy.channel_cost("call"), Decimal("4.0"))
 
     def test_spanish_terms_load(self):
         self.env["res.lang"]._activate_lang("es_ES")
