@@ -326,6 +326,7 @@ class CollectionRun(models.AbstractModel):
         cases = {c.partner_id.id: c for c in Case.search([("company_id", "=", company.id), ("partner_id", "in", partner_ids)])}
         naive_now = as_of.astimezone(timezone.utc).replace(tzinfo=None)
         new_cases = []
+        updates = []
         for decision in decisions.customers:
             strategy = strategies.get(decision.strategy)
             level = strategy.level_ids.filtered(lambda l, key=decision.level: l.key == key)[:1] if strategy else False
@@ -348,12 +349,34 @@ class CollectionRun(models.AbstractModel):
             partner_id = int(decision.customer_id)
             case = cases.get(partner_id)
             if case:
-                case.write(values)
+                updates.append((case.id, values))
             elif decision.stage != policy_closed(stages) or decision.actions:
                 new_cases.append({**values, "partner_id": partner_id, "company_id": company.id})
-        for case in Case.create(new_cases):
+        self._update_cases(updates)
+        quiet = Case.with_context(mail_create_nolog=True, mail_create_nosubscribe=True, mail_notrack=True)
+        for case in quiet.create(new_cases):
             cases[case.partner_id.id] = case
         self._record_actions(company, decisions, cases, strategies, naive_now)
+
+    @api.model
+    def _update_cases(self, updates):
+        """Write every case of a batch in one UPDATE ... FROM (VALUES ...), whatever the batch size."""
+        if not updates:
+            return
+        columns = list(updates[0][1])
+        Case = self.env["collection.case"]
+        casts = {name: Case._fields[name].column_type[1] for name in columns}
+        rows = [[case_id, *[values[name] if values[name] is not False else None for name in columns]]
+                for case_id, values in updates]
+        placeholders = ", ".join(["(%s" + ", %s" * len(columns) + ")"] * len(rows))
+        assignments = ", ".join(f'"{name}" = v."{name}"::{casts[name]}' for name in columns)
+        names = ", ".join(f'"{name}"' for name in columns)
+        self.env.cr.execute(
+            f"UPDATE collection_case AS c SET {assignments}, write_uid = %s, write_date = (now() at time zone 'UTC') "
+            f"FROM (VALUES {placeholders}) AS v(id, {names}) WHERE c.id = v.id",
+            [self.env.uid, *[value for row in rows for value in row]],
+        )
+        Case.invalidate_model(columns)
 
     @api.model
     def _record_actions(self, company, decisions, cases, strategies, naive_now):

@@ -207,3 +207,23 @@ class TestDailyRun(AccountTestInvoicingCommon, SMSCase):
         self.assertEqual(case.stage_id, self.env.ref("account_collections.stage_upcoming"))
         (action,) = case.action_ids
         self.assertEqual((action.level_key, action.channel), ("pre_due", "email"))
+
+    @freeze_time(NOW)
+    def test_queries_of_a_batch_do_not_grow_with_its_customers(self):
+        partners = self.env["res.partner"].create(
+            [{"name": f"Customer {n}", "email": f"c{n}@example.com"} for n in range(8)]
+        )
+        for partner in partners:
+            self.invoice(100.0, "2026-09-01", partner=partner, payment_term=self.pay_terms_a)
+        self.run_collections()  # first run: cases created, actions recorded and sent
+
+        def queries_of_a_run(count):
+            self.env.invalidate_all()
+            before = self.env.cr.sql_log_count
+            self.Run._run_company(self.env.company, partners=partners[:count])
+            return self.env.cr.sql_log_count - before
+
+        with freeze_time("2026-11-24 15:00:00"):  # nothing new to send: only planning and case updates
+            queries_of_a_run(8)  # warm the registry caches (ir.model.data, translations) once
+            self.assertEqual(queries_of_a_run(2), queries_of_a_run(8))
+        self.assertEqual(self.case(partners[7]).overdue_amount, 100.0)
