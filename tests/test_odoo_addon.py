@@ -114,3 +114,36 @@ def test_same_tests_pass_under_pytest_odoo(odoo_test_log: str, odoo_database: st
     )
     assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
     assert re.search(r"\d+ passed", result.stdout)
+
+
+def test_uninstall_leaves_no_errors(odoo_test_log: str, odoo_database: str) -> None:
+    script = (
+        "modules = env['ir.module.module'].search([('name', 'in', %r)])\n"
+        "modules.button_immediate_uninstall()\n"
+        "env.cr.commit()\n"
+        "print('STATES', sorted(set(modules.mapped('state'))))\n"
+        "print('TABLES', env.cr.execute(\"SELECT count(*) FROM information_schema.tables "
+        "WHERE table_name LIKE 'collection\\\\_%%'\") or env.cr.fetchone()[0])\n"
+    ) % (ADDONS,)
+    result = subprocess.run(
+        [
+            str(ODOO_PYTHON),
+            str(ODOO_BIN),
+            "shell",
+            f"--addons-path={_addons_path()}",
+            "-d",
+            odoo_database,
+            "--no-http",
+            "--log-level=warn",
+        ],
+        input=script,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-4000:]
+    assert "STATES ['uninstalled']" in output, output[-4000:]
+    assert "TABLES 0" in output, output[-4000:]
+    problems = [line for line in output.splitlines() if re.search(r" (ERROR|CRITICAL|WARNING) ", line)]
+    assert problems == [], "\n".join(problems[:20])
