@@ -117,14 +117,18 @@ def test_same_tests_pass_under_pytest_odoo(odoo_test_log: str, odoo_database: st
 
 
 def test_uninstall_leaves_no_errors(odoo_test_log: str, odoo_database: str) -> None:
-    script = (
-        "modules = env['ir.module.module'].search([('name', 'in', %r)])\n"
-        "modules.button_immediate_uninstall()\n"
-        "env.cr.commit()\n"
-        "print('STATES', sorted(set(modules.mapped('state'))))\n"
-        "print('TABLES', env.cr.execute(\"SELECT count(*) FROM information_schema.tables "
-        "WHERE table_name LIKE 'collection\\\\_%%'\") or env.cr.fetchone()[0])\n"
-    ) % (ADDONS,)
+    tables = "SELECT count(*) FROM information_schema.tables WHERE table_name LIKE 'collection\\\\_%'"
+    script = "\n".join(
+        [
+            f"modules = env['ir.module.module'].search([('name', 'in', {ADDONS!r})])",
+            "modules.button_immediate_uninstall()",
+            "env.cr.commit()",
+            "print('STATES', sorted(set(modules.mapped('state'))))",
+            f'env.cr.execute("{tables}")',
+            "print('TABLES', env.cr.fetchone()[0])",
+            "",
+        ]
+    )
     result = subprocess.run(
         [
             str(ODOO_PYTHON),
