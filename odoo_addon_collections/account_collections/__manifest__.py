@@ -16,6 +16,7 @@
         "data/mail_template_data.xml",
         "data/ir_cron_data.xml",
         "data/ir_actions_data.xml",
+        "report/collection_letter_report.xml",
         "views/collection_case_views.xml",
         "views/collection_action_views.xml",
         "views/collection_config_views.xml",

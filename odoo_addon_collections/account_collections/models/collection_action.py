@@ -1,4 +1,5 @@
 from odoo import fields, models
+from odoo.exceptions import UserError
 
 
 class CollectionAction(models.Model):
@@ -108,6 +109,7 @@ class CollectionAction(models.Model):
         else:
             activity_type = "mail.mail_activity_data_todo"
             note = self.env._("Print and post the reminder letter.")
+            self._attach_letter()
         case.activity_schedule(
             activity_type,
             date_deadline=fields.Date.to_date(self.not_before),
@@ -116,6 +118,24 @@ class CollectionAction(models.Model):
             user_id=case.user_id.id or self.env.uid,
         )
         self.state = "to_do"
+
+    def _attach_letter(self):
+        """Render the collection letter of the case and attach it, queued for printing."""
+        report = self.env.ref("account_collections.action_report_collection_letter")
+        try:
+            content, kind = report._render(report.report_name, self.case_id.ids)
+        except UserError:  # no wkhtmltopdf on this server: keep the letter as HTML, still printable
+            content, kind = report._render_qweb_html(report.report_name, self.case_id.ids)
+        extension = "pdf" if kind == "pdf" else "html"
+        return self.env["ir.attachment"].create(
+            {
+                "name": f"{self.key}.{extension}",
+                "raw": content,
+                "res_model": "collection.case",
+                "res_id": self.case_id.id,
+                "mimetype": "application/pdf" if kind == "pdf" else "text/html",
+            }
+        )
 
     def action_done(self):
         self.write({"state": "done", "done_date": fields.Datetime.now()})

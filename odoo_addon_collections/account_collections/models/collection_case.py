@@ -69,6 +69,22 @@ class CollectionCase(models.Model):
         self.env["collection.run"]._run_company(self.company_id, partners=self.partner_id)
         return True
 
+    def _overdue_lines(self):
+        """Open receivable lines of the customer that are past due, oldest first (for letters)."""
+        self.ensure_one()
+        return self.env["account.move.line"].search(
+            [
+                ("partner_id", "child_of", self.partner_id.id),
+                ("company_id", "=", self.company_id.id),
+                ("account_type", "=", "asset_receivable"),
+                ("parent_state", "=", "posted"),
+                ("reconciled", "=", False),
+                ("amount_residual", ">", 0),
+                ("date_maturity", "<", fields.Date.context_today(self)),
+            ],
+            order="date_maturity, id",
+        )
+
     def action_open_items(self):
         self.ensure_one()
         return {

@@ -227,3 +227,19 @@ class TestDailyRun(AccountTestInvoicingCommon, SMSCase):
             queries_of_a_run(8)  # warm the registry caches (ir.model.data, translations) once
             self.assertEqual(queries_of_a_run(2), queries_of_a_run(8))
         self.assertEqual(self.case(partners[7]).overdue_amount, 100.0)
+
+    @freeze_time(NOW)
+    def test_final_notice_prepares_a_letter_for_printing(self):
+        self.invoice(700.0, "2026-09-01")  # 84 days overdue: final notice by letter and email
+        self.run_collections()
+        case = self.case()
+        letter = case.action_ids.filtered(lambda a: a.channel == "letter")
+        self.assertEqual(letter.state, "to_do")
+        attachment = self.env["ir.attachment"].search(
+            [("res_model", "=", "collection.case"), ("res_id", "=", case.id), ("name", "like", letter.key)]
+        )
+        self.assertEqual(len(attachment), 1)
+        self.assertIn(b"Statement of overdue invoices", attachment.raw)
+        self.assertIn(b"700", attachment.raw)
+        self.assertEqual(case.stage_id, self.env.ref("account_collections.stage_escalated"))
+        self.assertEqual(set(case.action_ids.mapped("channel")), {"letter", "email"})
