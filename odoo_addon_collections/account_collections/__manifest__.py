@@ -17,6 +17,7 @@
         "data/ir_cron_data.xml",
         "data/ir_actions_data.xml",
         "report/collection_letter_report.xml",
+        "views/collection_log_call_views.xml",
         "views/collection_case_views.xml",
         "views/collection_action_views.xml",
         "views/collection_config_views.xml",

@@ -137,6 +137,12 @@ class CollectionAction(models.Model):
             }
         )
 
+    def action_send_now(self):
+        """Send a scheduled action at once, whatever its earliest time."""
+        for action in self.filtered(lambda a: a.state == "scheduled"):
+            action._execute()
+        return True
+
     def action_done(self):
         self.write({"state": "done", "done_date": fields.Datetime.now()})
         return True

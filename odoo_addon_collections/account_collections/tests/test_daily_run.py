@@ -243,3 +243,30 @@ class TestDailyRun(AccountTestInvoicingCommon, SMSCase):
         self.assertIn(b"700", attachment.raw)
         self.assertEqual(case.stage_id, self.env.ref("account_collections.stage_escalated"))
         self.assertEqual(set(case.action_ids.mapped("channel")), {"letter", "email"})
+
+    @freeze_time(NOW)
+    def test_logging_a_call_closes_the_task_and_pauses_the_customer(self):
+        self.invoice(1000.0, "2026-10-20")  # 35 days overdue: a call for the collector
+        self.run_collections()
+        case = self.case()
+        wizard = self.env["collection.log.call"].create(
+            {"case_id": case.id, "outcome": "promised", "note": "Pays on Friday", "pause_days": 5}
+        )
+        wizard.action_log()
+        calls = case.action_ids.filtered(lambda a: a.channel == "call")
+        self.assertEqual(set(calls.mapped("state")), {"done"})
+        self.assertEqual(set(calls.mapped("outcome")), {"promised"})
+        self.assertFalse(case.activity_ids)
+        self.assertEqual(self.partner_a.collection_paused_until, fields.Date.to_date("2026-11-29"))
+        with freeze_time("2026-11-26 10:00:00"):
+            self.run_collections()
+        self.assertEqual(case.hold_reason, "paused")
+
+    @freeze_time("2026-11-24 21:00:00")
+    def test_send_now_ignores_the_window(self):
+        self.invoice(800.0, "2026-11-15")
+        self.run_collections()
+        (action,) = self.case().action_ids
+        self.assertEqual(action.state, "scheduled")
+        action.action_send_now()
+        self.assertEqual(action.state, "done")

@@ -1,0 +1,58 @@
+import uuid
+
+from odoo import fields, models
+
+OUTCOMES = [
+    ("responded", "Talked to the customer"),
+    ("promised", "Promised to pay"),
+    ("paid", "Says it is paid"),
+    ("disputed", "Disputes the invoices"),
+    ("no_answer", "No answer"),
+]
+
+
+class CollectionLogCall(models.TransientModel):
+    _name = "collection.log.call"
+    _description = "Log a Collection Call"
+
+    case_id = fields.Many2one("collection.case", required=True, ondelete="cascade")
+    outcome = fields.Selection(OUTCOMES, required=True, default="responded")
+    note = fields.Text()
+    pause_days = fields.Integer(string="Pause Reminders (days)", help="Leave the customer alone for this many days.")
+
+    def action_log(self):
+        """Record the call in the history (the engine learns from its outcome) and close the call task."""
+        self.ensure_one()
+        case = self.case_id
+        now = fields.Datetime.now()
+        self.env["collection.action"].create(
+            {
+                "key": f"manual-call-{uuid.uuid4().hex}",
+                "case_id": case.id,
+                "channel": "call",
+                "state": "done",
+                "outcome": self.outcome,
+                "not_before": now,
+                "planned_at": now,
+                "done_date": now,
+                "cost": case.company_id.collection_cost_call,
+                "reason": self.note or dict(OUTCOMES)[self.outcome],
+            }
+        )
+        pending = case.action_ids.filtered(lambda a: a.channel == "call" and a.state == "to_do")
+        pending.write({"state": "done", "done_date": now, "outcome": self.outcome})
+        case.activity_ids.filtered(
+            lambda a: a.activity_type_id == self.env.ref("mail.mail_activity_data_call")
+        ).action_feedback(feedback=self.note or dict(OUTCOMES)[self.outcome])
+        if self.pause_days > 0:
+            case.partner_id.commercial_partner_id.collection_paused_until = fields.Date.add(
+                fields.Date.context_today(self), days=self.pause_days
+            )
+        if self.outcome == "disputed":
+            case.message_post(body=self.env._("The customer disputes the invoices: mark them as disputed."))
+        case.message_post(
+            body=self.env._(
+                "Call logged: %(outcome)s. %(note)s", outcome=dict(OUTCOMES)[self.outcome], note=self.note or ""
+            )
+        )
+        return {"type": "ir.actions.act_window_close"}
