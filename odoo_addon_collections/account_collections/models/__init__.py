@@ -5,6 +5,7 @@ from . import collection_level
 from . import collection_case
 from . import collection_run
 from . import collection_action
+from . import collection_promise
 from . import res_company
 from . import res_partner
 from . import account_move

@@ -9,10 +9,13 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 from collections_engine import (
+    Allocation,
     ContactEvent,
     Customer,
     History,
+    Payment,
     Portfolio,
+    Promise,
     ReceivableItem,
     plan,
     policy_from_dict,
@@ -200,6 +203,63 @@ class CollectionRun(models.AbstractModel):
         return items
 
     @api.model
+    def _read_payments(self, company, partner_ids, since):
+        """Customer payments (receivable credits of journal entries) with what they settled."""
+        self.env.cr.execute(
+            """
+            SELECT line.id, move.commercial_partner_id, line.date, -line.balance,
+                   COALESCE((SELECT json_agg(json_build_array(partial.debit_move_id, partial.amount))
+                               FROM account_partial_reconcile partial
+                              WHERE partial.credit_move_id = line.id), '[]'::json)
+              FROM account_move_line line
+              JOIN account_account account ON account.id = line.account_id
+              JOIN account_move move ON move.id = line.move_id
+             WHERE line.company_id = %(company)s
+               AND line.parent_state = 'posted'
+               AND account.account_type = 'asset_receivable'
+               AND move.move_type = 'entry'
+               AND line.balance < 0
+               AND move.commercial_partner_id IN %(partners)s
+               AND line.date >= %(since)s
+             ORDER BY line.date, line.id
+            """,
+            {"company": company.id, "partners": tuple(partner_ids), "since": since},
+        )
+        currency = company.currency_id.name
+        return [
+            Payment(
+                id=str(line_id),
+                customer_id=str(partner_id),
+                date=paid_on,
+                amount=Decimal(str(amount)),
+                currency=currency,
+                allocations=tuple(Allocation(str(item_id), Decimal(str(part))) for item_id, part in parts),
+            )
+            for line_id, partner_id, paid_on, amount, parts in self.env.cr.fetchall()
+        ]
+
+    @api.model
+    def _read_promises(self, company, partner_ids):
+        promises = self.env["collection.promise"].search_read(
+            [("company_id", "=", company.id), ("partner_id", "in", partner_ids)],
+            ["partner_id", "created_on", "promised_date", "amount", "move_line_ids", "cancelled"],
+        )
+        currency = company.currency_id.name
+        return [
+            Promise(
+                id=str(row["id"]),
+                customer_id=str(row["partner_id"][0]),
+                created_on=row["created_on"],
+                promised_date=row["promised_date"],
+                amount=Decimal(str(row["amount"])),
+                currency=currency,
+                item_ids=tuple(str(line_id) for line_id in row["move_line_ids"]),
+                cancelled=row["cancelled"],
+            )
+            for row in promises
+        ]
+
+    @api.model
     def _read_customers(self, partner_ids):
         partners = self.env["res.partner"].browse(partner_ids).with_context(prefetch_fields=False)
         fields_to_read = [
@@ -304,6 +364,8 @@ class CollectionRun(models.AbstractModel):
             company_currency=company.currency_id.name,
             customers=tuple(self._read_customers(partner_ids)),
             items=tuple(self._read_items(company, partner_ids, since)),
+            payments=tuple(self._read_payments(company, partner_ids, since)),
+            promises=tuple(self._read_promises(company, partner_ids)),
         )
         try:
             decisions = plan(portfolio, policy, self._read_history(company, partner_ids), as_of)
@@ -357,6 +419,15 @@ class CollectionRun(models.AbstractModel):
         for case in quiet.create(new_cases):
             cases[case.partner_id.id] = case
         self._record_actions(company, decisions, cases, strategies, naive_now)
+        self._write_promise_statuses(decisions)
+
+    @api.model
+    def _write_promise_statuses(self, decisions):
+        evaluations = {int(e.promise_id): e for d in decisions.customers for e in d.promises}
+        for promise in self.env["collection.promise"].browse(list(evaluations)):
+            evaluation = evaluations[promise.id]
+            if promise.status != evaluation.status or promise.paid_amount != float(evaluation.paid):
+                promise.write({"status": evaluation.status, "paid_amount": float(evaluation.paid)})
 
     @api.model
     def _update_cases(self, updates):

@@ -270,3 +270,41 @@ class TestDailyRun(AccountTestInvoicingCommon, SMSCase):
         self.assertEqual(action.state, "scheduled")
         action.action_send_now()
         self.assertEqual(action.state, "done")
+
+    @freeze_time(NOW)
+    def test_a_promise_pauses_dunning_until_it_is_broken(self):
+        move = self.invoice(1000.0, "2026-10-20")  # 35 days overdue
+        self.run_collections()
+        case = self.case()
+        wizard = self.env["collection.log.call"].create(
+            {"case_id": case.id, "outcome": "promised", "promised_date": "2026-11-30", "promised_amount": 1000.0}
+        )
+        wizard.action_log()
+        promise = case.promise_ids
+        self.assertEqual(len(promise), 1)
+        with freeze_time("2026-11-26 10:00:00"):
+            self.run_collections()
+        self.assertEqual(promise.status, "pending")
+        self.assertEqual(case.stage_id, self.env.ref("account_collections.stage_promise"))
+        score_while_pending = case.risk_score
+        with freeze_time("2026-12-05 10:00:00"):  # deadline (promised date + 2 days of grace) passed, nothing paid
+            self.run_collections()
+        self.assertEqual(promise.status, "broken")
+        self.assertGreater(case.risk_score, score_while_pending)
+        self.assertNotEqual(case.stage_id, self.env.ref("account_collections.stage_promise"))
+        self.assertEqual(move.payment_state, "not_paid")
+
+    @freeze_time(NOW)
+    def test_a_payment_keeps_the_promise(self):
+        move = self.invoice(1000.0, "2026-10-20")
+        self.run_collections()
+        case = self.case()
+        self.env["collection.promise"].create({"case_id": case.id, "amount": 1000.0, "promised_date": "2026-11-30"})
+        with freeze_time("2026-11-28 10:00:00"):
+            payment = self.init_payment(1000.0, post=True, date="2026-11-28")
+            (move.line_ids | payment.move_id.line_ids).filtered(
+                lambda l: l.account_id.account_type == "asset_receivable"
+            ).reconcile()
+            self.run_collections()
+        self.assertEqual((case.promise_ids.status, case.promise_ids.paid_amount), ("kept", 1000.0))
+        self.assertEqual(case.stage_id, self.env.ref("account_collections.stage_closed"))

@@ -19,6 +19,8 @@ class CollectionLogCall(models.TransientModel):
     outcome = fields.Selection(OUTCOMES, required=True, default="responded")
     note = fields.Text()
     pause_days = fields.Integer(string="Pause Reminders (days)", help="Leave the customer alone for this many days.")
+    promised_date = fields.Date()
+    promised_amount = fields.Float()
 
     def action_log(self):
         """Record the call in the history (the engine learns from its outcome) and close the call task."""
@@ -44,6 +46,10 @@ class CollectionLogCall(models.TransientModel):
         case.activity_ids.filtered(
             lambda a: a.activity_type_id == self.env.ref("mail.mail_activity_data_call")
         ).action_feedback(feedback=self.note or dict(OUTCOMES)[self.outcome])
+        if self.outcome == "promised" and self.promised_date and self.promised_amount > 0:
+            self.env["collection.promise"].create(
+                {"case_id": case.id, "amount": self.promised_amount, "promised_date": self.promised_date}
+            )
         if self.pause_days > 0:
             case.partner_id.commercial_partner_id.collection_paused_until = fields.Date.add(
                 fields.Date.context_today(self), days=self.pause_days

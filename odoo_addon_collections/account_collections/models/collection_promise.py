@@ -1,0 +1,35 @@
+from odoo import fields, models
+
+
+class CollectionPromise(models.Model):
+    """A promise to pay: the engine pauses dunning of what it covers until it is kept or broken."""
+
+    _name = "collection.promise"
+    _description = "Promise to Pay"
+    _order = "promised_date desc, id desc"
+
+    case_id = fields.Many2one("collection.case", required=True, ondelete="cascade", index=True)
+    partner_id = fields.Many2one(related="case_id.partner_id", store=True)
+    company_id = fields.Many2one(related="case_id.company_id", store=True)
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    amount = fields.Monetary(required=True)
+    promised_date = fields.Date(required=True)
+    created_on = fields.Date(required=True, default=fields.Date.context_today)
+    move_line_ids = fields.Many2many("account.move.line", string="Items", help="Empty: all of the customer's items.")
+    cancelled = fields.Boolean()
+    status = fields.Selection(
+        [
+            ("pending", "Pending"),
+            ("kept", "Kept"),
+            ("partially_kept", "Partially kept"),
+            ("broken", "Broken"),
+            ("cancelled", "Cancelled"),
+        ],
+        default="pending",
+        readonly=True,
+    )
+    paid_amount = fields.Monetary(readonly=True)
+
+    _sql_constraints = [
+        ("amount_positive", "CHECK(amount > 0)", "A promise to pay must be for a positive amount."),
+    ]
