@@ -6,6 +6,7 @@ from . import collection_case
 from . import collection_run
 from . import collection_action
 from . import collection_promise
+from . import collection_plan
 from . import res_company
 from . import res_partner
 from . import account_move

@@ -40,6 +40,7 @@ class CollectionCase(models.Model):
     last_run = fields.Datetime(readonly=True)
     action_ids = fields.One2many("collection.action", "case_id", string="Actions")
     promise_ids = fields.One2many("collection.promise", "case_id", string="Promises to Pay")
+    plan_ids = fields.One2many("collection.plan", "case_id", string="Payment Plans")
     next_action_id = fields.Many2one("collection.action", compute="_compute_next_action_id")
     active = fields.Boolean(default=True)
 

@@ -70,6 +70,17 @@ class CollectionRun(models.AbstractModel):
                 ],
             },
             "strategies": [self._strategy_document(strategy) for strategy in strategies],
+            "payment_plans": [
+                {
+                    "risk_category": c.key,
+                    "max_installments": c.plan_max_installments,
+                    "min_down_payment_pct": str(c.plan_min_down_payment_pct),
+                    "frequencies": [f for f in ("weekly", "biweekly", "monthly") if c[f"plan_{f}"]],
+                    "grace_days": c.plan_grace_days,
+                }
+                for c in categories
+                if c.plan_max_installments > 0
+            ],
             "default_strategy": strategies[:1].key or "",
             "contact": {
                 "timezone": company.collection_tz or "UTC",
@@ -366,6 +377,9 @@ class CollectionRun(models.AbstractModel):
             items=tuple(self._read_items(company, partner_ids, since)),
             payments=tuple(self._read_payments(company, partner_ids, since)),
             promises=tuple(self._read_promises(company, partner_ids)),
+            plans=tuple(plan._engine_plan() for plan in self.env["collection.plan"].search(
+                [("company_id", "=", company.id), ("partner_id", "in", partner_ids)]
+            )),
         )
         try:
             decisions = plan(portfolio, policy, self._read_history(company, partner_ids), as_of)
@@ -420,6 +434,7 @@ class CollectionRun(models.AbstractModel):
             cases[case.partner_id.id] = case
         self._record_actions(company, decisions, cases, strategies, naive_now)
         self._write_promise_statuses(decisions)
+        self.env["collection.plan"]._write_evaluations([e for d in decisions.customers for e in d.plans])
 
     @api.model
     def _write_promise_statuses(self, decisions):

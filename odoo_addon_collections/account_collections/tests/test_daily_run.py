@@ -1,7 +1,7 @@
 from freezegun import freeze_time
 
 from odoo import Command, fields
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
@@ -308,3 +308,44 @@ class TestDailyRun(AccountTestInvoicingCommon, SMSCase):
             self.run_collections()
         self.assertEqual((case.promise_ids.status, case.promise_ids.paid_amount), ("kept", 1000.0))
         self.assertEqual(case.stage_id, self.env.ref("account_collections.stage_closed"))
+
+    @freeze_time(NOW)
+    def test_a_payment_plan_in_good_standing_pauses_dunning(self):
+        move = self.invoice(1200.0, "2026-10-20")  # 35 days overdue
+        self.run_collections()
+        case = self.case()
+        plan = self.env["collection.plan"].create(
+            {"case_id": case.id, "total": 1200.0, "down_payment": 300.0, "installments": 3, "frequency": "monthly",
+             "first_due": "2026-12-01", "grace_days": 2}
+        )
+        self.assertEqual(plan.installment_ids.mapped("amount"), [300.0, 300.0, 300.0, 300.0])
+        self.assertEqual(plan.installment_ids.mapped("sequence"), [0, 1, 2, 3])
+        with freeze_time("2026-11-25 10:00:00"):
+            payment = self.init_payment(300.0, post=True, date="2026-11-25")
+            (move.line_ids | payment.move_id.line_ids).filtered(
+                lambda l: l.account_id.account_type == "asset_receivable"
+            ).reconcile()
+            self.run_collections()
+        self.assertEqual((plan.status, plan.paid_amount), ("good_standing", 300.0))
+        self.assertEqual(plan.installment_ids[0].status, "paid")
+        self.assertEqual(case.stage_id, self.env.ref("account_collections.stage_payment_plan"))
+        actions_before = len(case.action_ids)
+        with freeze_time("2026-12-10 10:00:00"):  # first instalment unpaid past its grace: broken
+            self.run_collections()
+        self.assertEqual(plan.status, "broken")
+        self.assertNotEqual(case.stage_id, self.env.ref("account_collections.stage_payment_plan"))
+        with freeze_time("2026-12-22 10:00:00"):  # 63 days overdue: dunning resumes with the final notice
+            self.run_collections()
+        self.assertGreater(len(case.action_ids), actions_before)
+        self.assertTrue(case.action_ids.filtered(lambda a: a.level_key == "final"))
+
+    @freeze_time(NOW)
+    def test_a_plan_beyond_the_policy_is_refused_naming_the_rule(self):
+        self.invoice(1200.0, "2026-10-20")
+        self.run_collections()
+        case = self.case()
+        with self.assertRaisesRegex(UserError, "installments: 24 exceeds the maximum"):
+            self.env["collection.plan"].create(
+                {"case_id": case.id, "total": 1200.0, "installments": 24, "frequency": "monthly",
+                 "first_due": "2026-12-01"}
+            )
