@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import Command, fields, models
 from odoo.exceptions import UserError
 
 
@@ -75,7 +75,12 @@ class CollectionAction(models.Model):
             template = self.level_id.mail_template_id or self.env.ref(
                 "account_collections.mail_template_collection_reminder"
             )
-            case.message_post_with_source(template, message_type="comment", subtype_xmlid="mail.mt_comment")
+            case.message_post_with_source(
+                template,
+                message_type="comment",
+                subtype_xmlid="mail.mt_comment",
+                attachment_ids=[Command.set(self._email_attachments().ids)],
+            )
             self._mark_done()
         elif self.channel == "sms":
             template = self.level_id.sms_template_id or self.env.ref("account_collections.sms_template_collection")
@@ -118,6 +123,25 @@ class CollectionAction(models.Model):
             user_id=case.user_id.id or self.env.uid,
         )
         self.state = "to_do"
+
+    def _email_attachments(self):
+        """The statement of overdue items and the invoice PDFs, as the level asks."""
+        attachments = self.env["ir.attachment"]
+        if self.level_id.attach_statement:
+            attachments |= self._attach_letter()
+        if self.level_id.attach_invoices:
+            invoice_report = self.env.ref("account.account_invoices")
+            for move in self.move_line_ids.move_id:
+                content, kind = invoice_report._render(invoice_report.report_name, move.ids)
+                attachments |= self.env["ir.attachment"].create(
+                    {
+                        "name": f"{move.name.replace('/', '_')}.{'pdf' if kind == 'pdf' else 'html'}",
+                        "raw": content,
+                        "res_model": "collection.case",
+                        "res_id": self.case_id.id,
+                    }
+                )
+        return attachments
 
     def _attach_letter(self):
         """Render the collection letter of the case and attach it, queued for printing."""

@@ -87,6 +87,10 @@ class CollectionCase(models.Model):
             order="date_maturity, id",
         )
 
+    def collection_overdue_moves(self):
+        """Invoices with an overdue instalment, for the reminder's list of portal payment links."""
+        return self._overdue_lines().move_id
+
     def action_open_items(self):
         self.ensure_one()
         return {

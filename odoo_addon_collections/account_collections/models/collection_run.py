@@ -110,6 +110,8 @@ class CollectionRun(models.AbstractModel):
                     "channel_mode": level.channel_mode,
                     "template": level.key,
                     "tone": level.tone,
+                    "attach_statement": level.attach_statement,
+                    "attach_invoices": level.attach_invoices,
                     **({"stage": level.stage_id.key} if level.stage_id else {}),
                     **({"call_script": level.call_script} if level.call_script else {}),
                 }

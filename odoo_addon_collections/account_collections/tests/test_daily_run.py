@@ -77,6 +77,11 @@ class TestDailyRun(AccountTestInvoicingCommon, SMSCase):
         self.assertEqual(len(message), 1)
         self.assertIn("overdue", message.body)
         self.assertIn(self.partner_a, message.partner_ids)
+        move = case.action_ids.move_line_ids.move_id
+        self.assertIn(move.get_portal_url(), message.body)  # the portal page where the invoice can be paid
+        names = sorted(message.attachment_ids.mapped("name"))
+        self.assertEqual(len(names), 2)  # the statement and the invoice (the first level attaches invoices)
+        self.assertTrue(any(name.startswith(move.name.replace("/", "_")) for name in names))
 
     @freeze_time(NOW)
     def test_partial_payment_reduces_the_amount_due(self):
