@@ -23,3 +23,11 @@ def test_placeholders_survive_translation(placeholder: str) -> None:
     for entry in polib.pofile(str(I18N / "es.po")):
         if placeholder in entry.msgid:
             assert placeholder in entry.msgstr, entry.msgid
+
+
+def test_qweb_expressions_survive_translation() -> None:
+    import re
+
+    expression = re.compile(r't-[a-z-]+="[^"]*"')
+    for entry in polib.pofile(str(I18N / "es.po")):
+        assert sorted(expression.findall(entry.msgid)) == sorted(expression.findall(entry.msgstr)), entry.msgid
