@@ -22,6 +22,7 @@
         "views/collection_action_views.xml",
         "views/collection_config_views.xml",
         "views/res_partner_views.xml",
+        "views/res_config_settings_views.xml",
         "views/account_move_views.xml",
         "views/menus.xml",
     ],

@@ -8,5 +8,6 @@ from . import collection_action
 from . import collection_promise
 from . import collection_plan
 from . import res_company
+from . import res_config_settings
 from . import res_partner
 from . import account_move

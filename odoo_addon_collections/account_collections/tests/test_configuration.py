@@ -30,6 +30,16 @@ class TestConfiguration(TransactionCase):
         self.assertEqual(policy.stage_rules.closed, "closed")
         self.assertEqual(policy.channel_cost("call"), Decimal("4.0"))
 
+    def test_settings_change_the_contact_rules_of_the_policy(self):
+        settings = self.env["res.config.settings"].create(
+            {"collection_tz": "Europe/Madrid", "collection_hours": "10:00-14:00", "collection_max_per_week": 2}
+        )
+        settings.execute()
+        policy = self.env["collection.run"]._policy(self.env.company)
+        self.assertEqual(policy.contact.timezone, "Europe/Madrid")
+        self.assertEqual(policy.contact.window.hours, (("10:00", "14:00"),))
+        self.assertEqual(policy.contact.max_per_week, 2)
+
     def test_spanish_terms_load(self):
         self.env["res.lang"]._activate_lang("es_ES")
         self.env["ir.module.module"].search([("name", "=", "account_collections")])._update_translations(["es_ES"])

@@ -1,0 +1,16 @@
+from odoo import fields, models
+
+
+class ResConfigSettings(models.TransientModel):
+    _inherit = "res.config.settings"
+
+    collection_tz = fields.Selection(related="company_id.collection_tz", readonly=False)
+    collection_hours = fields.Char(related="company_id.collection_hours", readonly=False)
+    collection_weekdays = fields.Char(related="company_id.collection_weekdays", readonly=False)
+    collection_max_per_day = fields.Integer(related="company_id.collection_max_per_day", readonly=False)
+    collection_max_per_week = fields.Integer(related="company_id.collection_max_per_week", readonly=False)
+    collection_cost_email = fields.Float(related="company_id.collection_cost_email", readonly=False)
+    collection_cost_sms = fields.Float(related="company_id.collection_cost_sms", readonly=False)
+    collection_cost_whatsapp = fields.Float(related="company_id.collection_cost_whatsapp", readonly=False)
+    collection_cost_call = fields.Float(related="company_id.collection_cost_call", readonly=False)
+    collection_cost_letter = fields.Float(related="company_id.collection_cost_letter", readonly=False)
