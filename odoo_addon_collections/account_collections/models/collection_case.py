@@ -42,6 +42,9 @@ class CollectionCase(models.Model):
     promise_ids = fields.One2many("collection.promise", "case_id", string="Promises to Pay")
     plan_ids = fields.One2many("collection.plan", "case_id", string="Payment Plans")
     next_action_id = fields.Many2one("collection.action", compute="_compute_next_action_id")
+    open_line_ids = fields.Many2many(
+        "account.move.line", string="Open Items", compute="_compute_open_line_ids", help="One line per instalment."
+    )
     active = fields.Boolean(default=True)
 
     _sql_constraints = [
@@ -57,6 +60,11 @@ class CollectionCase(models.Model):
         for case in self:
             pending = case.action_ids.filtered(lambda a: a.state in ("scheduled", "to_do")).sorted("not_before")
             case.next_action_id = pending[:1]
+
+    @api.depends("partner_id", "company_id")
+    def _compute_open_line_ids(self):
+        for case in self:
+            case.open_line_ids = self.env["account.move.line"].search(case._open_items_domain(), order="date_maturity, id")
 
     @api.model
     def _read_group_stage_ids(self, stages, domain):
@@ -76,11 +84,7 @@ class CollectionCase(models.Model):
         self.ensure_one()
         return self.env["account.move.line"].search(
             [
-                ("partner_id", "child_of", self.partner_id.id),
-                ("company_id", "=", self.company_id.id),
-                ("account_type", "=", "asset_receivable"),
-                ("parent_state", "=", "posted"),
-                ("reconciled", "=", False),
+                *self._open_items_domain(),
                 ("amount_residual", ">", 0),
                 ("date_maturity", "<", fields.Date.context_today(self)),
             ],
@@ -91,6 +95,16 @@ class CollectionCase(models.Model):
         """Invoices with an overdue instalment, for the reminder's list of portal payment links."""
         return self._overdue_lines().move_id
 
+    def _open_items_domain(self):
+        self.ensure_one()
+        return [
+            ("partner_id", "child_of", self.partner_id.id),
+            ("company_id", "=", self.company_id.id),
+            ("account_type", "=", "asset_receivable"),
+            ("parent_state", "=", "posted"),
+            ("reconciled", "=", False),
+        ]
+
     def action_open_items(self):
         self.ensure_one()
         return {
@@ -98,11 +112,5 @@ class CollectionCase(models.Model):
             "name": self.partner_id.display_name,
             "res_model": "account.move.line",
             "view_mode": "list",
-            "domain": [
-                ("partner_id", "child_of", self.partner_id.id),
-                ("company_id", "=", self.company_id.id),
-                ("account_type", "=", "asset_receivable"),
-                ("parent_state", "=", "posted"),
-                ("reconciled", "=", False),
-            ],
+            "domain": self._open_items_domain(),
         }

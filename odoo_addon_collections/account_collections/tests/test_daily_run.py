@@ -63,6 +63,8 @@ class TestDailyRun(AccountTestInvoicingCommon, SMSCase):
         case = self.case()
         (action,) = case.action_ids
         self.assertEqual(action.move_line_ids, first)
+        case.invalidate_recordset(["open_line_ids"])  # as on a fresh page load
+        self.assertEqual(case.open_line_ids, first | second)  # the case shows one line per instalment
         self.assertEqual(case.overdue_amount, 300.0)
         self.assertEqual(case.open_amount, 1000.0)
 
