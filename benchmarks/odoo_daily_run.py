@@ -1,0 +1,206 @@
+"""Time the addon's daily run on generated receivables, and count its SQL queries.
+
+Run it with Odoo's Python (Odoo 18 at ~/odoo18, PostgreSQL running, this checkout installed in
+Odoo's venv):
+
+    ~/odoo18/venv/bin/python benchmarks/odoo_daily_run.py --customers 200 --invoices 2000
+
+The generated database is kept as a template (``createdb -T``) so the slow part - creating,
+posting and paying invoices through the ORM - is done once per size; ``--rebuild`` makes it again.
+About 70% of the invoices are paid, 10% partly paid, 20% left open (overdue 1-400 days); a quarter
+use a two-instalment payment term. Prints the figures, or JSON with ``--format json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+ODOO_HOME = Path(os.environ.get("ODOO18_HOME") or Path.home() / "odoo18")
+AS_OF = date(2026, 11, 24)
+
+
+def addons_path() -> str:
+    """Odoo's addons and this repository's."""
+    return ",".join(
+        [
+            str(ODOO_HOME / "src" / "odoo" / "addons"),
+            str(ODOO_HOME / "src" / "addons"),
+            str(REPO / "odoo_addon_collections"),
+        ]
+    )
+
+
+def database_exists(name: str) -> bool:
+    """Tell whether a PostgreSQL database exists."""
+    result = subprocess.run(
+        ["psql", "-Atc", f"SELECT 1 FROM pg_database WHERE datname = '{name}'", "postgres"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.strip() == "1"
+
+
+_CONFIGURED: list[bool] = []
+
+
+def odoo_env(database: str):  # type: ignore[no-untyped-def]
+    """Open an Odoo registry on the database and return (registry, module odoo)."""
+    sys.path.insert(0, str(ODOO_HOME / "src"))
+    import odoo
+    from odoo.modules.registry import Registry
+
+    if not _CONFIGURED:  # Odoo's configuration can be parsed once per process
+        odoo.tools.config.parse_config(["--addons-path", addons_path(), "--log-level", "warn"])
+        _CONFIGURED.append(True)
+    return Registry(database), odoo
+
+
+def build_template(template: str, customers: int, invoices: int, seed: int) -> float:
+    """Create the template database: install the addon, generate partners, invoices and payments."""
+    started = time.perf_counter()
+    subprocess.run(["dropdb", "--if-exists", template], check=True)
+    subprocess.run(
+        [
+            str(ODOO_HOME / "venv" / "bin" / "python"),
+            str(ODOO_HOME / "src" / "odoo-bin"),
+            f"--addons-path={addons_path()}",
+            "-d",
+            template,
+            "-i",
+            "account_collections",
+            "--stop-after-init",
+            "--without-demo=all",
+            "--log-level=warn",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    registry, odoo = odoo_env(template)
+    with registry.cursor() as cr:
+        env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
+        generate(env, customers, invoices, random.Random(seed))
+        cr.commit()
+    odoo.sql_db.close_db(template)  # a template must have no open connection to be copied
+    return time.perf_counter() - started
+
+
+def generate(env, customers: int, invoices: int, rng: random.Random) -> None:  # type: ignore[no-untyped-def]
+    """Partners with emails, posted invoices over 18 months, and the payments of most of them."""
+    company = env.company
+    if not env["account.account"].search([("account_type", "=", "asset_receivable")], limit=1):
+        env["account.chart.template"].try_loading("generic_coa", company, install_demo=False)
+    split = env["account.payment.term"].create(
+        {
+            "name": "50% 30 days, 50% 60 days",
+            "line_ids": [
+                (0, 0, {"value": "percent", "value_amount": 50.0, "nb_days": 30}),
+                (0, 0, {"value": "percent", "value_amount": 50.0, "nb_days": 60}),
+            ],
+        }
+    )
+    thirty = env.ref("account.account_payment_term_30days")
+    partners = env["res.partner"].create(
+        [
+            {"name": f"Bench Customer {n}", "email": f"ap{n}@example.com", "phone": f"+3460000{n:04d}"}
+            for n in range(customers)
+        ]
+    )
+    product_account = env["account.account"].search([("account_type", "=", "income")], limit=1)
+    batch = []
+    for number in range(invoices):
+        issued = AS_OF - timedelta(days=rng.randint(1, 540))
+        batch.append(
+            {
+                "move_type": "out_invoice",
+                "partner_id": partners[number % customers].id,
+                "invoice_date": issued,
+                "invoice_payment_term_id": (split if number % 4 == 0 else thirty).id,
+                "invoice_line_ids": [
+                    (
+                        0,
+                        0,
+                        {
+                            "name": "Service",
+                            "price_unit": rng.randint(100, 5000),
+                            "account_id": product_account.id,
+                            "tax_ids": [],
+                        },
+                    )
+                ],
+            }
+        )
+    moves = env["account.move"].create(batch)
+    moves.action_post()
+    for move in moves:
+        roll = rng.random()
+        if roll < 0.2:
+            continue
+        amount = move.amount_total if roll >= 0.3 else round(move.amount_total * 0.4, 2)
+        paid_on = min(AS_OF, move.invoice_date_due + timedelta(days=rng.randint(-10, 60)))
+        env["account.payment.register"].with_context(active_model="account.move", active_ids=move.ids).create(
+            {"amount": amount, "payment_date": paid_on}
+        )._create_payments()
+
+
+def measure(database: str) -> dict[str, float | int]:
+    """Run the daily run once (first run) and once more (same day) and count their queries."""
+    registry, odoo = odoo_env(database)
+    figures: dict[str, float | int] = {}
+    from unittest.mock import patch
+
+    with registry.cursor() as cr:
+        env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
+        as_of = __import__("datetime").datetime(2026, 11, 24, 10, tzinfo=__import__("datetime").timezone.utc)
+        for label in ("first_run", "second_run"):
+            before = cr.sql_log_count
+            started = time.perf_counter()
+            with patch.object(cr, "commit", lambda: None):
+                customers = env["collection.run"]._run_company(env.company, as_of=as_of)
+            figures[f"{label}_s"] = round(time.perf_counter() - started, 2)
+            figures[f"{label}_queries"] = cr.sql_log_count - before
+            figures["customers_planned"] = customers
+        figures["cases"] = env["collection.case"].search_count([])
+        figures["actions"] = env["collection.action"].search_count([])
+        cr.rollback()
+    odoo.sql_db.close_db(database)
+    return figures
+
+
+def main() -> int:
+    """Build (or reuse) the template, copy it, time the daily run."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--customers", type=int, default=200)
+    parser.add_argument("--invoices", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument("--format", choices=("table", "json"), default="table")
+    args = parser.parse_args()
+    template = f"bench_collections_tpl_{args.customers}_{args.invoices}"
+    database = f"bench_collections_{args.customers}_{args.invoices}"
+    built = None
+    if args.rebuild or not database_exists(template):
+        built = round(build_template(template, args.customers, args.invoices, args.seed), 1)
+    subprocess.run(["dropdb", "--if-exists", database], check=True)
+    subprocess.run(["createdb", "-T", template, database], check=True)
+    figures = {"customers": args.customers, "invoices": args.invoices, "template_build_s": built, **measure(database)}
+    subprocess.run(["dropdb", "--if-exists", database], check=False)
+    if args.format == "json":
+        print(json.dumps(figures, indent=2))
+    else:
+        for name, value in figures.items():
+            print(f"{name:<22} {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
