@@ -20,7 +20,8 @@ import random
 import subprocess
 import sys
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
+from datetime import time as time_of_day
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -160,7 +161,7 @@ def measure(database: str) -> dict[str, float | int]:
 
     with registry.cursor() as cr:
         env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
-        as_of = __import__("datetime").datetime(2026, 11, 24, 10, tzinfo=__import__("datetime").timezone.utc)
+        as_of = datetime.combine(AS_OF, time_of_day(10), timezone.utc)
         for label in ("first_run", "second_run"):
             before = cr.sql_log_count
             started = time.perf_counter()
