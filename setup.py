@@ -29,6 +29,7 @@ setup(
         "SQLAlchemy>=2.0",
         "alembic>=1.12",
         "openpyxl>=3.1",
+        "cryptography>=41",
     ],
     extras_require={
         "postgresql": ["psycopg2-binary>=2.9"],
@@ -37,7 +38,19 @@ setup(
         "xero": ["xero-python>=6"],
         "zoho": ["httpx>=0.27"],
         "odoo": ["odoorpc>=0.10"],
-        "test": ["pytest>=8", "hypothesis>=6.100", "mypy>=1.10", "ruff>=0.5", "freezegun>=1.4", "polib>=1.1"],
+        "test": [
+            "pytest>=8",
+            "hypothesis>=6.100",
+            "mypy>=1.10",
+            "ruff>=0.5",
+            "freezegun>=1.4",
+            "polib>=1.1",
+            # the connectors' tests run the real SDKs, a real Celery worker and Redis
+            "celery[redis]>=5.3",
+            "redis>=5",
+            "python-quickbooks>=0.9",
+            "intuit-oauth>=1.2",
+        ],
     },
     entry_points={"console_scripts": ["odoo-collections=connectors.cli:main"]},
     classifiers=[

@@ -6,7 +6,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, Date, DateTime, Integer, String, Text
+from sqlalchemy import Boolean, Date, DateTime, Integer, String, Text, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -171,6 +171,8 @@ class OutboxRow(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     external_ref: Mapped[str | None] = mapped_column(String(200))
     payload: Mapped[str] = mapped_column(Text)
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    target: Mapped[str | None] = mapped_column(String(200))
 
 
 class BookmarkRow(Base):
@@ -208,3 +210,43 @@ class RunRow(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     status: Mapped[str] = mapped_column(String(16))
     stats: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class TenantRow(Base):
+    """A connected company (QuickBooks realm, Xero tenant, Zoho organisation) and its settings (no secrets)."""
+
+    __tablename__ = "tenants"
+    tenant: Mapped[str] = mapped_column(String(120), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    settings: Mapped[str] = mapped_column(Text, default="{}")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_sync_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class TokenRow(Base):
+    """A tenant's OAuth token, encrypted; ``version`` grows with every refresh."""
+
+    __tablename__ = "tokens"
+    tenant: Mapped[str] = mapped_column(String(120), primary_key=True)
+    ciphertext: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class WebhookEventRow(Base):
+    """A verified webhook delivery, kept before anything is enqueued (replays are refused by event id)."""
+
+    __tablename__ = "webhook_events"
+    __table_args__ = (UniqueConstraint("platform", "event_id", name="uq_webhook_events_platform_event"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    event_id: Mapped[str] = mapped_column(String(200))
+    tenant: Mapped[str | None] = mapped_column(String(120), index=True)
+    entity: Mapped[str | None] = mapped_column(String(64))
+    entity_id: Mapped[str | None] = mapped_column(String(120))
+    operation: Mapped[str | None] = mapped_column(String(32))
+    occurred_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="received")
+    payload: Mapped[str] = mapped_column(Text)

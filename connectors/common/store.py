@@ -11,12 +11,12 @@ import json
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, delete, func, select, update
+from sqlalchemy import and_, create_engine, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -49,8 +49,11 @@ from .models import (
     PromiseRow,
     QuarantineRow,
     RunRow,
+    TenantRow,
+    WebhookEventRow,
 )
 from .serialize import to_jsonable
+from .sync import Changes
 
 _CHUNK = 500
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -104,7 +107,12 @@ class Store:
     # Upserts
     # ----------------------------------------------------------------------------------
 
-    def _upsert(self, model: type[Base], rows: Sequence[dict[str, Any]], keys: tuple[str, ...]) -> int:
+    def _upsert(
+        self, model: type[Base], rows: Sequence[dict[str, Any]], keys: tuple[str, ...], session: Session | None = None
+    ) -> int:
+        if session is None:
+            with self.session() as own:
+                return self._upsert(model, rows, keys, own)
         dialect = self.engine.dialect.name
         if dialect == "sqlite":
             insert_factory: Any = sqlite.insert
@@ -112,13 +120,78 @@ class Store:
             insert_factory = postgresql.insert
         else:
             raise StoreError(f"the store supports SQLite and PostgreSQL, not {dialect}")
-        with self.session() as session:
-            for start in range(0, len(rows), _CHUNK):
-                chunk = rows[start : start + _CHUNK]
-                statement = insert_factory(model)
-                updates = {c: statement.excluded[c] for c in chunk[0] if c not in keys}
-                session.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=updates), chunk)
+        for start in range(0, len(rows), _CHUNK):
+            chunk = rows[start : start + _CHUNK]
+            statement = insert_factory(model)
+            updates = {c: statement.excluded[c] for c in chunk[0] if c not in keys}
+            session.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=updates), chunk)
         return len(rows)
+
+    def write_page(self, tenant: str, stream: str, changes: Changes, bookmark: str) -> None:
+        """Write a synced page - rows, deletions, quarantined records - and its bookmark in one transaction."""
+        with self.session() as session:
+            for model, rows in (
+                (CustomerRow, [_customer_row(tenant, c) for c in _last_by_id(changes.customers)]),
+                (ItemRow, [_item_row(tenant, i) for i in _last_by_id(changes.items)]),
+                (PaymentRow, [_payment_row(tenant, p) for p in _last_by_id(changes.payments)]),
+            ):
+                if rows:
+                    self._upsert(model, rows, ("tenant", "id"), session)
+            for model, ids in (
+                (CustomerRow, changes.deleted_customers),
+                (ItemRow, changes.deleted_items),
+                (PaymentRow, changes.deleted_payments),
+            ):
+                for start in range(0, len(ids), _CHUNK):
+                    chunk = ids[start : start + _CHUNK]
+                    session.execute(delete(model).where(model.tenant == tenant, model.id.in_(chunk)))
+            now = _now()
+            refs = [record_ref for record_ref, _raw, _reason in changes.quarantined]
+            if refs:  # a record quarantined again replaces its older entry
+                session.execute(
+                    delete(QuarantineRow).where(
+                        QuarantineRow.tenant == tenant,
+                        QuarantineRow.stream == stream,
+                        QuarantineRow.record_ref.in_(refs),
+                    )
+                )
+            for record_ref, raw, reason in changes.quarantined:
+                session.add(
+                    QuarantineRow(
+                        tenant=tenant,
+                        stream=stream,
+                        record_ref=record_ref,
+                        raw=json.dumps(to_jsonable(raw), ensure_ascii=False),
+                        reason=reason,
+                        created_at=now,
+                    )
+                )
+            self.set_bookmark(tenant, stream, bookmark, session)
+
+    def derive_settlements(self, tenant: str) -> int:
+        """Date fully paid items by the latest payment allocated to them (platforms give only balances)."""
+        with self.session() as session:
+            open_dates = {
+                item_id
+                for item_id, residual in session.execute(
+                    select(ItemRow.id, ItemRow.residual).where(ItemRow.tenant == tenant, ItemRow.settled_on.is_(None))
+                )
+                if residual == 0
+            }
+            if not open_dates:
+                return 0
+            latest: dict[str, date] = {}
+            for paid_on, allocations in session.execute(
+                select(PaymentRow.date, PaymentRow.allocations).where(PaymentRow.tenant == tenant)
+            ):
+                for item_id, _amount in json.loads(allocations):
+                    if item_id in open_dates and (item_id not in latest or paid_on > latest[item_id]):
+                        latest[item_id] = paid_on
+            for item_id, paid_on in latest.items():
+                session.execute(
+                    update(ItemRow).where(ItemRow.tenant == tenant, ItemRow.id == item_id).values(settled_on=paid_on)
+                )
+            return len(latest)
 
     def upsert_customers(self, tenant: str, customers: Iterable[Customer]) -> int:
         """Insert or update customers by (tenant, id)."""
@@ -290,6 +363,59 @@ class Store:
             for name, value in values.items():
                 setattr(row, name, value)
 
+    def claim_actions(
+        self, tenant: str, *, due_by: datetime, limit: int = 100, lease: timedelta = timedelta(minutes=15)
+    ) -> list[dict[str, Any]]:
+        """Claim due entries for sending (status ``sending``); an entry claimed longer than ``lease`` ago by a
+        worker that died is claimed again with ``reclaimed`` set, so the sender checks before sending twice."""
+        now = _now()
+        with self.session() as session:
+            query = (
+                select(OutboxRow)
+                .where(
+                    OutboxRow.tenant == tenant,
+                    or_(
+                        and_(OutboxRow.status == "pending", OutboxRow.not_before <= due_by),
+                        and_(OutboxRow.status == "sending", OutboxRow.claimed_at < now - lease),
+                    ),
+                )
+                .order_by(OutboxRow.not_before, OutboxRow.key)
+                .limit(limit)
+            )
+            if self.engine.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            claimed = []
+            for row in session.scalars(query):
+                claimed.append(
+                    {"key": row.key, "attempts": row.attempts, "reclaimed": row.status == "sending",
+                     "target": row.target, **json.loads(row.payload)}
+                )
+                row.status, row.claimed_at = "sending", now
+            return claimed
+
+    def release_action(self, tenant: str, key: str, error: str, retryable: bool, max_attempts: int = 8) -> None:
+        """Give a claimed entry back after a failure: pending again if retryable, else failed."""
+        with self.session() as session:
+            row = session.get(OutboxRow, (tenant, key))
+            if row is None:
+                raise StoreError(f"no outbox entry {key!r} for tenant {tenant!r}")
+            row.attempts += 1
+            row.last_error = error[:2000]
+            row.claimed_at = None
+            row.status = "pending" if retryable and row.attempts < max_attempts else "failed"
+
+    def set_action_target(self, tenant: str, key: str, target: str) -> None:
+        """Remember where an entry goes on the platform (e.g. the invoice it is about) before sending it."""
+        self._update_outbox(tenant, key, target=target)
+
+    def _update_outbox(self, tenant: str, key: str, **values: Any) -> None:
+        with self.session() as session:
+            row = session.get(OutboxRow, (tenant, key))
+            if row is None:
+                raise StoreError(f"no outbox entry {key!r} for tenant {tenant!r}")
+            for name, value in values.items():
+                setattr(row, name, value)
+
     def outbox_counts(self, tenant: str) -> dict[str, int]:
         """Return how many outbox entries are in each status."""
         with self.session() as session:
@@ -383,6 +509,90 @@ class Store:
                 for r in rows
             ]
 
+    def save_tenant(self, tenant: str, platform: str, settings: Mapping[str, Any]) -> None:
+        """Register or update a connected company with its (non-secret) settings."""
+        with self.session() as session:
+            row = session.get(TenantRow, tenant)
+            text = json.dumps(to_jsonable(settings), sort_keys=True)
+            if row is None:
+                session.add(TenantRow(tenant=tenant, platform=platform, settings=text, created_at=_now()))
+            else:
+                row.platform, row.settings = platform, text
+
+    def connected_tenants(self, platform: str | None = None) -> list[dict[str, Any]]:
+        """Connected companies with their settings, last sync and last error."""
+        with self.session() as session:
+            query = select(TenantRow).order_by(TenantRow.tenant)
+            if platform:
+                query = query.where(TenantRow.platform == platform)
+            return [
+                {
+                    "tenant": r.tenant,
+                    "platform": r.platform,
+                    "settings": json.loads(r.settings),
+                    "last_sync_at": r.last_sync_at,
+                    "last_error": r.last_error,
+                }
+                for r in session.scalars(query)
+            ]
+
+    def mark_synced(self, tenant: str, at: datetime | None, error: str | None = None) -> None:
+        """Record the end of a sync (its time when it succeeded, its error otherwise)."""
+        with self.session() as session:
+            row = session.get(TenantRow, tenant)
+            if row is None:
+                raise StoreError(f"no connected tenant {tenant!r}")
+            if at is not None:
+                row.last_sync_at = at
+            row.last_error = error[:2000] if error else None
+
+    def bookmarks(self, tenant: str) -> dict[str, str]:
+        """Every stream's bookmark of a tenant."""
+        with self.session() as session:
+            rows = session.execute(select(BookmarkRow.stream, BookmarkRow.value).where(BookmarkRow.tenant == tenant))
+            return dict(rows.tuples().all())
+
+    def record_webhook_event(self, platform: str, event_id: str, payload: Any, **fields: Any) -> bool:
+        """Keep a verified webhook event; False when that event id was seen already (a replay)."""
+        with self.session() as session:
+            exists = session.scalar(
+                select(WebhookEventRow.id).where(
+                    WebhookEventRow.platform == platform, WebhookEventRow.event_id == event_id
+                )
+            )
+            if exists is not None:
+                return False
+            session.add(
+                WebhookEventRow(
+                    platform=platform,
+                    event_id=event_id,
+                    received_at=_now(),
+                    status="received",
+                    payload=json.dumps(to_jsonable(payload), ensure_ascii=False),
+                    **fields,
+                )
+            )
+            return True
+
+    def webhook_events(self, tenant: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
+        """Stored webhook events, oldest first."""
+        with self.session() as session:
+            query = select(WebhookEventRow).order_by(WebhookEventRow.id)
+            if tenant:
+                query = query.where(WebhookEventRow.tenant == tenant)
+            if status:
+                query = query.where(WebhookEventRow.status == status)
+            return [
+                {"id": r.id, "platform": r.platform, "event_id": r.event_id, "tenant": r.tenant, "entity": r.entity,
+                 "entity_id": r.entity_id, "operation": r.operation, "status": r.status}
+                for r in session.scalars(query)
+            ]
+
+    def set_webhook_status(self, ids: Iterable[int], status: str) -> None:
+        """Mark webhook events handled (or failed)."""
+        with self.session() as session:
+            session.execute(update(WebhookEventRow).where(WebhookEventRow.id.in_(list(ids))).values(status=status))
+
     def tenants(self) -> list[str]:
         """Return every tenant that has customers in the store."""
         with self.session() as session:
@@ -392,6 +602,11 @@ class Store:
 # --------------------------------------------------------------------------------------
 # Row <-> engine type
 # --------------------------------------------------------------------------------------
+
+
+def _last_by_id(records: Sequence[Any]) -> list[Any]:
+    """Keep the last version of each record (a page may carry one twice; an upsert takes each key once)."""
+    return list({record.id: record for record in records}.values())
 
 
 def _window_json(window: ContactWindow | None) -> str | None:
