@@ -23,7 +23,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from collections_engine import plan
 from collections_engine.aging import AgingReport, age_items
 from collections_engine.decisions import Decisions
 from collections_engine.defaults import default_policy, default_policy_document
@@ -33,6 +32,7 @@ from collections_engine.experiments import ExperimentReport, experiment_results,
 from collections_engine.kpis import GROUPINGS, KpiReport, KpiSet, compute_kpis
 from collections_engine.policy import Policy, policy_from_json, policy_to_json
 
+from .common.planning import plan_tenant
 from .common.serialize import to_jsonable
 from .common.store import Store
 from .files.demo import DEMO_ANCHOR, DEMO_LEDGER, DEMO_RATES
@@ -230,21 +230,16 @@ def execute_run(
             result = import_ledger(settings, store, progress=progress, today=as_of.date())
         except OSError as err:
             raise CliFailure(f"cannot read {settings.path}: {err.strerror or err}", EXIT_INPUT) from err
-    portfolio = store.load_portfolio(settings.tenant, settings.company_currency, rates)
-    history = store.load_history(settings.tenant)
     try:
-        decisions = plan(portfolio, policy, history, as_of)
-        kpis = compute_kpis(portfolio, policy, history, as_of, decisions, group_by)
+        planned = plan_tenant(store, settings.tenant, policy, as_of, settings.company_currency, rates, dry_run=dry_run)
+        decisions, portfolio = planned.decisions, planned.portfolio
+        kpis = compute_kpis(portfolio, policy, planned.history, as_of, decisions, group_by)
     except InputError as err:
         raise CliFailure(str(err), EXIT_INPUT) from err
     aging = age_items(
         portfolio.items, policy.aging_buckets, local_today(policy, as_of), portfolio.company_currency, rates
     )
-    new_keys: list[str] = []
-    if not dry_run:
-        run_id = store.start_run(settings.tenant, "plan", as_of)
-        new_keys = store.enqueue_actions(settings.tenant, run_id, decisions.actions(), as_of)
-        store.finish_run(run_id, "done", {"actions": len(decisions.actions()), "new": len(new_keys)})
+    new_keys = planned.new_keys
     return RunOutcome(
         tenant=settings.tenant,
         as_of=as_of,

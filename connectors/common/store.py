@@ -147,13 +147,9 @@ class Store:
                     session.execute(delete(model).where(model.tenant == tenant, model.id.in_(chunk)))
             now = _now()
             refs = [record_ref for record_ref, _raw, _reason in changes.quarantined]
-            if refs:  # a record quarantined again replaces its older entry
+            if refs:  # a record quarantined again (by this stream or another) replaces its older entry
                 session.execute(
-                    delete(QuarantineRow).where(
-                        QuarantineRow.tenant == tenant,
-                        QuarantineRow.stream == stream,
-                        QuarantineRow.record_ref.in_(refs),
-                    )
+                    delete(QuarantineRow).where(QuarantineRow.tenant == tenant, QuarantineRow.record_ref.in_(refs))
                 )
             for record_ref, raw, reason in changes.quarantined:
                 session.add(
@@ -295,8 +291,18 @@ class Store:
     # Outbox
     # ----------------------------------------------------------------------------------
 
-    def enqueue_actions(self, tenant: str, run_id: int | None, actions: Iterable[Action], as_of: datetime) -> list[str]:
-        """Record actions under their unique key, and as contact events planned at ``as_of``; return the new keys."""
+    def enqueue_actions(
+        self,
+        tenant: str,
+        run_id: int | None,
+        actions: Iterable[Action],
+        as_of: datetime,
+        context: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> list[str]:
+        """Record actions under their unique key, and as contact events planned at ``as_of``; return the new keys.
+
+        ``context`` adds what a platform push shows beside the action, by customer (stage, risk, promises).
+        """
         actions = list(actions)
         if not actions:
             return []
@@ -325,7 +331,9 @@ class Store:
                         attempts=0,
                         created_at=now,
                         not_before=action.not_before,
-                        payload=json.dumps(to_jsonable(action)),
+                        payload=json.dumps(
+                            {**to_jsonable(action), "context": to_jsonable((context or {}).get(action.customer_id, {}))}
+                        ),
                     )
                 )
                 session.add(_event_row_model(tenant, action.as_event(as_of)))
@@ -446,6 +454,11 @@ class Store:
         else:
             row.value, row.updated_at = value, _now()
 
+    def delete_bookmark(self, tenant: str, stream: str) -> None:
+        """Forget a stream's position (its next sync starts over)."""
+        with self.session() as session:
+            session.execute(delete(BookmarkRow).where(BookmarkRow.tenant == tenant, BookmarkRow.stream == stream))
+
     def quarantine(self, tenant: str, stream: str, record_ref: str, raw: Any, reason: str) -> None:
         """Keep a record that could not be loaded, with the reason, for a person to fix."""
         with self.session() as session:
@@ -550,7 +563,7 @@ class Store:
         """Every stream's bookmark of a tenant."""
         with self.session() as session:
             rows = session.execute(select(BookmarkRow.stream, BookmarkRow.value).where(BookmarkRow.tenant == tenant))
-            return dict(rows.tuples().all())
+            return {name: value for name, value in rows}
 
     def record_webhook_event(self, platform: str, event_id: str, payload: Any, **fields: Any) -> bool:
         """Keep a verified webhook event; False when that event id was seen already (a replay)."""

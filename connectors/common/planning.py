@@ -1,0 +1,62 @@
+"""Plan a tenant from the store and record the actions: the step every connector shares."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from collections_engine import plan
+from collections_engine.decisions import CustomerDecision, Decisions
+from collections_engine.policy import Policy
+from collections_engine.types import History, Portfolio
+
+
+@dataclass(frozen=True)
+class PlanOutcome:
+    """The engine's decisions for a tenant and what was newly recorded in the outbox."""
+
+    portfolio: Portfolio
+    history: History
+    decisions: Decisions
+    new_keys: list[str]
+
+
+def decision_context(decision: CustomerDecision) -> dict[str, Any]:
+    """What a platform push shows beside an action: stage, level, risk and open promises."""
+    return {
+        "stage": decision.stage,
+        "level": decision.level,
+        "risk_category": decision.risk.category,
+        "risk_score": round(decision.risk.score, 1),
+        "promises": [
+            {"deadline": p.deadline.isoformat(), "amount": str(p.amount), "status": p.status}
+            for p in decision.promises
+            if p.status in ("pending", "broken")
+        ],
+    }
+
+
+def plan_tenant(
+    store: Any,
+    tenant: str,
+    policy: Policy,
+    as_of: datetime,
+    company_currency: str,
+    rates: Mapping[str, Decimal],
+    *,
+    dry_run: bool = False,
+) -> PlanOutcome:
+    """Load the tenant's portfolio and history, ask the engine, record new actions (unless a dry run)."""
+    portfolio = store.load_portfolio(tenant, company_currency, rates)
+    history = store.load_history(tenant)
+    decisions = plan(portfolio, policy, history, as_of)
+    new_keys: list[str] = []
+    if not dry_run:
+        run_id = store.start_run(tenant, "plan", as_of)
+        context = {d.customer_id: decision_context(d) for d in decisions.customers if d.actions}
+        new_keys = store.enqueue_actions(tenant, run_id, decisions.actions(), as_of, context)
+        store.finish_run(run_id, "done", {"actions": len(decisions.actions()), "new": len(new_keys)})
+    return PlanOutcome(portfolio, history, decisions, new_keys)

@@ -1,0 +1,1 @@
+"""QuickBooks Online connector (python-quickbooks + intuit-oauth)."""
