@@ -22,11 +22,32 @@ from typing import Any, Protocol
 from .errors import LockedError
 
 
+class Lease(Protocol):
+    """A held lock; long work renews it so that only a dead holder's lock expires."""
+
+    def renew(self) -> None:
+        """Push the lock's expiry ``ttl`` seconds ahead."""
+
+
+class _FileLease:
+    def renew(self) -> None:
+        """Nothing to do: the OS drops a dead process's file lock."""
+
+
+class _RedisLease:
+    def __init__(self, lock: Any) -> None:
+        self._lock = lock
+
+    def renew(self) -> None:
+        """Reset the lock's time to live."""
+        self._lock.reacquire()
+
+
 class Locks(Protocol):
     """Hands out named, exclusive locks."""
 
     def hold(self, name: str, *, wait: float = 30.0, ttl: float = 600.0) -> Any:
-        """A context manager holding the lock; raises LockedError after ``wait`` seconds."""
+        """A context manager yielding a Lease; raises LockedError after ``wait`` seconds."""
 
 
 class FileLocks:
@@ -38,7 +59,7 @@ class FileLocks:
         self._guard = threading.Lock()
 
     @contextmanager
-    def hold(self, name: str, *, wait: float = 30.0, ttl: float = 600.0) -> Iterator[None]:
+    def hold(self, name: str, *, wait: float = 30.0, ttl: float = 600.0) -> Iterator[Lease]:
         """Hold the lock ``name``; ``ttl`` is moot here (the OS drops the lock of a dead process)."""
         self.directory.mkdir(parents=True, exist_ok=True)
         with self._guard:
@@ -58,7 +79,7 @@ class FileLocks:
                         if time.monotonic() >= deadline:
                             raise LockedError(f"lock {name!r} is held by another process") from None
                         time.sleep(0.05)
-                yield
+                yield _FileLease()
             finally:
                 os.close(descriptor)  # closing releases the flock
         finally:
@@ -73,13 +94,13 @@ class RedisLocks:
         self._prefix = prefix
 
     @contextmanager
-    def hold(self, name: str, *, wait: float = 30.0, ttl: float = 600.0) -> Iterator[None]:
-        """Hold the lock ``name`` for at most ``ttl`` seconds."""
+    def hold(self, name: str, *, wait: float = 30.0, ttl: float = 600.0) -> Iterator[Lease]:
+        """Hold the lock ``name`` for at most ``ttl`` seconds unless the lease is renewed."""
         lock = self._redis.lock(f"{self._prefix}:{name}", timeout=ttl, blocking_timeout=wait)
         if not lock.acquire():
             raise LockedError(f"lock {name!r} is held by another worker")
         try:
-            yield
+            yield _RedisLease(lock)
         finally:
             with contextlib.suppress(Exception):  # expired meanwhile: another worker may hold it now
                 lock.release()

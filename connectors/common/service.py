@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
@@ -23,6 +24,8 @@ from .runtime import Runtime
 from .sync import StreamStats, sync_stream
 
 _logger = logging.getLogger(__name__)
+# Seconds a tenant's lock outlives a worker that died holding it (work in progress renews it).
+LOCK_TTL = int(os.environ.get("ODOO_COLLECTIONS_LOCK_TTL") or 300)
 
 
 def sync_tenant(
@@ -36,7 +39,7 @@ def sync_tenant(
     store, tenant = runtime.store, platform.settings.tenant
     started_at = runtime.clock()
     calls_before = platform.api_calls
-    with runtime.locks.hold(f"sync:{tenant}", wait=1, ttl=3600):
+    with runtime.locks.hold(f"sync:{tenant}", wait=1, ttl=LOCK_TTL) as lease:
         bookmarks = {name: json.loads(value) for name, value in store.bookmarks(tenant).items()}
         streams, resets = platform.streams(bookmarks, started_at, full)
         for name in resets:
@@ -47,8 +50,13 @@ def sync_tenant(
             for stream in streams:
                 if stream.name == "changes" and "changes" not in bookmarks:
                     _start_changes(store, tenant, streams)
-                report = (lambda stats, name=stream.name: on_page(name, stats)) if on_page else None
-                figures[stream.name] = asdict(sync_stream(store, tenant, stream, started_at, report))
+
+                def page_done(stats: StreamStats, name: str = stream.name) -> None:
+                    lease.renew()  # a live sync keeps its lock; a killed worker's lock expires after LOCK_TTL
+                    if on_page is not None:
+                        on_page(name, stats)
+
+                figures[stream.name] = asdict(sync_stream(store, tenant, stream, started_at, page_done))
                 bookmarks = {name: json.loads(value) for name, value in store.bookmarks(tenant).items()}
         except ConnectorError as err:
             store.mark_synced(tenant, None, str(err))
@@ -78,7 +86,7 @@ def plan_and_act(
 ) -> dict[str, Any]:
     """Plan the tenant, record new actions, then push the due ones to the platform."""
     store, tenant = runtime.store, platform.settings.tenant
-    with runtime.locks.hold(f"act:{tenant}", wait=1, ttl=3600):
+    with runtime.locks.hold(f"act:{tenant}", wait=1, ttl=LOCK_TTL) as lease:
         outcome = plan_tenant(store, tenant, policy, as_of, platform.settings.home_currency, rates or {})
         delivered = failed = 0
         deliverer = platform.actions()
@@ -93,6 +101,7 @@ def plan_and_act(
                     continue
                 store.mark_sent(tenant, entry["key"], runtime.clock(), reference)
                 delivered += 1
+            lease.renew()
             if failed and delivered == 0:
                 break  # everything fails: stop, the entries stay pending for the next run
     return {
