@@ -4,15 +4,17 @@ Each entity has a full stream (``SELECT * FROM Invoice ORDERBY Id STARTPOSITION 
 1000``) whose bookmark is the next start position, so a crash resumes on the page it was on.
 Once every full stream is done, one ``changes`` stream asks the CDC endpoint for all entities
 at once (one API call when fewer than 1,000 objects of each changed) from the start time of the
-previous sync - never from a time the sync had not reached. CDC looks back 30 days at most: an
-older bookmark starts full syncs again.
+previous sync - never from a time the sync had not reached - less five minutes for clock skew
+and second-precision stamps (re-reading an object is an upsert).
+When 1,000 objects or more changed, they are read by query instead. CDC looks back 30 days at most:
+an older bookmark starts full syncs again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from ..common.sync import Changes, Page
@@ -23,6 +25,9 @@ ENTITIES = ("Customer", "Invoice", "Payment", "CreditMemo")
 STREAM_NAMES = {"Customer": "customers", "Invoice": "invoices", "Payment": "payments", "CreditMemo": "credit_memos"}
 CDC_LOOKBACK = timedelta(days=30)
 CDC_CAP = 1000
+# Changes are asked for from a little before the bookmark: QuickBooks' clock and ours may differ, and
+# an object changed while the last sync ran must not fall between two windows (re-reading is an upsert).
+CLOCK_MARGIN = timedelta(minutes=5)
 
 
 @dataclass
@@ -72,24 +77,35 @@ class ChangeStream:
     name: str = "changes"
 
     def pages(self, bookmark: dict[str, Any] | None, started_at: datetime) -> Iterator[Page]:
-        """One CDC call per page; a capped entity moves the bookmark to its newest change and asks again."""
+        """One CDC call for every entity; an entity that hit CDC's cap is read again by query."""
         if not bookmark:
             return
-        since = datetime.fromisoformat(bookmark["since"])
+        since = datetime.fromisoformat(bookmark["since"]) - CLOCK_MARGIN
+        changes = self.client.change_data_capture(list(ENTITIES), since)
+        records = [{"_entity": entity, **row} for entity, rows in changes.items() for row in rows]
+        if len(records) < CDC_CAP:
+            yield Page(records, {"since": started_at.isoformat()})
+            return
+        # A CDC response holds 1,000 objects at most, in no promised order: read every object updated
+        # since the bookmark by query instead (deletions beyond the cap wait for a --full sync).
+        yield Page(records, {"since": since.isoformat()})
+        for entity in ENTITIES:
+            yield from self._updated_since(entity, since)
+        yield Page([], {"since": started_at.isoformat()})
+
+    def _updated_since(self, entity: str, since: datetime) -> Iterator[Page]:
+        stamp = since.astimezone(timezone.utc).isoformat(timespec="seconds")
+        position, size = 1, self.client.settings.page_size
         while True:
-            changes = self.client.change_data_capture(list(ENTITIES), since)
-            records = [{"_entity": entity, **record} for entity, rows in changes.items() for record in rows]
-            capped = [rows for rows in changes.values() if len(rows) >= CDC_CAP]
-            if not capped:
-                yield Page(records, {"since": started_at.isoformat()})
+            response = self.client.query(
+                f"SELECT * FROM {entity} WHERE MetaData.LastUpdatedTime >= '{stamp}' "
+                f"ORDERBY Id STARTPOSITION {position} MAXRESULTS {size}"
+            )
+            rows = list(response.get(entity) or [])
+            yield Page([{"_entity": entity, **row} for row in rows], {"since": since.isoformat()})
+            if len(rows) < size:
                 return
-            # Some entity hit the cap: everything up to the oldest "newest change" among capped
-            # entities is complete; continue from there (never past the sync's start).
-            newest = min(max(_updated(row) for row in rows) for rows in capped)
-            if newest <= since:
-                raise RuntimeError("more than 1,000 changes share one timestamp: run a full sync (--full)")
-            since = min(newest, started_at)
-            yield Page(records, {"since": since.isoformat()})
+            position += len(rows)
 
     def apply(self, record: dict[str, Any], changes: Changes) -> None:
         """Map one changed object."""
@@ -100,10 +116,6 @@ class ChangeStream:
     def record_ref(self, record: dict[str, Any]) -> str:
         """Entity and id."""
         return f"{record.get('_entity')} {record.get('Id')}"
-
-
-def _updated(record: dict[str, Any]) -> datetime:
-    return datetime.fromisoformat(str(record["MetaData"]["LastUpdatedTime"]))
 
 
 def plan_streams(

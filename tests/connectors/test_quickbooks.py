@@ -77,9 +77,24 @@ class Harness:
         return [c for c in self.qbo.calls if "/v3/company/" in c["path"]]
 
 
+class ShiftedClock:
+    """The QuickBooks server's clock, which a test can set back to seed history before the sync."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
 @pytest.fixture
-def qbo() -> Iterator[FakeQuickBooks]:
-    with FakeQuickBooks() as server:
+def clock() -> ShiftedClock:
+    return ShiftedClock()
+
+
+@pytest.fixture
+def qbo(clock: ShiftedClock) -> Iterator[FakeQuickBooks]:
+    with FakeQuickBooks(clock=clock) as server:
         yield server
 
 
@@ -105,12 +120,14 @@ def seed(qbo: FakeQuickBooks, customers: int = 3, invoices: int = 12) -> list[di
     return created
 
 
-def test_full_sync_reads_every_entity_in_pages_and_derives_settlement(harness: Harness) -> None:
+def test_full_sync_reads_every_entity_in_pages_and_derives_settlement(harness: Harness, clock: ShiftedClock) -> None:
     qbo = harness.qbo
+    clock.offset = -timedelta(days=2)  # a company with history
     invoices = seed(qbo, customers=4, invoices=2500)
     qbo.add_payment(invoices[0]["CustomerRef"]["value"], 100, TODAY - timedelta(days=50), [(invoices[0]["Id"], 100)])
     qbo.add_payment(invoices[1]["CustomerRef"]["value"], 40, TODAY - timedelta(days=45), [(invoices[1]["Id"], 40)])
     qbo.add_credit_memo(invoices[2]["CustomerRef"]["value"], 30, TODAY - timedelta(days=10))
+    clock.offset = timedelta(0)
     figures = harness.sync()
     portfolio = harness.portfolio()
     items = {i.id: i for i in portfolio.items}
@@ -270,3 +287,15 @@ def test_an_action_sent_by_a_worker_that_died_is_not_sent_again(harness: Harness
     harness.open().actions().deliver(again)  # worker B takes the claim over
     assert len(qbo.sent) == 1
     assert qbo._objects["Invoice"][invoice["Id"]]["PrivateNote"].count("[Collections]") == 1
+
+
+def test_more_changes_than_cdc_returns_are_read_by_query(harness: Harness) -> None:
+    invoices = seed(harness.qbo, invoices=1200)
+    harness.sync()
+    for invoice in invoices[:1100]:
+        harness.qbo.update("Invoice", invoice["Id"], DueDate=str(TODAY + timedelta(days=5)))
+    figures = harness.sync()
+    # CDC (capped at 1,000 objects), then by query: customers 1 page, invoices 2, payments 1, credit memos 1
+    assert figures["api_calls"] == 1 + 5
+    items = {i.id: i for i in harness.portfolio().items}
+    assert sum(1 for i in items.values() if i.due_date == TODAY + timedelta(days=5)) == 1100
