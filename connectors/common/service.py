@@ -48,8 +48,11 @@ def sync_tenant(
         figures: dict[str, Any] = {}
         try:
             for stream in streams:
-                if stream.name == "changes" and "changes" not in bookmarks:
-                    _start_changes(store, tenant, streams)
+                if stream.name == "changes":
+                    if "changes" not in bookmarks:
+                        _start_changes(store, tenant, streams)
+                    if any(f["pages"] for f in figures.values()):
+                        break  # a full sync ran: changes made meanwhile are read by the next sync, from its start
 
                 def page_done(stats: StreamStats, name: str = stream.name) -> None:
                     lease.renew()  # a live sync keeps its lock; a killed worker's lock expires after LOCK_TTL

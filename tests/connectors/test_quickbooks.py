@@ -139,8 +139,9 @@ def test_full_sync_reads_every_entity_in_pages_and_derives_settlement(harness: H
     credit = next(i for i in items.values() if i.is_credit)
     assert (credit.residual, credit.customer_id) == (Decimal(30), invoices[2]["CustomerRef"]["value"])
     assert {p.id for p in portfolio.payments} == {"pay:" + p for p in _payment_ids(qbo)}
-    # 3 invoice pages + 1 page each of customers, payments, credit memos + 1 CDC call to start incremental
-    assert figures["api_calls"] == 7
+    # 3 invoice pages + 1 page each of customers, payments and credit memos; changes wait for the next sync
+    assert figures["api_calls"] == 6
+    assert "changes" not in figures["streams"]
     assert figures["streams"]["invoices"]["pages"] == 3
     assert json.loads(harness.store.get_bookmark(harness.settings.tenant, "changes") or "{}")["since"]
 
@@ -194,7 +195,7 @@ def test_a_429_storm_and_5xx_bursts_are_retried_without_loss_or_duplicates(harne
     assert len({i.id for i in harness.portfolio().items}) == 30
     assert harness.sleeps[0] == 2  # Retry-After honoured although the SDK hides the status
     assert len(harness.sleeps) == 5
-    assert figures["api_calls"] == 5 + 5  # five pages/calls, five retries
+    assert figures["api_calls"] == 4 + 5  # four pages, five retries
 
 
 def test_a_token_expiring_mid_sync_is_refreshed_once_and_the_rotated_token_saved(harness: Harness) -> None:
