@@ -32,6 +32,7 @@ from collections_engine.experiments import ExperimentReport, experiment_results,
 from collections_engine.kpis import GROUPINGS, KpiReport, KpiSet, compute_kpis
 from collections_engine.policy import Policy, policy_from_json, policy_to_json
 
+from .cli_platforms import register as register_platform_commands
 from .common.planning import plan_tenant
 from .common.serialize import to_jsonable
 from .common.store import Store
@@ -123,7 +124,7 @@ def progress_bar(enabled: bool, label: str) -> Iterator[Any]:
 @click.option("-v", "--verbose", is_flag=True, help="Log what happens on stderr.")
 @click.pass_context
 def cli(ctx: click.Context, store_url: str | None, verbose: bool) -> None:
-    """Collections management: plan today's follow-ups from a receivables ledger."""
+    """Collections management: plan today's follow-ups from a ledger or a connected accounting platform."""
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
@@ -185,9 +186,14 @@ def run(
     strict: bool,
     limit: int,
 ) -> None:
-    """Import a ledger, plan today's actions and print the worklist, aging and KPIs."""
+    """Import a ledger (or use a connected platform's synced data), plan today's actions, print the worklist."""
+    if not ledger and not demo and tenant and ":" in tenant and not tenant.startswith("files:"):
+        from .cli_platforms import act
+
+        ctx.invoke(act, tenant=tenant, policy_path=policy_path, as_of_text=as_of_text, output_format=output_format)
+        return
     if bool(ledger) == demo:
-        raise click.UsageError("give either --ledger FILE or --demo")
+        raise click.UsageError("give either --ledger FILE, --demo, or --tenant of a connected platform")
     policy = load_policy(policy_path)
     now = datetime.now(timezone.utc).replace(microsecond=0)
     default_as_of = datetime.combine(DEMO_ANCHOR, time(10, 0), timezone.utc) if demo else now
@@ -520,6 +526,9 @@ def policy_validate(path: Path, output_format: str) -> None:
 def policy_show(path: Path | None) -> None:
     """Print a policy (or the default) normalised, with every default filled in."""
     click.echo(policy_to_json(load_policy(path)), nl=False)
+
+
+register_platform_commands(cli)
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 from ..common.runtime import Runtime
 from .actions import QuickBooksActions
 from .client import QuickBooksClient, refresher
-from .settings import PLATFORM, QuickBooksSettings
+from .settings import LIMITS, PLATFORM, QuickBooksSettings
 from .streams import plan_streams
 
 
@@ -17,6 +17,7 @@ class QuickBooksPlatform:
     """One connected QuickBooks company."""
 
     name = PLATFORM
+    limits = LIMITS
 
     def __init__(self, runtime: Runtime, settings: QuickBooksSettings, **client_options: Any) -> None:
         self.settings = settings
