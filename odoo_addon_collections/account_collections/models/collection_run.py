@@ -512,17 +512,42 @@ class CollectionRun(models.AbstractModel):
         return groups
 
     @api.model
-    def _execute_due_actions(self, company, as_of):
-        """Send the scheduled actions whose time has come; manual ones become the collector's tasks."""
+    def _cron_send_due_actions(self):
+        """Send what has come due since the daily run (contact windows put many sends later in the day)."""
+        now = datetime.now(timezone.utc).replace(microsecond=0)
+        for company in self.env["res.company"].search([]):
+            self.with_company(company)._execute_due_actions(company, now)
+
+    @api.model
+    def _execute_due_actions(self, company, as_of, batch_size=50):
+        """Send the scheduled actions whose time has come; manual ones become the collector's tasks.
+
+        Each action runs in a savepoint: one that fails is marked failed with the error and the rest
+        go on. Outside tests the work is committed every ``batch_size`` actions, so a stopped run
+        loses nothing and sends nothing twice (a sent action is no longer scheduled).
+        """
         due = self.env["collection.action"].search(
             [
                 ("company_id", "=", company.id),
                 ("state", "=", "scheduled"),
                 ("not_before", "<=", as_of.astimezone(timezone.utc).replace(tzinfo=None)),
-            ]
+            ],
+            order="not_before, id",
         )
-        for action in due:
-            action._execute()
+        testing = getattr(threading.current_thread(), "testing", False)
+        for start in range(0, len(due), batch_size):
+            for action in due[start : start + batch_size]:
+                try:
+                    with self.env.cr.savepoint():
+                        action._execute()
+                except Exception as err:  # noqa: BLE001 - one bad action must not stop the others
+                    _logger.warning("collection action %s failed: %s", action.key, err)
+                    action.write({"state": "failed", "error": str(err), "outcome": "failed"})
+            self.env["ir.cron"]._notify_progress(done=min(len(due), start + batch_size),
+                                                 remaining=max(0, len(due) - start - batch_size))
+            if not testing:
+                self.env.cr.commit()
+        return len(due)
 
 
 def policy_closed(stages):

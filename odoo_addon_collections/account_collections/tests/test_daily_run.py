@@ -1,3 +1,5 @@
+from unittest.mock import patch
+
 from freezegun import freeze_time
 
 from odoo import Command, fields
@@ -356,3 +358,33 @@ class TestDailyRun(AccountTestInvoicingCommon, SMSCase):
                 {"case_id": case.id, "total": 1200.0, "installments": 24, "frequency": "monthly",
                  "first_due": "2026-12-01"}
             )
+
+    @freeze_time(NOW)
+    def test_a_failing_action_is_marked_failed_and_the_others_are_sent(self):
+        self.invoice(800.0, "2026-11-15")
+        partner_b = self.partner_b
+        partner_b.email = "ap@partner-b.example.com"
+        self.invoice(900.0, "2026-11-15", partner=partner_b)
+        original = type(self.env["collection.action"])._execute
+
+        def execute(action):
+            if action.partner_id == self.partner_a:
+                raise UserError("mail server refused the message")
+            return original(action)
+
+        with patch.object(type(self.env["collection.action"]), "_execute", execute):
+            self.run_collections()
+        failed = self.case().action_ids
+        self.assertEqual((failed.state, failed.outcome), ("failed", "failed"))
+        self.assertIn("mail server refused", failed.error)
+        self.assertEqual(self.case(partner_b).action_ids.state, "done")
+
+    def test_the_sending_cron_sends_actions_that_came_due_later_in_the_day(self):
+        with freeze_time("2026-11-24 06:00:00"):  # before the contact window opens at 09:00
+            self.invoice(800.0, "2026-11-15")
+            self.run_collections()
+            (action,) = self.case().action_ids
+            self.assertEqual(action.state, "scheduled")
+        with freeze_time("2026-11-24 09:30:00"):
+            self.Run.with_user(self.env.ref("base.user_root"))._cron_send_due_actions()  # as the cron runs
+            self.assertEqual(action.state, "done")
