@@ -33,6 +33,8 @@ from .settings import LIMITS, QuickBooksSettings
 
 T = TypeVar("T")
 _logger = logging.getLogger(__name__)
+# requests-oauthlib logs the whole token at DEBUG ("Adding token {...} to request"): never let it.
+logging.getLogger("requests_oauthlib").setLevel(logging.INFO)
 THROTTLE_CODES = {"3001", "003001"}
 
 

@@ -300,3 +300,17 @@ def test_more_changes_than_cdc_returns_are_read_by_query(harness: Harness) -> No
     assert figures["api_calls"] == 1 + 5
     items = {i.id: i for i in harness.portfolio().items}
     assert sum(1 for i in items.values() if i.due_date == TODAY + timedelta(days=5)) == 1100
+
+
+def test_no_token_or_secret_reaches_the_logs(harness: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    seed(harness.qbo, invoices=5)
+    harness.qbo.inject(Fault(429, "json"), Fault(401, "json"), Fault(503, "xml"))
+    with caplog.at_level(logging.DEBUG):
+        harness.sync()
+    token, _version = TokenStore(harness.store, harness.runtime.cipher).load(harness.settings.tenant)  # type: ignore[misc]
+    text = caplog.text + repr(harness.settings) + repr(token)
+    assert "throttled" in caplog.text  # the retries were logged...
+    for secret in (token.access_token, token.refresh_token, harness.qbo.client_secret):
+        assert secret not in text  # ...without a credential
