@@ -50,6 +50,7 @@ setup(
             "redis>=5",
             "python-quickbooks>=0.9",
             "intuit-oauth>=1.2",
+            "odoorpc>=0.10",
         ],
     },
     entry_points={"console_scripts": ["odoo-collections=connectors.cli:main"]},

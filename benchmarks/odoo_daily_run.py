@@ -29,13 +29,17 @@ ODOO_HOME = Path(os.environ.get("ODOO18_HOME") or Path.home() / "odoo18")
 AS_OF = date(2026, 11, 24)
 
 
+EXTRA_ADDONS: list[str] = []  # OCA's account_credit_control, when compared
+
+
 def addons_path() -> str:
-    """Odoo's addons and this repository's."""
+    """Odoo's addons, this repository's, and OCA's when compared."""
     return ",".join(
         [
             str(ODOO_HOME / "src" / "odoo" / "addons"),
             str(ODOO_HOME / "src" / "addons"),
             str(REPO / "odoo_addon_collections"),
+            *EXTRA_ADDONS,
         ]
     )
 
@@ -219,6 +223,36 @@ def measure(database: str) -> dict[str, float | int]:
     return figures
 
 
+def measure_oca(template: str, database: str) -> dict[str, float | int]:
+    """OCA account_credit_control 18.0 generating its credit lines on the same data (its 3-level policy)."""
+    subprocess.run(["dropdb", "--if-exists", database], check=True)
+    subprocess.run(["createdb", "-T", template, database], check=True)
+    subprocess.run(
+        [str(ODOO_HOME / "venv" / "bin" / "python"), str(ODOO_HOME / "src" / "odoo-bin"),
+         f"--addons-path={addons_path()}", "-d", database, "-i", "account_credit_control",
+         "--stop-after-init", "--without-demo=all", "--log-level=warn"],
+        check=True, capture_output=True,
+    )
+    registry, odoo = odoo_env(database)
+    figures: dict[str, float | int] = {}
+    with registry.cursor() as cr:
+        env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
+        policy = env.ref("account_credit_control.credit_control_3_time")
+        policy.account_ids = env["account.account"].search([("account_type", "=", "asset_receivable")])
+        env.flush_all()
+        before, started = cr.sql_log_count, time.perf_counter()
+        run = env["credit.control.run"].create({"date": AS_OF, "policy_ids": [(6, 0, policy.ids)]})
+        run.generate_credit_lines()
+        env.flush_all()
+        figures["oca_generate_lines_s"] = round(time.perf_counter() - started, 2)
+        figures["oca_generate_lines_queries"] = cr.sql_log_count - before
+        figures["oca_credit_lines"] = len(run.line_ids)
+        cr.rollback()
+    odoo.sql_db.close_db(database)
+    subprocess.run(["dropdb", "--if-exists", database], check=False)
+    return figures
+
+
 def main() -> int:
     """Build (or reuse) the template, copy it, time the daily run."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -227,7 +261,14 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--format", choices=("table", "json"), default="table")
+    parser.add_argument(
+        "--compare-oca",
+        metavar="ADDONS_DIR",
+        help="an addons folder holding OCA's account_credit_control 18.0 (unzip its PyPI wheel's odoo/addons)",
+    )
     args = parser.parse_args()
+    if args.compare_oca:
+        EXTRA_ADDONS.append(str(Path(args.compare_oca).expanduser().resolve()))
     template = f"bench_collections_tpl_{args.customers}_{args.invoices}"
     database = f"bench_collections_{args.customers}_{args.invoices}"
     built = None
@@ -237,6 +278,11 @@ def main() -> int:
     subprocess.run(["createdb", "-T", template, database], check=True)
     figures = {"customers": args.customers, "invoices": args.invoices, "template_build_s": built, **measure(database)}
     subprocess.run(["dropdb", "--if-exists", database], check=False)
+    if args.compare_oca:
+        figures.update(measure_oca(template, f"{database}_oca"))
+        figures["planning_vs_oca_time_ratio"] = round(
+            float(figures["first_run_planning_s"]) / float(figures["oca_generate_lines_s"]), 2
+        )
     if args.format == "json":
         print(json.dumps(figures, indent=2))
     else:

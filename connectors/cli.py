@@ -528,6 +528,33 @@ def policy_show(path: Path | None) -> None:
     click.echo(policy_to_json(load_policy(path)), nl=False)
 
 
+@policy.command("pull")
+@click.option("--odoo-url", required=True, help="Base URL of the Odoo server, e.g. https://erp.example.com.")
+@click.option("--db", "database", required=True, help="Odoo database name.")
+@click.option("--login", required=True, help="Odoo user (needs the Collections User group).")
+@click.option("--api-key", envvar="ODOO_API_KEY", required=True, help="API key or password (env ODOO_API_KEY).")
+@click.option("--company-id", type=int, help="Company whose configuration to pull (default: the user's).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write here (default stdout).")
+def policy_pull(
+    odoo_url: str, database: str, login: str, api_key: str, company_id: int | None, output: Path | None
+) -> None:
+    """Pull the policy configured in Odoo's Collections app, validated, so connectors run the same policy."""
+    from .cli_platforms import failure
+    from .common.errors import ConnectorError
+    from .common.secrets import Secret
+    from .odoo.policy import pull_policy
+
+    try:
+        text = policy_to_json(pull_policy(odoo_url, database, login, Secret(api_key), company_id))
+    except ConnectorError as err:
+        raise failure(err) from err
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        err_console.print(f"policy written to {output}")
+
+
 register_platform_commands(cli)
 
 

@@ -116,6 +116,52 @@ def test_same_tests_pass_under_pytest_odoo(odoo_test_log: str, odoo_database: st
     assert re.search(r"\d+ passed", result.stdout)
 
 
+def test_connectors_pull_the_policy_configured_in_odoo(odoo_test_log: str, odoo_database: str) -> None:
+    """`odoo-collections policy pull` over JSON-RPC from a running Odoo server gives the addon's policy."""
+    pytest.importorskip("odoorpc", reason="odoorpc is not installed (pip install -e '.[test]')")
+    import socket
+    import time
+    import urllib.request
+
+    from click.testing import CliRunner
+
+    from connectors.cli import cli
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen(
+        [str(ODOO_PYTHON), str(ODOO_BIN), f"--addons-path={_addons_path()}", "-d", odoo_database,
+         f"--db-filter=^{odoo_database}$", "--http-interface=127.0.0.1", f"--http-port={port}",
+         "--max-cron-threads=0", "--log-level=warn"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/web/login", timeout=5)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the Odoo server did not start"
+                time.sleep(0.5)
+        runner = CliRunner()
+        pulled = runner.invoke(cli, ["policy", "pull", "--odoo-url", f"http://127.0.0.1:{port}", "--db",
+                                     odoo_database, "--login", "admin", "--api-key", "admin"])
+        assert pulled.exit_code == 0, pulled.output
+        from collections_engine.policy import policy_from_json
+
+        policy = policy_from_json(pulled.stdout)
+        assert [level.key for level in policy.strategy("standard").levels] == [
+            "pre_due", "first", "second", "call", "final"]
+        refused = runner.invoke(cli, ["policy", "pull", "--odoo-url", f"http://127.0.0.1:{port}", "--db",
+                                      odoo_database, "--login", "admin", "--api-key", "wrong"])
+        assert refused.exit_code == 6 and "refused the login" in refused.output
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
 def test_uninstall_leaves_no_errors(odoo_test_log: str, odoo_database: str) -> None:
     tables = "SELECT count(*) FROM information_schema.tables WHERE table_name LIKE 'collection\\\\_%'"
     script = "\n".join(

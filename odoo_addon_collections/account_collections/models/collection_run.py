@@ -6,7 +6,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 
 from collections_engine import (
     Allocation,
@@ -125,6 +125,13 @@ class CollectionRun(models.AbstractModel):
             return policy_from_dict(self._policy_document(company))
         except PolicyError as err:
             raise UserError(_("The collections configuration is not valid:\n%(problems)s", problems="\n".join(err.problems))) from err
+
+    @api.model
+    def get_policy_json(self):
+        """The current company's policy document, validated (for connectors pulling it over JSON-RPC)."""
+        if not self.env.user.has_group("account_collections.group_collection_user"):
+            raise AccessError(_("Only collections users can read the collections policy."))
+        return policy_to_json(self._policy(self.env.company))
 
     @api.model
     def action_export_policy(self):

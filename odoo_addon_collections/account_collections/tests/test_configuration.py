@@ -1,7 +1,7 @@
 import json
 from decimal import Decimal
 
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import TransactionCase, tagged
 
 from collections_engine import policy_from_dict
@@ -47,3 +47,17 @@ class TestConfiguration(TransactionCase):
         self.assertEqual(stage.name, "Promesa de pago")
         level = self.env.ref("account_collections.level_final").with_context(lang="es_ES")
         self.assertEqual(level.name, "Último aviso")
+
+    def test_the_policy_is_readable_over_rpc_by_collections_users_only(self):
+        collector = self.env["res.users"].create({
+            "name": "Collector", "login": "collector@example.com",
+            "groups_id": [(6, 0, [self.env.ref("account_collections.group_collection_user").id])],
+        })
+        document = collector.env["collection.run"].with_user(collector).get_policy_json()
+        self.assertEqual(policy_from_dict(json.loads(document)).default_strategy, "standard")
+        clerk = self.env["res.users"].create({
+            "name": "Clerk", "login": "clerk@example.com",
+            "groups_id": [(6, 0, [self.env.ref("base.group_user").id])],
+        })
+        with self.assertRaises(AccessError):
+            self.env["collection.run"].with_user(clerk).get_policy_json()

@@ -372,7 +372,8 @@ class TestDailyRun(AccountTestInvoicingCommon, SMSCase):
                 raise UserError("mail server refused the message")
             return original(action)
 
-        with patch.object(type(self.env["collection.action"]), "_execute", execute):
+        logger = "odoo.addons.account_collections.models.collection_run"
+        with patch.object(type(self.env["collection.action"]), "_execute", execute), self.assertLogs(logger, "WARNING"):
             self.run_collections()
         failed = self.case().action_ids
         self.assertEqual((failed.state, failed.outcome), ("failed", "failed"))
