@@ -64,7 +64,7 @@ class CollectionRun(models.AbstractModel):
             ],
             "stage_rules": roles,
             "risk": {
-                "weights": dict(DEFAULT_RISK_WEIGHTS),
+                "weights": {factor: company[f"collection_risk_{factor}"] for factor in DEFAULT_RISK_WEIGHTS},
                 "categories": [
                     {"key": c.key, "name": c.name, "min_score": c.min_score, "color": c.color % 12} for c in categories
                 ],

@@ -61,3 +61,12 @@ class TestConfiguration(TransactionCase):
         })
         with self.assertRaises(AccessError):
             self.env["collection.run"].with_user(clerk).get_policy_json()
+
+    def test_risk_weights_are_configured_per_company(self):
+        self.env.company.write({"collection_risk_avg_days_late": 50.0, "collection_risk_dispute_share": 0.0})
+        policy = self.env["collection.run"]._policy(self.env.company)
+        self.assertEqual(policy.risk.weights["avg_days_late"], 50.0)
+        self.assertEqual(policy.risk.weights["dispute_share"], 0.0)
+        self.env.company.write({f"collection_risk_{factor}": 0.0 for factor in policy.risk.weights})
+        with self.assertRaisesRegex(UserError, r"risk\.weights"):
+            self.env["collection.run"]._policy(self.env.company)
