@@ -99,6 +99,16 @@ def build_template(template: str, customers: int, invoices: int, seed: int) -> f
     return time.perf_counter() - started
 
 
+def update_addon(database: str) -> None:
+    """Bring account_collections in a database to this checkout's version."""
+    subprocess.run(
+        [str(ODOO_HOME / "venv" / "bin" / "python"), str(ODOO_HOME / "src" / "odoo-bin"),
+         f"--addons-path={addons_path()}", "-d", database, "-u", "account_collections",
+         "--stop-after-init", "--log-level=warn"],
+        check=True, capture_output=True,
+    )
+
+
 def generate(env, customers: int, invoices: int, rng: random.Random) -> None:  # type: ignore[no-untyped-def]
     """Partners with emails, posted invoices over 18 months, and the payments of most of them."""
     company = env.company
@@ -276,6 +286,7 @@ def main() -> int:
         built = round(build_template(template, args.customers, args.invoices, args.seed), 1)
     subprocess.run(["dropdb", "--if-exists", database], check=True)
     subprocess.run(["createdb", "-T", template, database], check=True)
+    update_addon(database)  # the template may predate the checkout's code
     figures = {"customers": args.customers, "invoices": args.invoices, "template_build_s": built, **measure(database)}
     subprocess.run(["dropdb", "--if-exists", database], check=False)
     if args.compare_oca:
