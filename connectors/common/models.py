@@ -250,3 +250,13 @@ class WebhookEventRow(Base):
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
     status: Mapped[str] = mapped_column(String(16), default="received")
     payload: Mapped[str] = mapped_column(Text)
+
+
+class ExchangeRateRow(Base):
+    """The newest rate a platform used for a currency: one unit in the company currency."""
+
+    __tablename__ = "exchange_rates"
+    tenant: Mapped[str] = mapped_column(String(120), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    on: Mapped[date] = mapped_column(Date)
+    rate: Mapped[Decimal] = mapped_column(ExactDecimal)

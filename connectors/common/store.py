@@ -42,6 +42,7 @@ from .models import (
     BookmarkRow,
     ContactEventRow,
     CustomerRow,
+    ExchangeRateRow,
     ItemRow,
     OutboxRow,
     PaymentRow,
@@ -162,7 +163,19 @@ class Store:
                         created_at=now,
                     )
                 )
+            for currency, (on, rate) in changes.rates.items():
+                row = session.get(ExchangeRateRow, (tenant, currency))
+                if row is None:
+                    session.add(ExchangeRateRow(tenant=tenant, currency=currency, on=on, rate=rate))
+                elif on >= row.on:
+                    row.on, row.rate = on, rate
             self.set_bookmark(tenant, stream, bookmark, session)
+
+    def exchange_rates(self, tenant: str) -> dict[str, Decimal]:
+        """The newest rate of each currency seen in a tenant's documents (one unit in company currency)."""
+        with self.session() as session:
+            rows = session.scalars(select(ExchangeRateRow).where(ExchangeRateRow.tenant == tenant))
+            return {row.currency: row.rate for row in rows}
 
     def derive_settlements(self, tenant: str) -> int:
         """Date fully paid items by the latest payment allocated to them (platforms give only balances)."""

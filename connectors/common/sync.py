@@ -14,7 +14,8 @@ import json
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Protocol
 
 from collections_engine.types import Customer, Payment, ReceivableItem
@@ -37,6 +38,12 @@ class Changes:
     deleted_items: list[str] = field(default_factory=list)
     deleted_payments: list[str] = field(default_factory=list)
     quarantined: list[tuple[str, Any, str]] = field(default_factory=list)
+    rates: dict[str, tuple[date, Decimal]] = field(default_factory=dict)
+
+    def see_rate(self, currency: str, on: date, rate: Decimal) -> None:
+        """Keep the newest rate of a currency seen in the page."""
+        if currency not in self.rates or on >= self.rates[currency][0]:
+            self.rates[currency] = (on, rate)
 
     def count(self) -> int:
         """Rows written or deleted."""

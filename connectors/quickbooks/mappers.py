@@ -166,6 +166,8 @@ def apply_record(entity: str, record: Mapping[str, Any], changes: Changes, home_
             changes.deleted_items.append(store_id(entity, qbo_id))
         else:
             changes.items.append(item)
+            if item.currency != home_currency.upper() and record.get("ExchangeRate"):
+                changes.see_rate(item.currency, item.issue_date, _money(record, "ExchangeRate", entity))
     elif entity == "Payment":
         if is_deleted(record):
             changes.deleted_payments.append(store_id("Payment", qbo_id))

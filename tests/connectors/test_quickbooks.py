@@ -314,3 +314,22 @@ def test_no_token_or_secret_reaches_the_logs(harness: Harness, caplog: pytest.Lo
     assert "throttled" in caplog.text  # the retries were logged...
     for secret in (token.access_token, token.refresh_token, harness.qbo.client_secret):
         assert secret not in text  # ...without a credential
+
+
+def test_foreign_currency_invoices_are_planned_at_the_rate_quickbooks_used(harness: Harness) -> None:
+    from connectors.common.planning import plan_tenant
+
+    qbo = harness.qbo
+    customer = qbo.add_customer(DisplayName="Cliente Europeo", CurrencyRef={"value": "EUR"})
+    issued = TODAY - timedelta(days=50)
+    qbo.add_invoice(customer["Id"], amount=1000, currency="EUR", exchange_rate="1.10", txn_date=issued,
+                    due_date=issued + timedelta(days=30))
+    earlier = issued - timedelta(days=9)
+    qbo.add_invoice(customer["Id"], amount=500, currency="EUR", exchange_rate="1.08", txn_date=earlier,
+                    due_date=earlier + timedelta(days=30))
+    harness.sync()
+    assert harness.store.exchange_rates(harness.settings.tenant) == {"EUR": Decimal("1.10")}  # the newest
+    rates = harness.store.exchange_rates(harness.settings.tenant)
+    outcome = plan_tenant(harness.store, harness.settings.tenant, default_policy(), datetime.now(UTC), "USD", rates)
+    (decision,) = outcome.decisions.customers
+    assert decision.overdue_amount == Decimal("1650.00")  # (1000 + 500) EUR at 1.10
