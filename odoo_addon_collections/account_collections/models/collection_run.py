@@ -25,6 +25,8 @@ from collections_engine.errors import EngineError, PolicyError
 from collections_engine.policy import DEFAULT_RISK_WEIGHTS
 from collections_engine.types import ContactWindow
 
+from .collection_strategy import CONTROL_VARIANT
+
 _logger = logging.getLogger(__name__)
 MANUAL_CHANNELS = ("call", "whatsapp", "letter")
 HISTORY_DAYS = 730
@@ -53,7 +55,7 @@ class CollectionRun(models.AbstractModel):
         company_domain = [("company_id", "in", (company.id, False))]
         stages = self.env["collection.stage"].search(company_domain)
         categories = self.env["collection.risk.category"].search(company_domain)
-        strategies = self.env["collection.strategy"].search(company_domain)
+        strategies = self.env["collection.strategy"].search([*company_domain, ("parent_id", "=", False)])
         roles = {stage.role: stage.key for stage in stages if stage.role}
         return {
             "schema_version": 1,
@@ -97,27 +99,41 @@ class CollectionRun(models.AbstractModel):
 
     @api.model
     def _strategy_document(self, strategy):
-        return {
+        document = {
             "key": strategy.key,
             "name": strategy.name,
             "risk_categories": strategy.risk_category_ids.mapped("key"),
-            "levels": [
-                {
-                    "key": level.key,
-                    "name": level.name,
-                    "delay_days": level.delay_days,
-                    "channels": level._channels(),
-                    "channel_mode": level.channel_mode,
-                    "template": level.key,
-                    "tone": level.tone,
-                    "attach_statement": level.attach_statement,
-                    "attach_invoices": level.attach_invoices,
-                    **({"stage": level.stage_id.key} if level.stage_id else {}),
-                    **({"call_script": level.call_script} if level.call_script else {}),
-                }
-                for level in strategy.level_ids.sorted("delay_days")
-            ],
+            "levels": self._levels_document(strategy.level_ids),
         }
+        variants = strategy.variant_ids.filtered("active")
+        if variants:
+            document["experiment_key"] = strategy.experiment_key or strategy.key
+            document["variants"] = [
+                {"key": CONTROL_VARIANT, "name": strategy.name, "weight": strategy.variant_weight,
+                 "levels": document["levels"]},
+                *({"key": v.key, "name": v.name, "weight": v.variant_weight,
+                   "levels": self._levels_document(v.level_ids)} for v in variants),
+            ]
+        return document
+
+    @api.model
+    def _levels_document(self, levels):
+        return [
+            {
+                "key": level.key,
+                "name": level.name,
+                "delay_days": level.delay_days,
+                "channels": level._channels(),
+                "channel_mode": level.channel_mode,
+                "template": level.key,
+                "tone": level.tone,
+                "attach_statement": level.attach_statement,
+                "attach_invoices": level.attach_invoices,
+                **({"stage": level.stage_id.key} if level.stage_id else {}),
+                **({"call_script": level.call_script} if level.call_script else {}),
+            }
+            for level in levels.sorted("delay_days")
+        ]
 
     @api.model
     def _policy(self, company):
@@ -414,7 +430,8 @@ class CollectionRun(models.AbstractModel):
         updates = []
         for decision in decisions.customers:
             strategy = strategies.get(decision.strategy)
-            level = strategy.level_ids.filtered(lambda l, key=decision.level: l.key == key)[:1] if strategy else False
+            levels = strategy._variant_levels(decision.variant) if strategy else None
+            level = levels.filtered(lambda l, key=decision.level: l.key == key)[:1] if strategy else False
             stage = stages.get(decision.stage)
             values = {
                 "stage_id": stage.id if stage else False,
@@ -485,7 +502,8 @@ class CollectionRun(models.AbstractModel):
             if action.key in known:
                 continue
             strategy = strategies.get(action.strategy)
-            level = strategy.level_ids.filtered(lambda l, key=action.level: l.key == key)[:1] if strategy else False
+            levels = strategy._variant_levels(action.variant) if strategy else None
+            level = levels.filtered(lambda l, key=action.level: l.key == key)[:1] if strategy else False
             values.append(
                 {
                     "key": action.key,

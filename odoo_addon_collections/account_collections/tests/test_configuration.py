@@ -1,7 +1,7 @@
 import json
 from decimal import Decimal
 
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import TransactionCase, tagged
 
 from collections_engine import policy_from_dict
@@ -70,3 +70,24 @@ class TestConfiguration(TransactionCase):
         self.env.company.write({f"collection_risk_{factor}": 0.0 for factor in policy.risk.weights})
         with self.assertRaisesRegex(UserError, r"risk\.weights"):
             self.env["collection.run"]._policy(self.env.company)
+
+    def test_ab_variants_of_a_strategy_go_into_the_policy(self):
+        standard = self.env.ref("account_collections.strategy_standard")
+        early_call = self.env["collection.strategy"].create({
+            "name": "Early call", "key": "early_call", "parent_id": standard.id, "variant_weight": 30,
+            "level_ids": [
+                (0, 0, {"name": "First reminder", "key": "first", "delay_days": 3}),
+                (0, 0, {"name": "Call", "key": "call", "delay_days": 7, "use_email": False, "use_call": True}),
+            ],
+        })
+        standard.write({"variant_weight": 70, "experiment_key": "2026-q4"})
+        policy = self.env["collection.run"]._policy(self.env.company)
+        self.assertEqual([s.key for s in policy.strategies], ["standard"])  # a variant is no strategy of its own
+        strategy = policy.strategy("standard")
+        self.assertEqual(strategy.experiment_key, "2026-q4")
+        self.assertEqual([(v.key, v.weight) for v in strategy.variants], [("control", 70), ("early_call", 30)])
+        self.assertEqual([level.key for level in strategy.variants[1].levels], ["first", "call"])
+        self.assertEqual(standard._variant_levels("early_call"), early_call.level_ids)
+        self.assertEqual(standard._variant_levels("control"), standard.level_ids)
+        with self.assertRaises(ValidationError):
+            early_call.key = "control"

@@ -389,3 +389,29 @@ class TestDailyRun(AccountTestInvoicingCommon, SMSCase):
         with freeze_time("2026-11-24 09:30:00"):
             self.Run.with_user(self.env.ref("base.user_root"))._cron_send_due_actions()  # as the cron runs
             self.assertEqual(action.state, "done")
+
+    @freeze_time(NOW)
+    def test_customers_in_an_ab_variant_follow_the_variant_levels(self):
+        standard = self.env.ref("account_collections.strategy_standard")
+        variant = self.env["collection.strategy"].create({
+            "name": "Call at once", "key": "call_first", "parent_id": standard.id, "variant_weight": 50,
+            "level_ids": [(0, 0, {"name": "Call", "key": "call", "delay_days": 1, "use_email": False,
+                                  "use_call": True})],
+        })
+        partners = self.env["res.partner"].create([
+            {"name": f"AB customer {n}", "email": f"ab{n}@example.com", "phone": f"+3460000{n:04d}"} for n in range(8)
+        ])
+        immediate = self.env.ref("account.account_payment_term_immediate")
+        for partner in partners:
+            self.invoice(100.0, "2026-11-19", partner=partner, payment_term=immediate)  # 5 days overdue
+        self.run_collections()
+        cases = self.env["collection.case"].search([("partner_id", "in", partners.ids)])
+        self.assertEqual(len(cases), 8)
+        self.assertEqual(set(cases.mapped("variant")), {"control", "call_first"})  # both arms got customers
+        for case in cases:
+            self.assertEqual(len(case.action_ids), 1, (case.variant, case.level_id.key, case.hold_reason,
+                                                       case.stage_id.name, case.overdue_amount, case.next_review_date))
+            action = case.action_ids
+            self.assertIn(action.level_id, standard._variant_levels(case.variant))
+            self.assertEqual(action.channel, "call" if case.variant == "call_first" else "email")
+        self.assertTrue(variant.level_ids)
