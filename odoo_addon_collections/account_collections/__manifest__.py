@@ -7,7 +7,7 @@
     "license": "LGPL-3",
     "author": "odoo-collections",
     "website": "https://github.com/odoo-collections/odoo-collections",
-    "depends": ["account", "mail", "sms"],
+    "depends": ["account", "mail", "sms", "portal"],
     "external_dependencies": {"python": ["odoo-collections"]},
     "data": [
         "security/security.xml",
@@ -25,6 +25,7 @@
         "views/res_config_settings_views.xml",
         "views/account_move_views.xml",
         "views/menus.xml",
+        "views/portal_templates.xml",
     ],
     "installable": True,
     "application": True,

@@ -1,2 +1,3 @@
 from . import test_configuration
+from . import test_portal
 from . import test_daily_run

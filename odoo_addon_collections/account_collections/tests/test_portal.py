@@ -1,0 +1,71 @@
+from freezegun import freeze_time
+
+from odoo import http
+from odoo.tests import tagged
+
+from odoo.addons.account.tests.common import AccountTestInvoicingHttpCommon
+
+
+@tagged("post_install", "-at_install")
+class TestCollectionPortal(AccountTestInvoicingHttpCommon):
+    """A customer sees only their own collection case in the portal, and can promise or dispute there."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env.user.groups_id += cls.env.ref("account_collections.group_collection_manager")
+        cls.env.company.collection_tz = "UTC"
+        portal = cls.env.ref("base.group_portal")
+        cls.portal_a = cls.env["res.users"].create({
+            "name": "AP of A", "login": "portal_a", "password": "portal_a_pw", "partner_id": cls.partner_a.id,
+            "groups_id": [(6, 0, portal.ids)],
+        })
+        cls.portal_b = cls.env["res.users"].create({
+            "name": "AP of B", "login": "portal_b", "password": "portal_b_pw", "partner_id": cls.partner_b.id,
+            "groups_id": [(6, 0, portal.ids)],
+        })
+        cls.move = cls.init_invoice("out_invoice", partner=cls.partner_a, invoice_date="2026-10-01", amounts=[700.0],
+                                    taxes=[], post=True)
+        with freeze_time("2026-11-24 10:00:00"):
+            cls.env["collection.run"]._run_company(cls.env.company)
+        cls.case = cls.env["collection.case"].search([("partner_id", "=", cls.partner_a.id)])
+
+    def test_the_customer_sees_what_is_due_and_others_do_not(self):
+        self.authenticate("portal_a", "portal_a_pw")
+        page = self.url_open("/my/collections")
+        self.assertEqual(page.status_code, 200)
+        self.assertIn(self.move.name, page.text)
+        self.assertIn(self.move.get_portal_url(), page.text)  # pay it on the invoice's portal page
+        self.authenticate("portal_b", "portal_b_pw")
+        page = self.url_open("/my/collections")
+        self.assertNotIn(self.move.name, page.text)
+        refused = self.url_open(f"/my/collections/{self.case.id}/promise",
+                                data={"promised_date": "2026-12-01", "amount": "100",
+                                      "csrf_token": http.Request.csrf_token(self)})
+        self.assertEqual(refused.status_code, 404)
+        self.assertFalse(self.case.promise_ids)
+
+    @freeze_time("2026-11-24 10:00:00")
+    def test_a_promise_made_in_the_portal_pauses_dunning(self):
+        self.authenticate("portal_a", "portal_a_pw")
+        response = self.url_open(f"/my/collections/{self.case.id}/promise",
+                                 data={"promised_date": "2026-12-05", "amount": "700",
+                                       "csrf_token": http.Request.csrf_token(self)})
+        self.assertEqual(response.status_code, 200)
+        promise = self.case.promise_ids
+        self.assertEqual((promise.amount, str(promise.promised_date), promise.status), (700.0, "2026-12-05", "pending"))
+        self.assertTrue(self.case.message_ids.filtered(lambda m: "customer portal" in (m.body or "")))
+        too_far = self.url_open(f"/my/collections/{self.case.id}/promise",
+                                data={"promised_date": "2027-06-01", "amount": "10",
+                                      "csrf_token": http.Request.csrf_token(self)})
+        self.assertIn("error=promise_date", too_far.url)
+        self.assertEqual(len(self.case.promise_ids), 1)
+
+    def test_a_dispute_made_in_the_portal_blocks_the_invoice_and_tells_the_collector(self):
+        self.authenticate("portal_a", "portal_a_pw")
+        self.url_open(f"/my/collections/{self.case.id}/dispute",
+                      data={"move_id": str(self.move.id), "reason": "Goods arrived damaged",
+                            "csrf_token": http.Request.csrf_token(self)})
+        self.assertEqual(self.move.payment_state, "blocked")
+        self.assertTrue(self.case.activity_ids.filtered(lambda a: "damaged" in (a.note or "")))
+        self.assertTrue(self.move.message_ids.filtered(lambda m: "Goods arrived damaged" in (m.body or "")))
