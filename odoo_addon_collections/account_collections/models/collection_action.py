@@ -144,7 +144,20 @@ class CollectionAction(models.Model):
         return attachments
 
     def _attach_letter(self):
-        """Render the collection letter of the case and attach it, queued for printing."""
+        """Render the collection letter of the case and attach it, queued for printing.
+
+        Within one sending batch a case's statement is rendered once: the final level's letter and
+        email of the same customer share it (``collection_letters`` in the context caches it).
+        """
+        cache = self.env.context.get("collection_letters")
+        if cache is not None and self.case_id.id in cache:
+            return self.env["ir.attachment"].browse(cache[self.case_id.id])
+        attachment = self._render_letter()
+        if cache is not None:
+            cache[self.case_id.id] = attachment.id
+        return attachment
+
+    def _render_letter(self):
         report = self.env.ref("account_collections.action_report_collection_letter")
         try:
             content, kind = report._render(report.report_name, self.case_id.ids)
@@ -153,7 +166,7 @@ class CollectionAction(models.Model):
         extension = "pdf" if kind == "pdf" else "html"
         return self.env["ir.attachment"].create(
             {
-                "name": f"{self.key}.{extension}",
+                "name": f"statement-{self.case_id.id}-{fields.Date.context_today(self)}.{extension}",
                 "raw": content,
                 "res_model": "collection.case",
                 "res_id": self.case_id.id,

@@ -560,12 +560,15 @@ class CollectionRun(models.AbstractModel):
             order="not_before, id",
         )
         testing = getattr(threading.current_thread(), "testing", False)
+        letters = {}  # case id -> statement attachment, rendered once per case in a run
+        due = due.with_context(collection_letters=letters)
         for start in range(0, len(due), batch_size):
             for action in due[start : start + batch_size]:
                 try:
                     with self.env.cr.savepoint():
                         action._execute()
                 except Exception as err:  # noqa: BLE001 - one bad action must not stop the others
+                    letters.pop(action.case_id.id, None)  # rolled back with the savepoint
                     _logger.warning("collection action %s failed: %s", action.key, err)
                     action.write({"state": "failed", "error": str(err), "outcome": "failed"})
             self.env["ir.cron"]._notify_progress(done=min(len(due), start + batch_size),

@@ -245,9 +245,11 @@ class TestDailyRun(AccountTestInvoicingCommon, SMSCase):
         letter = case.action_ids.filtered(lambda a: a.channel == "letter")
         self.assertEqual(letter.state, "to_do")
         attachment = self.env["ir.attachment"].search(
-            [("res_model", "=", "collection.case"), ("res_id", "=", case.id), ("name", "like", letter.key)]
+            [("res_model", "=", "collection.case"), ("res_id", "=", case.id), ("name", "like", "statement-")]
         )
-        self.assertEqual(len(attachment), 1)
+        self.assertEqual(len(attachment), 1)  # rendered once, shared by the letter and the email
+        email = case.message_ids.filtered(lambda m: m.message_type == "comment")
+        self.assertIn(attachment, email.attachment_ids)
         self.assertIn(b"Statement of overdue invoices", attachment.raw)
         self.assertIn(b"700", attachment.raw)
         self.assertEqual(case.stage_id, self.env.ref("account_collections.stage_escalated"))
