@@ -38,6 +38,7 @@ setup(
         "xero": ["xero-python>=6"],
         "zoho": ["httpx>=0.27"],
         "odoo": ["odoorpc>=0.10"],
+        "webhooks": ["uvicorn>=0.30"],
         "test": [
             "pytest>=8",
             "hypothesis>=6.100",

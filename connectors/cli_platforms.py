@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
+import threading
 import sys
 import webbrowser
 from collections.abc import Callable
@@ -307,6 +308,41 @@ def beat(ctx: click.Context) -> None:
     app.start(["beat", *ctx.args])
 
 
+@click.command("webhooks")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface (put a TLS proxy in front).")
+@click.option("--port", default=8780, show_default=True)
+@click.pass_context
+def webhooks(ctx: click.Context, host: str, port: int) -> None:
+    """Receive platform webhooks (POST /webhooks/quickbooks): verified, stored, then a sync is enqueued."""
+    import os
+
+    from .common.service import sync_tenant
+    from .common.webhooks import WebhookApp, serve
+    from .platforms import open_platform
+    from .quickbooks.webhooks import QuickBooksWebhooks
+
+    runtime = runtime_of(ctx)
+    if os.environ.get("ODOO_COLLECTIONS_BROKER_URL") or os.environ.get("ODOO_COLLECTIONS_REDIS_URL"):
+        from .worker import handle_webhook
+
+        def enqueue(tenant: str) -> None:
+            handle_webhook.delay(tenant)
+    else:  # the embedded default: sync in this process, beside the server
+
+        def work(tenant: str) -> None:
+            try:
+                pending = [e["id"] for e in runtime.store.webhook_events(tenant=tenant, status="received")]
+                sync_tenant(runtime, open_platform(runtime, tenant))
+                runtime.store.set_webhook_status(pending, "handled")
+            except ConnectorError as err:
+                err_console.print(f"{tenant}: sync after webhook failed: {err}")
+
+        def enqueue(tenant: str) -> None:
+            threading.Thread(target=work, args=(tenant,), daemon=True).start()
+
+    serve(WebhookApp(runtime.store, {"/webhooks/quickbooks": QuickBooksWebhooks()}, enqueue), host, port)
+
+
 @click.command("secret-key")
 def secret_key() -> None:
     """Print a new key for ODOO_COLLECTIONS_SECRET_KEY (tokens are encrypted with it)."""
@@ -315,6 +351,6 @@ def secret_key() -> None:
 
 def register(group: click.Group) -> None:
     """Add the platform commands to the main command group."""
-    for command in (connect, sync, act, status, worker, beat, secret_key):
+    for command in (connect, sync, act, status, worker, beat, webhooks, secret_key):
         group.add_command(command)
 

@@ -614,6 +614,15 @@ class Store:
                 for r in session.scalars(query)
             ]
 
+    def set_webhook_status_by_event(self, platform: str, event_id: str, status: str) -> None:
+        """Mark one stored event (ignored: no such tenant; stale: too old to act upon)."""
+        with self.session() as session:
+            session.execute(
+                update(WebhookEventRow)
+                .where(WebhookEventRow.platform == platform, WebhookEventRow.event_id == event_id)
+                .values(status=status)
+            )
+
     def set_webhook_status(self, ids: Iterable[int], status: str) -> None:
         """Mark webhook events handled (or failed)."""
         with self.session() as session:

@@ -1,0 +1,183 @@
+"""The webhook receiver: a small ASGI app that verifies, stores, and enqueues - in that order.
+
+Each platform route has a receiver that knows its signature header, its secret and how to parse
+a delivery into events. The app checks the signature over the raw body in constant time before
+reading anything, stores every event under its event id (a replay of a stored id is refused, a
+stale event is not acted upon), and enqueues one sync per connected tenant that has new events.
+Polling stays the primary path: a lost webhook only delays what the next scheduled sync reads.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Protocol
+
+_logger = logging.getLogger(__name__)
+MAX_BODY = 1024 * 1024
+
+
+def verify_hmac_sha256(raw_body: bytes, signature_b64: str | None, secret: str) -> bool:
+    """True when ``signature_b64`` is base64(HMAC-SHA256(raw body, secret)); compared in constant time."""
+    if not signature_b64 or not secret:
+        return False
+    try:
+        given = base64.b64decode(signature_b64.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    expected = hmac.new(secret.encode(), raw_body, hashlib.sha256).digest()
+    return hmac.compare_digest(expected, given)
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    """One change a platform notified."""
+
+    platform: str
+    event_id: str
+    tenant: str
+    entity: str | None
+    entity_id: str | None
+    operation: str | None
+    occurred_at: datetime | None
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Receiver(Protocol):
+    """A platform's webhook conventions."""
+
+    platform: str
+    signature_header: str
+
+    def secret(self) -> str | None:
+        """The shared secret that signs deliveries, or None when none is configured."""
+
+    def parse(self, raw_body: bytes) -> list[WebhookEvent]:
+        """The events of a delivery; ValueError when it is not a delivery of this platform."""
+
+
+class WebhookApp:
+    """ASGI 3 application: POST /webhooks/<platform>, GET /healthz."""
+
+    def __init__(
+        self,
+        store: Any,
+        routes: Mapping[str, Receiver],
+        enqueue: Callable[[str], None],
+        *,
+        max_age: timedelta = timedelta(hours=24),
+        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    ) -> None:
+        self.store = store
+        self.routes = dict(routes)
+        self.enqueue = enqueue
+        self.max_age = max_age
+        self.clock = clock
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable[[], Any], send: Callable[[Any], Any]) -> None:
+        """Serve one HTTP request."""
+        if scope["type"] == "lifespan":
+            while (message := await receive())["type"] != "lifespan.shutdown":
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        path, method = scope.get("path", ""), scope.get("method", "GET")
+        if path == "/healthz":
+            await _reply(send, 200, {"status": "ok"})
+            return
+        receiver = self.routes.get(path)
+        if receiver is None:
+            await _reply(send, 404, {"error": "not found"})
+            return
+        if method != "POST":
+            await _reply(send, 405, {"error": "POST only"})
+            return
+        body = await _read_body(receive)
+        if body is None:
+            await _reply(send, 413, {"error": "body too large"})
+            return
+        status, payload = self.handle(receiver, _header(scope, receiver.signature_header), body)
+        await _reply(send, status, payload)
+
+    def handle(self, receiver: Receiver, signature: str | None, body: bytes) -> tuple[int, dict[str, Any]]:
+        """Verify, parse, store and enqueue one delivery; return the status and the reply."""
+        secret = receiver.secret()
+        if not secret:
+            return 503, {"error": f"no webhook secret is configured for {receiver.platform}"}
+        if not verify_hmac_sha256(body, signature, secret):
+            _logger.warning("%s webhook: bad or missing signature (%d bytes)", receiver.platform, len(body))
+            return 401, {"error": "invalid signature"}
+        try:
+            events = receiver.parse(body)
+        except ValueError as err:
+            return 400, {"error": f"not a {receiver.platform} delivery: {err}"}
+        connected = {t["tenant"] for t in self.store.connected_tenants(receiver.platform)}
+        counts = {"received": len(events), "new": 0, "replayed": 0, "stale": 0, "ignored": 0}
+        to_sync: list[str] = []
+        oldest = self.clock() - self.max_age
+        for event in events:
+            known = event.tenant in connected
+            fresh = event.occurred_at is None or event.occurred_at >= oldest
+            status = "received" if known and fresh else ("ignored" if not known else "stale")
+            stored = self.store.record_webhook_event(
+                receiver.platform, event.event_id, event.raw, tenant=event.tenant, entity=event.entity,
+                entity_id=event.entity_id, operation=event.operation, occurred_at=event.occurred_at,
+            )
+            if not stored:
+                counts["replayed"] += 1
+            elif status == "received":
+                counts["new"] += 1
+                if event.tenant not in to_sync:
+                    to_sync.append(event.tenant)
+            else:
+                counts[status] += 1
+                self.store.set_webhook_status_by_event(receiver.platform, event.event_id, status)
+        for tenant in to_sync:
+            self.enqueue(tenant)
+        _logger.info("%s webhook: %s", receiver.platform, counts)
+        return 200, counts
+
+
+def _header(scope: Mapping[str, Any], name: str) -> str | None:
+    wanted = name.lower().encode()
+    for key, value in scope.get("headers") or []:
+        if key.lower() == wanted:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+async def _read_body(receive: Callable[[], Any]) -> bytes | None:
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+async def _reply(send: Callable[[Any], Any], status: int, payload: Mapping[str, Any]) -> None:
+    body = json.dumps(payload).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def serve(app: WebhookApp, host: str = "127.0.0.1", port: int = 8780) -> None:
+    """Run the app with uvicorn (``pip install uvicorn``)."""
+    try:
+        import uvicorn
+    except ImportError as err:
+        raise RuntimeError("serving webhooks needs uvicorn: pip install uvicorn") from err
+    uvicorn.run(app, host=host, port=port, log_level="info")
