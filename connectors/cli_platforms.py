@@ -11,8 +11,8 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
-import threading
 import sys
+import threading
 import webbrowser
 from collections.abc import Callable
 from datetime import datetime, timezone
