@@ -1,4 +1,4 @@
-from odoo import Command, fields, models
+from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 
 
@@ -132,7 +132,7 @@ class CollectionAction(models.Model):
         if self.level_id.attach_invoices:
             invoice_report = self.env.ref("account.account_invoices")
             for move in self.move_line_ids.move_id:
-                content, kind = invoice_report._render(invoice_report.report_name, move.ids)
+                content, kind = self._render_report(invoice_report, move.ids)
                 attachments |= self.env["ir.attachment"].create(
                     {
                         "name": f"{move.name.replace('/', '_')}.{'pdf' if kind == 'pdf' else 'html'}",
@@ -157,12 +157,17 @@ class CollectionAction(models.Model):
             cache[self.case_id.id] = attachment.id
         return attachment
 
+    @api.model
+    def _render_report(self, report, ids):
+        """Render a report as PDF, or as HTML when this server has no wkhtmltopdf (still printable)."""
+        try:
+            return report._render(report.report_name, ids)
+        except UserError:
+            return report._render_qweb_html(report.report_name, ids)
+
     def _render_letter(self):
         report = self.env.ref("account_collections.action_report_collection_letter")
-        try:
-            content, kind = report._render(report.report_name, self.case_id.ids)
-        except UserError:  # no wkhtmltopdf on this server: keep the letter as HTML, still printable
-            content, kind = report._render_qweb_html(report.report_name, self.case_id.ids)
+        content, kind = self._render_report(report, self.case_id.ids)
         extension = "pdf" if kind == "pdf" else "html"
         return self.env["ir.attachment"].create(
             {

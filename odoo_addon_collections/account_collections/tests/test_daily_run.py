@@ -417,3 +417,19 @@ class TestDailyRun(AccountTestInvoicingCommon, SMSCase):
             self.assertIn(action.level_id, standard._variant_levels(case.variant))
             self.assertEqual(action.channel, "call" if case.variant == "call_first" else "email")
         self.assertTrue(variant.level_ids)
+
+    @freeze_time(NOW)
+    def test_without_wkhtmltopdf_the_invoices_are_attached_as_html(self):
+        self.invoice(800.0, "2026-11-15")  # first reminder: the invoice is attached
+        Report = type(self.env["ir.actions.report"])
+
+        def no_pdf(report, report_ref, res_ids=None, data=None):
+            raise UserError("Unable to find Wkhtmltopdf on this system. The PDF can not be created.")
+
+        with patch.object(Report, "_render", no_pdf):
+            self.run_collections()
+        (action,) = self.case().action_ids
+        self.assertEqual(action.state, "done")
+        message = self.case().message_ids.filtered(lambda m: m.message_type == "comment")
+        self.assertTrue(message.attachment_ids)
+        self.assertTrue(all(name.endswith(".html") for name in message.attachment_ids.mapped("name")))
