@@ -333,3 +333,26 @@ def test_foreign_currency_invoices_are_planned_at_the_rate_quickbooks_used(harne
     outcome = plan_tenant(harness.store, harness.settings.tenant, default_policy(), datetime.now(UTC), "USD", rates)
     (decision,) = outcome.decisions.customers
     assert decision.overdue_amount == Decimal("1650.00")  # (1000 + 500) EUR at 1.10
+
+
+def test_the_collection_status_goes_into_the_configured_custom_field(harness: Harness) -> None:
+    from dataclasses import replace
+
+    qbo = harness.qbo
+    customer = qbo.add_customer(DisplayName="Late Payer", Mobile={"FreeFormNumber": "+1 555 0100"})
+    issued = TODAY - timedelta(days=70)
+    invoice = qbo.add_invoice(customer["Id"], amount=900, txn_date=issued, due_date=issued + timedelta(days=30))
+    harness.settings = replace(harness.settings, collections_custom_field="1", send_reminders=False)
+    harness.platform = harness.open()
+    harness.sync()
+    day = TODAY
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    as_of = datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=12)  # inside the contact window
+    result = plan_and_act(harness.runtime, harness.platform, default_policy(), as_of)
+    assert result["delivered"] >= 1 and result["failed"] == 0, result
+    stored = qbo._objects["Invoice"][invoice["Id"]]
+    fields = {f["DefinitionId"]: f for f in stored.get("CustomField") or []}
+    assert fields["1"]["StringValue"].startswith(("first", "second", "call", "final"))
+    assert len(fields["1"]["StringValue"]) <= 31
+    assert qbo.sent == []  # send_reminders off: notes and fields only
