@@ -146,23 +146,13 @@ class Store:
                 for start in range(0, len(ids), _CHUNK):
                     chunk = ids[start : start + _CHUNK]
                     session.execute(delete(model).where(model.tenant == tenant, model.id.in_(chunk)))
-            now = _now()
             refs = [record_ref for record_ref, _raw, _reason in changes.quarantined]
             if refs:  # a record quarantined again (by this stream or another) replaces its older entry
                 session.execute(
                     delete(QuarantineRow).where(QuarantineRow.tenant == tenant, QuarantineRow.record_ref.in_(refs))
                 )
             for record_ref, raw, reason in changes.quarantined:
-                session.add(
-                    QuarantineRow(
-                        tenant=tenant,
-                        stream=stream,
-                        record_ref=record_ref,
-                        raw=json.dumps(to_jsonable(raw), ensure_ascii=False),
-                        reason=reason,
-                        created_at=now,
-                    )
-                )
+                session.add(_quarantine_row(tenant, stream, record_ref, raw, reason))
             for currency, (on, rate) in changes.rates.items():
                 row = session.get(ExchangeRateRow, (tenant, currency))
                 if row is None:
@@ -475,16 +465,7 @@ class Store:
     def quarantine(self, tenant: str, stream: str, record_ref: str, raw: Any, reason: str) -> None:
         """Keep a record that could not be loaded, with the reason, for a person to fix."""
         with self.session() as session:
-            session.add(
-                QuarantineRow(
-                    tenant=tenant,
-                    stream=stream,
-                    record_ref=record_ref,
-                    raw=json.dumps(to_jsonable(raw), ensure_ascii=False),
-                    reason=reason,
-                    created_at=_now(),
-                )
-            )
+            session.add(_quarantine_row(tenant, stream, record_ref, raw, reason))
 
     def clear_quarantine(self, tenant: str, stream: str) -> None:
         """Forget the quarantined records of a stream (before a full re-import)."""
@@ -637,6 +618,17 @@ class Store:
 # --------------------------------------------------------------------------------------
 # Row <-> engine type
 # --------------------------------------------------------------------------------------
+
+
+def _quarantine_row(tenant: str, stream: str, record_ref: str, raw: Any, reason: str) -> QuarantineRow:
+    return QuarantineRow(
+        tenant=tenant,
+        stream=stream,
+        record_ref=record_ref,
+        raw=json.dumps(to_jsonable(raw), ensure_ascii=False),
+        reason=reason,
+        created_at=_now(),
+    )
 
 
 def _last_by_id(records: Sequence[Any]) -> list[Any]:
