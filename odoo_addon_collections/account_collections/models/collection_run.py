@@ -29,6 +29,7 @@ from .collection_strategy import CONTROL_VARIANT
 
 _logger = logging.getLogger(__name__)
 MANUAL_CHANNELS = ("call", "whatsapp", "letter")
+SEND_PER_CRON_CALL = 500  # actions per call of the sending cron; it is called again while some are left
 HISTORY_DAYS = 730
 
 
@@ -371,13 +372,19 @@ class CollectionRun(models.AbstractModel):
 
     @api.model
     def _cron_daily_run(self):
+        """Plan every company, then hand the sending to its own cron (started at once, in its own batches)."""
         for company in self.env["res.company"].search([]):
             if self.env["collection.strategy"].search_count([("company_id", "in", (company.id, False))]):
-                self.with_company(company)._run_company(company)
+                self.with_company(company)._run_company(company, send=False)
+        self.env.ref("account_collections.ir_cron_collection_send_due")._trigger()
 
     @api.model
-    def _run_company(self, company, partners=None, as_of=None, batch_size=200):
-        """Plan every customer of a company (or the given ones) in batches, then send what is due."""
+    def _run_company(self, company, partners=None, as_of=None, batch_size=200, send=True):
+        """Plan every customer of a company (or the given ones) in batches, then send what is due.
+
+        The daily cron plans with ``send=False`` and triggers the sending cron, which works through the
+        day's actions in batches of its own (a cron has a time limit; mail rendering is the slow part).
+        """
         as_of = as_of or datetime.now(timezone.utc).replace(microsecond=0)
         self.env.flush_all()  # the batches are read with SQL
         policy = self._policy(company)
@@ -391,7 +398,8 @@ class CollectionRun(models.AbstractModel):
             self.env["ir.cron"]._notify_progress(done=done, remaining=len(partner_ids) - done)
             if not getattr(threading.current_thread(), "testing", False):
                 self.env.cr.commit()  # a stopped run keeps its finished batches; the rest is redone next time
-        self._execute_due_actions(company, as_of)
+        if send:
+            self._execute_due_actions(company, as_of)
         return done
 
     @api.model
@@ -540,25 +548,28 @@ class CollectionRun(models.AbstractModel):
     def _cron_send_due_actions(self):
         """Send what has come due since the daily run (contact windows put many sends later in the day)."""
         now = datetime.now(timezone.utc).replace(microsecond=0)
+        budget = SEND_PER_CRON_CALL
         for company in self.env["res.company"].search([]):
-            self.with_company(company)._execute_due_actions(company, now)
+            budget -= self.with_company(company)._execute_due_actions(company, now, limit=budget)
+            if budget <= 0:
+                break
 
     @api.model
-    def _execute_due_actions(self, company, as_of, batch_size=50):
+    def _execute_due_actions(self, company, as_of, batch_size=50, limit=None):
         """Send the scheduled actions whose time has come; manual ones become the collector's tasks.
 
         Each action runs in a savepoint: one that fails is marked failed with the error and the rest
         go on. Outside tests the work is committed every ``batch_size`` actions, so a stopped run
         loses nothing and sends nothing twice (a sent action is no longer scheduled).
         """
-        due = self.env["collection.action"].search(
-            [
-                ("company_id", "=", company.id),
-                ("state", "=", "scheduled"),
-                ("not_before", "<=", as_of.astimezone(timezone.utc).replace(tzinfo=None)),
-            ],
-            order="not_before, id",
-        )
+        domain = [
+            ("company_id", "=", company.id),
+            ("state", "=", "scheduled"),
+            ("not_before", "<=", as_of.astimezone(timezone.utc).replace(tzinfo=None)),
+        ]
+        Action = self.env["collection.action"]
+        due = Action.search(domain, order="not_before, id", limit=limit)
+        left = Action.search_count(domain) - len(due) if limit else 0  # the cron runs again while work is left
         testing = getattr(threading.current_thread(), "testing", False)
         letters = {}  # case id -> statement attachment, rendered once per case in a run
         due = due.with_context(collection_letters=letters)
@@ -572,7 +583,7 @@ class CollectionRun(models.AbstractModel):
                     _logger.warning("collection action %s failed: %s", action.key, err)
                     action.write({"state": "failed", "error": str(err), "outcome": "failed"})
             self.env["ir.cron"]._notify_progress(done=min(len(due), start + batch_size),
-                                                 remaining=max(0, len(due) - start - batch_size))
+                                                 remaining=max(0, len(due) - start - batch_size) + left)
             if not testing:
                 self.env.cr.commit()
         return len(due)

@@ -433,3 +433,15 @@ class TestDailyRun(AccountTestInvoicingCommon, SMSCase):
         message = self.case().message_ids.filtered(lambda m: m.message_type == "comment")
         self.assertTrue(message.attachment_ids)
         self.assertTrue(all(name.endswith(".html") for name in message.attachment_ids.mapped("name")))
+
+    def test_the_daily_cron_plans_and_hands_the_sending_to_the_sending_cron(self):
+        send_cron = self.env.ref("account_collections.ir_cron_collection_send_due")
+        with freeze_time(NOW):
+            self.invoice(800.0, "2026-11-15")
+            triggers = self.env["ir.cron.trigger"].search_count([("cron_id", "=", send_cron.id)])
+            self.Run.with_user(self.env.ref("base.user_root"))._cron_daily_run()
+            (action,) = self.case().action_ids
+            self.assertEqual(action.state, "scheduled")  # planned and recorded, not sent by the planning run
+            self.assertEqual(self.env["ir.cron.trigger"].search_count([("cron_id", "=", send_cron.id)]), triggers + 1)
+            self.Run.with_user(self.env.ref("base.user_root"))._cron_send_due_actions()
+            self.assertEqual(action.state, "done")
