@@ -2,6 +2,8 @@ from . import collection_stage
 from . import collection_risk_category
 from . import collection_strategy
 from . import collection_level
+from . import collection_team
+from . import collection_contact_country
 from . import collection_case
 from . import collection_run
 from . import collection_action

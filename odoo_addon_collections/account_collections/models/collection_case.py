@@ -18,6 +18,10 @@ class CollectionCase(models.Model):
         domain="[('company_id', 'in', (company_id, False))]",
     )
     user_id = fields.Many2one("res.users", string="Collector", tracking=True, default=lambda self: self.env.user)
+    team_id = fields.Many2one(
+        "collection.team", string="Team", compute="_compute_team_id", store=True, readonly=False, tracking=True,
+        help="The collector's team (set by the collector; can be changed).",
+    )
     risk_score = fields.Float(digits=(5, 2), readonly=True)
     risk_category_id = fields.Many2one("collection.risk.category", readonly=True, tracking=True)
     risk_color = fields.Integer(related="risk_category_id.color")
@@ -56,6 +60,14 @@ class CollectionCase(models.Model):
     # ------------------------------------------------------------
 
     @api.depends("action_ids.state", "action_ids.not_before")
+    @api.depends("user_id")
+    def _compute_team_id(self):
+        teams = self.env["collection.team"].search([])
+        for case in self:
+            member_of = teams.filtered(lambda t, case=case: t.company_id == case.company_id
+                                       and (case.user_id in t.member_ids or case.user_id == t.leader_id))
+            case.team_id = member_of[:1]
+
     def _compute_next_action_id(self):
         for case in self:
             pending = case.action_ids.filtered(lambda a: a.state in ("scheduled", "to_do")).sorted("not_before")

@@ -89,6 +89,14 @@ class CollectionRun(models.AbstractModel):
                 "timezone": company.collection_tz or "UTC",
                 "hours": _hours(company.collection_hours),
                 "weekdays": _weekdays(company.collection_weekdays),
+                "countries": {
+                    rule.country_id.code: {
+                        "hours": _hours(rule.hours),
+                        "weekdays": _weekdays(rule.weekdays),
+                        **({"timezone": rule.tz} if rule.tz else {}),
+                    }
+                    for rule in self.env["collection.contact.country"].search([("company_id", "=", company.id)])
+                },
                 "max_per_day": company.collection_max_per_day,
                 "max_per_week": company.collection_max_per_week,
             },

@@ -91,3 +91,23 @@ class TestConfiguration(TransactionCase):
         self.assertEqual(standard._variant_levels("control"), standard.level_ids)
         with self.assertRaises(ValidationError):
             early_call.key = "control"
+
+    def test_contact_rules_per_country_go_into_the_policy(self):
+        self.env["collection.contact.country"].create({
+            "country_id": self.env.ref("base.mx").id, "tz": "America/Mexico_City", "hours": "10:00-14:00",
+            "weekdays": "1,2,3,4,5,6",
+        })
+        policy = self.env["collection.run"]._policy(self.env.company)
+        rule = policy.contact.countries["MX"]
+        self.assertEqual((rule.timezone, rule.window.hours, rule.window.weekdays),
+                         ("America/Mexico_City", (("10:00", "14:00"),), (1, 2, 3, 4, 5, 6)))
+
+    def test_a_case_takes_its_collectors_team(self):
+        collector = self.env["res.users"].create({
+            "name": "Ana", "login": "ana@example.com",
+            "groups_id": [(6, 0, [self.env.ref("account_collections.group_collection_user").id])],
+        })
+        team = self.env["collection.team"].create({"name": "Iberia", "member_ids": [(6, 0, collector.ids)]})
+        case = self.env["collection.case"].create({"partner_id": self.env["res.partner"].create({"name": "X"}).id,
+                                                  "user_id": collector.id})
+        self.assertEqual(case.team_id, team)
