@@ -80,6 +80,8 @@ class TestDailyRun(AccountTestInvoicingCommon, SMSCase):
         message = case.message_ids.filtered(lambda m: m.message_type == "comment")
         self.assertEqual(len(message), 1)
         self.assertIn("overdue", message.body)
+        self.assertNotIn("&lt;", message.body)  # rendered HTML, not escaped text
+        self.assertTrue(message.subject)
         self.assertIn(self.partner_a, message.partner_ids)
         move = case.action_ids.move_line_ids.move_id
         self.assertIn(move.get_portal_url(), message.body)  # the portal page where the invoice can be paid
