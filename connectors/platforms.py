@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from .common.errors import ConfigurationError
@@ -24,8 +23,3 @@ def platform_class(name: str) -> Any:
 
         return QuickBooksPlatform
     raise ConfigurationError(f"platform {name!r} is not supported (supported: quickbooks)")
-
-
-def settings_record(platform: Any) -> Mapping[str, Any]:
-    """The non-secret settings of an opened platform."""
-    return dict(platform.settings.to_record())

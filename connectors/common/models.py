@@ -172,7 +172,6 @@ class OutboxRow(Base):
     external_ref: Mapped[str | None] = mapped_column(String(200))
     payload: Mapped[str] = mapped_column(Text)
     claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    target: Mapped[str | None] = mapped_column(String(200))
 
 
 class BookmarkRow(Base):

@@ -60,7 +60,6 @@ def sync_tenant(
                         on_page(name, stats)
 
                 figures[stream.name] = asdict(sync_stream(store, tenant, stream, started_at, page_done))
-                bookmarks = {name: json.loads(value) for name, value in store.bookmarks(tenant).items()}
         except ConnectorError as err:
             store.mark_synced(tenant, None, str(err))
             raise
@@ -99,7 +98,7 @@ def plan_and_act(
                 try:
                     reference = deliverer.deliver(entry)
                 except ConnectorError as err:
-                    store.release_action(tenant, entry["key"], str(err), retryable=isinstance(err, RetryableError))
+                    store.mark_failed(tenant, entry["key"], str(err), retryable=isinstance(err, RetryableError))
                     failed += 1
                     _logger.warning("%s: action %s failed: %s", tenant, entry["key"], err)
                     continue

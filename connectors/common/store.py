@@ -280,6 +280,12 @@ class Store:
             )
         return Portfolio(company_currency, customers, items, payments, promises, plans, dict(rates))
 
+    def customer_emails(self, tenant: str) -> dict[str, str | None]:
+        """Each customer's email, by id (what a push needs, without loading the whole portfolio)."""
+        with self.session() as session:
+            rows = session.execute(select(CustomerRow.id, CustomerRow.email).where(CustomerRow.tenant == tenant))
+            return {customer_id: email for customer_id, email in rows}
+
     def load_history(self, tenant: str) -> History:
         """Rebuild the contact history of a tenant, oldest first."""
         with self.session() as session:
@@ -355,21 +361,18 @@ class Store:
         """Mark an outbox entry as sent."""
         self._set_status(tenant, key, status="sent", sent_at=at, external_ref=external_ref)
 
-    def mark_failed(self, tenant: str, key: str, error: str, retryable: bool) -> None:
-        """Record a failed attempt; a retryable failure stays pending."""
+    def mark_failed(self, tenant: str, key: str, error: str, retryable: bool, max_attempts: int = 8) -> None:
+        """Record a failed attempt and release its claim: pending again if retryable (up to ``max_attempts``)."""
         with self.session() as session:
-            row = session.get(OutboxRow, (tenant, key))
-            if row is None:
-                raise StoreError(f"no outbox entry {key!r} for tenant {tenant!r}")
+            row = _outbox_row(session, tenant, key)
             row.attempts += 1
             row.last_error = error[:2000]
-            row.status = "pending" if retryable else "failed"
+            row.claimed_at = None
+            row.status = "pending" if retryable and row.attempts < max_attempts else "failed"
 
     def _set_status(self, tenant: str, key: str, **values: Any) -> None:
         with self.session() as session:
-            row = session.get(OutboxRow, (tenant, key))
-            if row is None:
-                raise StoreError(f"no outbox entry {key!r} for tenant {tenant!r}")
+            row = _outbox_row(session, tenant, key)
             row.attempts += 1
             for name, value in values.items():
                 setattr(row, name, value)
@@ -399,33 +402,10 @@ class Store:
             for row in session.scalars(query):
                 claimed.append(
                     {"key": row.key, "attempts": row.attempts, "reclaimed": row.status == "sending",
-                     "target": row.target, **json.loads(row.payload)}
+                     **json.loads(row.payload)}
                 )
                 row.status, row.claimed_at = "sending", now
             return claimed
-
-    def release_action(self, tenant: str, key: str, error: str, retryable: bool, max_attempts: int = 8) -> None:
-        """Give a claimed entry back after a failure: pending again if retryable, else failed."""
-        with self.session() as session:
-            row = session.get(OutboxRow, (tenant, key))
-            if row is None:
-                raise StoreError(f"no outbox entry {key!r} for tenant {tenant!r}")
-            row.attempts += 1
-            row.last_error = error[:2000]
-            row.claimed_at = None
-            row.status = "pending" if retryable and row.attempts < max_attempts else "failed"
-
-    def set_action_target(self, tenant: str, key: str, target: str) -> None:
-        """Remember where an entry goes on the platform (e.g. the invoice it is about) before sending it."""
-        self._update_outbox(tenant, key, target=target)
-
-    def _update_outbox(self, tenant: str, key: str, **values: Any) -> None:
-        with self.session() as session:
-            row = session.get(OutboxRow, (tenant, key))
-            if row is None:
-                raise StoreError(f"no outbox entry {key!r} for tenant {tenant!r}")
-            for name, value in values.items():
-                setattr(row, name, value)
 
     def outbox_counts(self, tenant: str) -> dict[str, int]:
         """Return how many outbox entries are in each status."""
@@ -618,6 +598,13 @@ class Store:
 # --------------------------------------------------------------------------------------
 # Row <-> engine type
 # --------------------------------------------------------------------------------------
+
+
+def _outbox_row(session: Session, tenant: str, key: str) -> OutboxRow:
+    row = session.get(OutboxRow, (tenant, key))
+    if row is None:
+        raise StoreError(f"no outbox entry {key!r} for tenant {tenant!r}")
+    return row
 
 
 def _quarantine_row(tenant: str, stream: str, record_ref: str, raw: Any, reason: str) -> QuarantineRow:

@@ -43,5 +43,4 @@ class QuickBooksPlatform:
 
     def actions(self) -> QuickBooksActions:
         """The deliverer of outbox entries, with the customers' emails."""
-        portfolio = self._store.load_portfolio(self.settings.tenant, self.settings.home_currency, {})
-        return QuickBooksActions(self.client, {c.id: c.email for c in portfolio.customers})
+        return QuickBooksActions(self.client, self._store.customer_emails(self.settings.tenant))

@@ -98,7 +98,10 @@ def test_connect_sync_status_and_run(qbo: FakeQuickBooks, env: dict[str, str]) -
     as_of = (datetime.now(UTC).date()).isoformat() + "T12:00:00+00:00"
     ran = runner.invoke(cli, ["run", "--tenant", tenant, "--as-of", as_of, "--format", "json"])
     assert ran.exit_code == 0, ran.output
-    assert json.loads(ran.stdout)["actions_planned"] >= 0
+    first = json.loads(ran.stdout)
+    assert first["tenant"] == tenant and first["actions_new"] == first["actions_planned"]
+    again = runner.invoke(cli, ["run", "--tenant", tenant, "--as-of", as_of, "--format", "json"])
+    assert json.loads(again.stdout)["actions_new"] == 0  # the same day plans nothing twice
     table = runner.invoke(cli, ["status"])
     assert tenant in table.stdout
 

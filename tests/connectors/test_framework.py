@@ -346,7 +346,7 @@ def test_claimed_actions_are_not_claimed_twice_until_the_lease_ends(store: Store
     assert store.claim_actions("t", due_by=due) == []  # a second worker gets nothing
     (again,) = store.claim_actions("t", due_by=due, lease=timedelta(seconds=-1))  # the first worker died
     assert again["reclaimed"]
-    store.release_action("t", key, "HTTP 503", retryable=True)
+    store.mark_failed("t", key, "HTTP 503", retryable=True)
     assert store.outbox_counts("t") == {"pending": 1}
     store.claim_actions("t", due_by=due)
     store.mark_sent("t", key, NOW, "qbo-invoice-1")

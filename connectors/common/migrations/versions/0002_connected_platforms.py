@@ -55,12 +55,10 @@ def upgrade() -> None:
     op.create_index("ix_webhook_events_tenant", "webhook_events", ["tenant"])
     with op.batch_alter_table("outbox") as batch:
         batch.add_column(sa.Column("claimed_at", sa.DateTime(), nullable=True))
-        batch.add_column(sa.Column("target", sa.String(length=200), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("outbox") as batch:
-        batch.drop_column("target")
         batch.drop_column("claimed_at")
     op.drop_index("ix_webhook_events_tenant", table_name="webhook_events")
     op.drop_table("webhook_events")
