@@ -7,6 +7,7 @@ from .decisions import Action, CustomerDecision, Decisions, RiskAssessment
 from .engine import plan
 from .errors import EngineError, InputError, PlanRuleError, PolicyError
 from .policy import Policy, policy_from_dict, policy_from_json, policy_to_dict, policy_to_json
+from .statement import Statement, StatementLine, StatementTotals, build_statement
 from .types import (
     Allocation,
     ContactEvent,
@@ -44,6 +45,10 @@ __all__ = [
     "Promise",
     "ReceivableItem",
     "RiskAssessment",
+    "Statement",
+    "StatementLine",
+    "StatementTotals",
+    "build_statement",
     "plan",
     "policy_from_dict",
     "policy_from_json",

@@ -85,9 +85,15 @@ def choose_channels(
     events: Sequence[ContactEvent],
     as_of: datetime,
     rules: ChannelSelection,
+    excluded: frozenset[str] = frozenset(),
 ) -> tuple[tuple[str, ...], str]:
-    """Return the channel(s) to use for a level and why; events are the customer's, oldest first."""
+    """Return the channel(s) to use for a level and why; events are the customer's, oldest first.
+
+    ``excluded`` channels are not worth it this time (a letter for less than its minimum).
+    """
     candidates = allowed_channels(level, customer)
+    if excluded:
+        candidates = [channel for channel in candidates if channel not in excluded]
     if not candidates:
         return (), "no reachable channel that the customer accepts"
     if level.channel_mode == "all":

@@ -32,6 +32,7 @@ DEFAULT_VARIANT = "default"
 _ZERO = Decimal(0)
 _CAP_HORIZON = timedelta(days=8)
 _NOT_COVERED: frozenset[str] = frozenset({"\x00not covered"})
+_NO_LETTER: frozenset[str] = frozenset({"letter"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +57,7 @@ class _Need:
     amount: Decimal
     oldest: ReceivableItem
     oldest_days: int
+    asked: Decimal
 
 
 @dataclass(slots=True)
@@ -366,7 +368,11 @@ def decide_customer(
     hold = _hold_reason(customer, run.today, credits, eligible_overdue)
     actions: tuple[Action, ...] = ()
     if need_oldest is not None and hold is None:
-        need = _Need(tuple(need_ids), need_level, need_amount, need_oldest, need_days)
+        asked = _amount_asked(run, track.levels[need_level], need_amount, eligible_overdue, credits)
+        if asked < run.policy.minimum(company).reminder:
+            hold = "below_minimum"
+    if need_oldest is not None and hold is None:
+        need = _Need(tuple(need_ids), need_level, need_amount, need_oldest, need_days, asked)
         actions = _actions(run, customer, track, need, events)
         if actions:
             level_index = max(level_index, actions[0].level_index)
@@ -411,6 +417,17 @@ def _hold_reason(customer: Customer, today: date, credits: Decimal, eligible_ove
     return None
 
 
+def _amount_asked(
+    run: _Run, level: Level, need_amount: Decimal, eligible_overdue: Decimal, credits: Decimal
+) -> Decimal:
+    """Return what the reminder will ask for, as its statement will: overdue net of credits, or what comes due."""
+    if level.delay_days < 0:
+        return need_amount
+    if run.policy.statement.credits == "net":
+        return max(_ZERO, eligible_overdue - credits)
+    return eligible_overdue
+
+
 def occasion_key(customer_id: str, strategy: str, level: str, item_ids: Sequence[str]) -> str:
     """Return the stable hash of a contact occasion: the same customer, level and items."""
     text = "\x1f".join((customer_id, strategy, level, *sorted(item_ids)))
@@ -428,7 +445,8 @@ def _actions(
     policy = run.policy
     level_index = need.level_index
     level = track.levels[level_index]
-    channels, why_channel = choose_channels(level, customer, events, run.as_of, policy.channel_selection)
+    excluded = _NO_LETTER if need.asked < policy.minimum(run.company_currency).letter else frozenset()
+    channels, why_channel = choose_channels(level, customer, events, run.as_of, policy.channel_selection, excluded)
     if not channels:
         return ()
     tz, window = run.contact_rules(customer)

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import PolicyError
+from .statement import CREDITS_MODES
 from .types import CHANNELS, FREQUENCIES, ContactWindow
 
 SCHEMA_VERSION = 1
@@ -195,6 +196,21 @@ class ChannelSelection:
 
 
 @dataclass(frozen=True, slots=True)
+class StatementPolicy:
+    """How the statement of account treats credits: deducted from what is asked, or only listed."""
+
+    credits: str = "net"
+
+
+@dataclass(frozen=True, slots=True)
+class Minimum:
+    """Smallest amount due (in one currency) worth a reminder, and worth a letter."""
+
+    reminder: Decimal = Decimal(0)
+    letter: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
 class KpiPolicy:
     """Periods used by the KPIs."""
 
@@ -219,6 +235,8 @@ class Policy:
     channels: Mapping[str, ChannelConfig] = field(default_factory=dict)
     channel_selection: ChannelSelection = ChannelSelection()
     kpi: KpiPolicy = KpiPolicy()
+    statement: StatementPolicy = StatementPolicy()
+    minimums: Mapping[str, Minimum] = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
 
     def strategy(self, key: str) -> Strategy:
@@ -242,6 +260,10 @@ class Policy:
             if rule.risk_category == category_key:
                 return rule
         return None
+
+    def minimum(self, currency: str) -> Minimum:
+        """Return the minimum amounts of a currency (zero where none is set)."""
+        return self.minimums.get(currency, _NO_MINIMUM)
 
     def channel_cost(self, channel: str) -> Decimal:
         """Return the configured cost of one action on ``channel`` (0 if unset)."""
@@ -637,6 +659,26 @@ def _channels(r: _Reader, value: Any, path: str) -> dict[str, ChannelConfig]:
     return result
 
 
+def _statement(r: _Reader, value: Any, path: str) -> StatementPolicy:
+    data = r.obj(value, path, ("credits",))
+    return StatementPolicy(credits=r.get(data, "credits", path, r.choice(CREDITS_MODES), "net"))
+
+
+def _minimums(r: _Reader, value: Any, path: str) -> dict[str, Minimum]:
+    data = r.obj(value, path, tuple(value) if isinstance(value, dict) else ())
+    result = {}
+    for code, doc in data.items():
+        cpath = f"{path}.{code}"
+        if not re.match(r"^[A-Z]{3}$", code):
+            r.fail(cpath, "must be an ISO 4217 currency code such as EUR")
+        fields = r.obj(doc, cpath, ("reminder", "letter"))
+        result[code] = Minimum(
+            reminder=r.get(fields, "reminder", cpath, r.decimal, Decimal(0)),
+            letter=r.get(fields, "letter", cpath, r.decimal, Decimal(0)),
+        )
+    return result
+
+
 def _selection(r: _Reader, value: Any, path: str) -> ChannelSelection:
     fields = ("switch_after_days", "learning", "prior_response_rate", "prior_strength", "min_observations")
     data = r.obj(value, path, fields)
@@ -705,6 +747,8 @@ _TOP_FIELDS = (
     "channels",
     "channel_selection",
     "kpi",
+    "statement",
+    "minimums",
 )
 
 
@@ -745,6 +789,8 @@ def policy_from_dict(document: Any) -> Policy:
         channels=r.get(data, "channels", "", lambda v, p: _channels(r, v, p), dict(DEFAULT_CHANNELS)),
         channel_selection=r.get(data, "channel_selection", "", lambda v, p: _selection(r, v, p), ChannelSelection()),
         kpi=KpiPolicy(period_days=r.get(kpi_doc, "period_days", "kpi", r.ranged(1, 3650), 90)),
+        statement=r.get(data, "statement", "", lambda v, p: _statement(r, v, p), StatementPolicy()),
+        minimums=r.get(data, "minimums", "", lambda v, p: _minimums(r, v, p), {}),
     )
     if policy.stage_rules is not None and policy.risk is not None:
         _check_references(r, policy)
@@ -880,6 +926,11 @@ def policy_to_dict(policy: Policy) -> dict[str, Any]:
             "min_observations": selection.min_observations,
         },
         "kpi": {"period_days": policy.kpi.period_days},
+        "statement": {"credits": policy.statement.credits},
+        "minimums": {
+            code: {"reminder": _num(minimum.reminder), "letter": _num(minimum.letter)}
+            for code, minimum in sorted(policy.minimums.items())
+        },
     }
 
 
@@ -891,6 +942,8 @@ def policy_to_json(policy: Policy) -> str:
 # --------------------------------------------------------------------------------------
 # Defaults
 # --------------------------------------------------------------------------------------
+
+_NO_MINIMUM = Minimum()
 
 DEFAULT_RISK_WEIGHTS: dict[str, float] = {
     "avg_days_late": 30.0,

@@ -65,7 +65,9 @@ class ReceivableItem:
 
     ``residual`` is the amount still open when the data was read; ``settled_on`` is the
     date the item was fully paid (if it was), which lets the engine rewind to an earlier
-    ``as_of`` for back-tests.
+    ``as_of`` for back-tests. ``kind`` says what the customer calls it on a statement:
+    ``invoice``, ``credit_note`` or ``payment`` (an unapplied payment); empty means an
+    invoice, or a credit note when ``is_credit``.
     """
 
     id: str
@@ -79,6 +81,7 @@ class ReceivableItem:
     disputed: bool = False
     settled_on: date | None = None
     is_credit: bool = False
+    kind: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from collections_engine.contact import in_window, rules_for
 from collections_engine.decisions import Decisions
 from collections_engine.defaults import default_policy_document
 from collections_engine.errors import InputError
-from collections_engine.policy import Policy, policy_from_dict
+from collections_engine.policy import Policy, policy_from_dict, policy_to_dict
 from collections_engine.types import ContactEvent, History, Installment, Payment, PaymentPlan, Promise
 
 
@@ -298,3 +298,36 @@ def test_action_times_respect_each_customers_window() -> None:
         assert action.not_before >= late_evening
         if c.country in ("ES", "FR", None):  # closed on Friday night and on weekends
             assert action.not_before.astimezone(tz).date() == date(2026, 11, 30)
+
+
+def minimum_policy(**minimums: dict[str, str]) -> Policy:
+    document = policy_to_dict(POLICY)
+    document["minimums"] = minimums
+    return policy_from_dict(document)
+
+
+def test_no_reminder_for_a_balance_under_the_minimum() -> None:
+    policy = minimum_policy(EUR={"reminder": "1.00"})
+    small = only(plan(portfolio([customer()], [item("i1", 5, amount="0.05")]), policy, history(), AS_OF))
+    assert (small.actions, small.hold_reason) == ((), "below_minimum")
+    enough = only(plan(portfolio([customer()], [item("i1", 5, amount="1.00")]), policy, history(), AS_OF))
+    assert [a.channel for a in enough.actions] == ["email"] and enough.hold_reason is None
+
+
+def test_the_minimum_is_measured_net_of_credits() -> None:
+    policy = minimum_policy(EUR={"reminder": "50.00"})
+    items = [item("i1", 5, amount="120.00"), item("cn", 3, amount="100.00", is_credit=True)]
+    decision = only(plan(portfolio([customer()], items), policy, history(), AS_OF))
+    assert decision.hold_reason == "below_minimum"  # asks 20.00 once the credit note is deducted
+    document = policy_to_dict(policy)
+    document["statement"] = {"credits": "show"}
+    shown = only(plan(portfolio([customer()], items), policy_from_dict(document), history(), AS_OF))
+    assert shown.hold_reason is None and shown.actions  # credits only listed: 120.00 is asked
+
+
+def test_a_letter_needs_its_own_minimum() -> None:
+    policy = minimum_policy(EUR={"reminder": "1.00", "letter": "500.00"})
+    small = only(plan(portfolio([customer()], [item("i1", 61, amount="80.00")]), policy, history(), AS_OF))
+    assert [a.channel for a in small.actions] == ["email"]  # the final notice without its letter
+    large = only(plan(portfolio([customer()], [item("i1", 61, amount="800.00")]), policy, history(), AS_OF))
+    assert [a.channel for a in large.actions] == ["letter", "email"]

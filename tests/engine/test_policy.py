@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pytest
 
@@ -133,3 +134,21 @@ def test_category_for_score_bands() -> None:
         "high",
         "high",
     ]
+
+
+def test_statement_and_minimums_are_validated_and_round_trip() -> None:
+    document = default_policy_document()
+    document["statement"] = {"credits": "show"}
+    document["minimums"] = {"EUR": {"reminder": "0.50", "letter": 25}}
+    policy = policy_from_dict(document)
+    assert policy.statement.credits == "show"
+    assert (policy.minimum("EUR").reminder, policy.minimum("EUR").letter) == (Decimal("0.50"), Decimal("25"))
+    assert policy.minimum("USD").reminder == 0
+    assert policy_from_json(policy_to_json(policy)) == policy
+    document["statement"] = {"credits": "offset"}
+    document["minimums"] = {"euro": {"reminder": 1}, "USD": {"reminder": -1, "fax": 2}}
+    found = problems_of(document)
+    assert any(p.startswith("statement.credits:") for p in found)
+    assert "minimums.euro: must be an ISO 4217 currency code such as EUR" in found
+    assert "minimums.USD.reminder: must be a finite, non-negative number" in found
+    assert "minimums.USD.fax: unknown field" in found
