@@ -2,11 +2,9 @@ from datetime import timedelta
 
 from odoo import fields, http
 from odoo.http import request
-from odoo.tools import float_compare
+from odoo.tools import float_compare, float_repr
 
 from odoo.addons.portal.controllers.portal import CustomerPortal
-
-PROMISE_HORIZON_DAYS = 90
 
 
 class CollectionPortal(CustomerPortal):
@@ -29,14 +27,28 @@ class CollectionPortal(CustomerPortal):
             raise request.not_found()
         return case
 
+    def _promise_horizon(self, case):
+        """The furthest promised date the policy accepts (``promises.max_days_ahead``)."""
+        return case.env["collection.run"]._policy(case.company_id).promises.max_days_ahead
+
     @http.route("/my/collections", type="http", auth="user", website=True)
     def portal_my_collections(self, **kwargs):
+        cases = self._collection_cases()
+        statements = request.env["collection.statement"].sudo()._for_cases(cases)
+        shown = cases.filtered(lambda c: statements[c.id].statement.lines)
+        today = fields.Date.context_today(request.env.user)
         values = self._prepare_portal_layout_values()
         values.update(
             {
                 "page_name": "collections",
-                "cases": self._collection_cases(),
-                "today": fields.Date.context_today(request.env.user),
+                "cases": shown,
+                "statements": statements,
+                "latest_dates": {case.id: today + timedelta(days=self._promise_horizon(case)) for case in shown},
+                "promise_defaults": {
+                    case.id: float_repr(statements[case.id].amount_due, case.currency_id.decimal_places)
+                    for case in shown
+                },
+                "today": today,
                 "notice": kwargs.get("notice"),
                 "error": kwargs.get("error"),
             }
@@ -53,14 +65,17 @@ class CollectionPortal(CustomerPortal):
             value = float(amount)
         except (TypeError, ValueError):
             return request.redirect(f"/my/collections?error=promise_invalid#case-{case.id}")
-        if not when or when < today or when > today + timedelta(days=PROMISE_HORIZON_DAYS):
+        if not when or when < today or when > today + timedelta(days=self._promise_horizon(case)):
             return request.redirect(f"/my/collections?error=promise_date#case-{case.id}")
-        if value <= 0 or float_compare(value, case.open_amount, precision_rounding=case.currency_id.rounding) > 0:
+        document = case._collection_statement()
+        totals = document.company_statement.totals_for(case.currency_id.name)
+        limit = max(float(totals.balance), document.amount_due)
+        if value <= 0 or float_compare(value, limit, precision_rounding=case.currency_id.rounding) > 0:
             return request.redirect(f"/my/collections?error=promise_amount#case-{case.id}")
         case.promise_ids.create({"case_id": case.id, "amount": value, "promised_date": when})
         case.message_post(
             body=env._("Promise to pay %(amount)s by %(date)s, made in the customer portal.",
-                       amount=value, date=when),
+                       amount=document.amount(value, case.currency_id.name), date=document.date(when)),
             author_id=env.user.partner_id.id,
             message_type="comment",
             subtype_xmlid="mail.mt_note",
@@ -71,21 +86,22 @@ class CollectionPortal(CustomerPortal):
     def portal_collection_dispute(self, case_id, move_id=None, reason=None, **kwargs):
         case = self._collection_case(case_id)
         env = request.env
-        move = case.open_line_ids.move_id.filtered(lambda m: str(m.id) == str(move_id))
+        document = case._collection_statement()
+        move = document.disputable_moves().filtered(lambda m: str(m.id) == str(move_id))
         reason = (reason or "").strip()
         if not move or not reason:
             return request.redirect(f"/my/collections?error=dispute_invalid#case-{case.id}")
-        if move.payment_state != "blocked":
-            move.action_collection_toggle_dispute()
+        move.action_collection_toggle_dispute()
         body = env._("The customer disputes %(invoice)s in the portal: %(reason)s", invoice=move.name, reason=reason)
         move.message_post(body=body, author_id=env.user.partner_id.id, message_type="comment",
                           subtype_xmlid="mail.mt_note")
         case.message_post(body=body, author_id=env.user.partner_id.id, message_type="comment",
                           subtype_xmlid="mail.mt_note")
-        case.activity_schedule(
-            "mail.mail_activity_data_todo",
-            summary=env._("Review the dispute of %s", move.name),
-            note=reason,
-            user_id=case.user_id.id or env.ref("base.user_admin").id,
-        )
+        if case.user_id:
+            case.activity_schedule(
+                "mail.mail_activity_data_todo",
+                summary=env._("Review the dispute of %s", move.name),
+                note=reason,
+                user_id=case.user_id.id,
+            )
         return request.redirect(f"/my/collections?notice=dispute#case-{case.id}")

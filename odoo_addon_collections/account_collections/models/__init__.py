@@ -4,7 +4,9 @@ from . import collection_strategy
 from . import collection_level
 from . import collection_team
 from . import collection_contact_country
+from . import collection_minimum
 from . import collection_case
+from . import collection_statement
 from . import collection_run
 from . import collection_action
 from . import collection_promise

@@ -1,5 +1,33 @@
-from odoo import Command, api, fields, models
+from markupsafe import Markup
+
+from odoo import api, fields, models
 from odoo.exceptions import UserError
+
+from .collection_statement import PRE_DUE, THANK_YOU
+
+# The template of each purpose and tone, when the level names none.
+MAIL_TEMPLATES = {
+    PRE_DUE: "account_collections.mail_template_collection_pre_due",
+    THANK_YOU: "account_collections.mail_template_collection_thank_you",
+    "friendly": "account_collections.mail_template_collection_friendly",
+    "neutral": "account_collections.mail_template_collection_reminder",
+    "firm": "account_collections.mail_template_collection_firm",
+    "formal": "account_collections.mail_template_collection_formal",
+    "final": "account_collections.mail_template_collection_final",
+}
+SMS_TEMPLATES = {
+    PRE_DUE: "account_collections.sms_template_collection_pre_due",
+    "final": "account_collections.sms_template_collection_final",
+}
+CANCEL_REASONS = [
+    ("paid", "Paid"),
+    ("disputed", "Disputed"),
+    ("arranged", "Promise or payment plan"),
+    ("credited", "Covered by credits"),
+    ("hold", "Customer on hold"),
+    ("below_minimum", "Below the minimum amount"),
+    ("superseded", "Superseded"),
+]
 
 
 class CollectionAction(models.Model):
@@ -58,37 +86,39 @@ class CollectionAction(models.Model):
     reason = fields.Char(readonly=True)
     call_script = fields.Text(readonly=True)
     error = fields.Text(readonly=True)
+    cancel_reason = fields.Selection(CANCEL_REASONS, readonly=True)
+    sent_to = fields.Char(string="Sent To", readonly=True, help="The recipients of the message, as sent.")
+    activity_id = fields.Many2one("mail.activity", string="Task", readonly=True, ondelete="set null")
 
     _sql_constraints = [
         ("key_company_uniq", "unique(key, company_id)", "An action key is recorded once per company."),
     ]
 
     # ------------------------------------------------------------
-    # ACTIONS
+    # SENDING
     # ------------------------------------------------------------
 
-    def _execute(self):
-        """Send an email or SMS through Odoo's machinery; calls, letters and WhatsApp become collector tasks."""
+    def _execute(self, document=None, minimums=None):
+        """Send an email or SMS through Odoo's machinery; calls, letters and WhatsApp become collector tasks.
+
+        What is sent is rendered from the case's statement as it stands now (``document``): an
+        action whose items were paid, disputed or arranged since it was planned is cancelled instead.
+        """
         self.ensure_one()
         case = self.case_id
+        document = document or case._collection_statement(action=self)
+        reason = self._send_time_reason(document, minimums)
+        if reason:
+            self._cancel(reason)
+            return
         if self.channel == "email":
-            template = self.level_id.mail_template_id or self.env.ref(
-                "account_collections.mail_template_collection_reminder"
-            )
-            case.message_post_with_source(
-                template,
-                message_type="comment",
-                subtype_xmlid="mail.mt_comment",
-                attachment_ids=[Command.set(self._email_attachments().ids)],
-            )
-            self._mark_done()
+            self._send_email(document)
         elif self.channel == "sms":
-            template = self.level_id.sms_template_id or self.env.ref("account_collections.sms_template_collection")
-            body = template._render_field("body", case.ids)[case.id]
-            case._message_sms(body, partner_ids=case.partner_id.ids)
-            self._mark_done()
+            self._send_sms(document)
         else:
-            self._schedule_task()
+            self._schedule_task(document)
+        self.amount_due = document.amount_due if document.purpose != PRE_DUE else self.amount_due
+        case.write(document.case_values())
         case._message_log(
             body=self.env._(
                 "Collection action %(level)s by %(channel)s (cost %(cost)s): %(reason)s",
@@ -99,39 +129,189 @@ class CollectionAction(models.Model):
             )
         )
 
+    def _send_time_reason(self, document, minimums=None):
+        """Why this action must not go out now (items no longer due, hold, minimum), or False."""
+        if self.level_key == THANK_YOU:
+            return False
+        partner = self.case_id.partner_id.commercial_partner_id
+        if partner.collection_do_not_dun or (
+            partner.collection_paused_until and partner.collection_paused_until >= document.today
+        ):
+            return "hold"
+        reason = self._obsolete_reason(document.company_statement, None)
+        if reason:
+            return reason
+        minimum = (minimums if minimums is not None else self._minimums()).get(self.company_id.id)
+        if minimum and document.purpose != PRE_DUE:
+            floor = minimum.letter_amount if self.channel == "letter" else minimum.reminder_amount
+            if document.amount_due < floor:
+                return "below_minimum"
+        return False
+
+    def _obsolete_reason(self, statement, hold):
+        """Why a pending action is no longer worth sending, from its customer's statement, or False."""
+        self.ensure_one()
+        if hold in ("do_not_dun", "paused"):
+            return "hold"
+        if hold == "credit_covers_overdue":
+            return "credited"
+        lines = {line.item_id: line for line in statement.lines}
+        mine = [lines[str(line_id)] for line_id in self.move_line_ids.ids if str(line_id) in lines]
+        pre_due = self.level_id.delay_days < 0 if self.level_id else False
+        wanted = ("upcoming",) if pre_due else ("overdue",)
+        if any(line.section in wanted for line in mine):
+            return "below_minimum" if hold == "below_minimum" else False
+        sections = {line.section for line in mine}
+        if "disputed" in sections:
+            return "disputed"
+        if "arranged" in sections:
+            return "arranged"
+        if pre_due and "overdue" in sections:
+            return "superseded"
+        return "paid"
+
+    @api.model
+    def _minimums(self):
+        """The reminder and letter minimums of each company, in its own currency."""
+        records = self.env["collection.minimum"].sudo().search([])
+        return {m.company_id.id: m for m in records if m.currency_id == m.company_id.currency_id}
+
+    def _cancel(self, reason):
+        """Cancel a pending action with its reason, close its task and say so on the case."""
+        self.ensure_one()
+        label = dict(self._fields["cancel_reason"]._description_selection(self.env))[reason]
+        self.write({"state": "cancelled", "cancel_reason": reason, "outcome": False})
+        activity = self.activity_id
+        if activity:
+            activity.unlink()
+        self.case_id._message_log(
+            body=self.env._(
+                "Collection action %(level)s by %(channel)s cancelled: %(reason)s.",
+                level=self.level_id.display_name or self.level_key,
+                channel=dict(self._fields["channel"]._description_selection(self.env))[self.channel],
+                reason=label,
+            )
+        )
+
+    def _mail_template(self, purpose):
+        if purpose not in (PRE_DUE, THANK_YOU) and self.level_id.mail_template_id:
+            return self.level_id.mail_template_id
+        key = purpose if purpose in (PRE_DUE, THANK_YOU) else (self.tone or self.level_id.tone or "neutral")
+        return self.env.ref(MAIL_TEMPLATES.get(key, MAIL_TEMPLATES["neutral"]))
+
+    def _sms_template(self, purpose):
+        if purpose != PRE_DUE and self.level_id.sms_template_id:
+            return self.level_id.sms_template_id
+        key = purpose if purpose == PRE_DUE else self.tone
+        return self.env.ref(SMS_TEMPLATES.get(key, "account_collections.sms_template_collection"))
+
+    def _email_from(self):
+        """The collector's address, else the company's collections address, else the company's."""
+        collector = self.case_id.user_id
+        company = self.company_id
+        if collector.email:
+            return collector.email_formatted
+        return company.collection_email_from or company.email_formatted
+
+    def _send_email(self, document):
+        case = self.case_id
+        template = self._mail_template(document.purpose).sudo()
+        values = {"statement": document, "recipient": document.recipient, "action": self}
+        subject = template._render_field("subject", case.ids, set_lang=document.lang, add_context=values)[case.id]
+        body = template._render_field("body_html", case.ids, set_lang=document.lang, add_context=values)[case.id]
+        recipients = document.recipient | document.cc
+        author = case.user_id.partner_id or case.company_id.partner_id
+        case.with_context(collection_notify_only=recipients.ids).message_post(
+            body=Markup(body),
+            subject=subject,
+            partner_ids=recipients.ids,
+            author_id=author.id,
+            email_from=self._email_from(),
+            message_type="comment",
+            subtype_xmlid="mail.mt_comment",
+            attachment_ids=self._email_attachments(document).ids,
+            email_layout_xmlid="mail.mail_notification_light",
+        )
+        self.write({"sent_to": ", ".join(recipients.mapped("email_formatted"))})
+        self._mark_done()
+
+    def _send_sms(self, document):
+        case = self.case_id
+        template = self._sms_template(document.purpose).sudo()
+        values = {"statement": document, "recipient": document.recipient, "action": self}
+        body = template._render_field("body", case.ids, set_lang=document.lang, add_context=values)[case.id]
+        body = body.replace("\xa0", " ")  # amounts use non-breaking spaces, which GSM-7 lacks (one SMS would cost two)
+        partner, number = case.partner_id._collection_sms_recipient()
+        case._message_sms(body, partner_ids=partner.ids, sms_pid_to_number={partner.id: number})
+        self.write({"sent_to": f"{partner.name} {number}"})
+        self._mark_done()
+
     def _mark_done(self):
         self.write({"state": "done", "done_date": fields.Datetime.now(), "outcome": "sent"})
 
-    def _schedule_task(self):
-        case = self.case_id
-        if self.channel == "call":
-            activity_type = "mail.mail_activity_data_call"
-            note = self.call_script or ""
-        elif self.channel == "whatsapp":
-            activity_type = "mail.mail_activity_data_todo"
-            number = "".join(ch for ch in (case.partner_id.mobile or case.partner_id.phone or "") if ch.isdigit())
-            note = f"https://wa.me/{number}" if number else ""
-        else:
-            activity_type = "mail.mail_activity_data_todo"
-            note = self.env._("Print and post the reminder letter.")
-            self._attach_letter()
-        case.activity_schedule(
-            activity_type,
-            date_deadline=fields.Date.to_date(self.not_before),
-            summary=self.reason,
-            note=note,
-            user_id=case.user_id.id or self.env.uid,
-        )
-        self.state = "to_do"
+    def _schedule_task(self, document):
+        """A call, letter or WhatsApp message is the collector's task, with what to say and ask for."""
+        if self.channel == "letter":
+            self._attach_letter(document)
+        self.write({"state": "to_do", "sent_to": document.recipient.display_name})
+        self._ensure_activity(document)
 
-    def _email_attachments(self):
-        """The statement of overdue items and the invoice PDFs, as the level asks."""
+    def _ensure_activity(self, document=None):
+        """Give each pending task without one an activity of its case's collector (none while unassigned)."""
+        for action in self.filtered(lambda a: a.state == "to_do" and not a.activity_id and a.case_id.user_id):
+            case = action.case_id
+            document = document or case._collection_statement(action=action)
+            activity_type = "mail.mail_activity_data_call" if action.channel == "call" else "mail.mail_activity_data_todo"
+            action.activity_id = case.activity_schedule(
+                activity_type,
+                date_deadline=fields.Date.to_date(action.not_before),
+                summary=action._task_summary(),
+                note=action._task_note(document),
+                user_id=case.user_id.id,
+            )
+            document = None
+
+    def _task_summary(self):
+        channel = dict(self._fields["channel"]._description_selection(self.env))[self.channel]
+        return self.env._("%(channel)s: %(level)s", channel=channel, level=self.level_id.display_name or self.level_key)
+
+    def _task_note(self, document):
+        """What the collector says and asks for: the statement's summary and items, the script or link."""
+        env = self.env
+        paragraphs = [document.summary()]
+        if self.channel == "call":
+            partner, number = self.case_id.partner_id._collection_sms_recipient()
+            paragraphs.append(env._("Call %(name)s on %(number)s.", name=partner.name, number=number or "-"))
+            if self.call_script:
+                paragraphs.append(self.call_script)
+        elif self.channel == "whatsapp":
+            number = "".join(ch for ch in self.case_id.partner_id._collection_sms_recipient()[1] if ch.isdigit())
+            if number:
+                paragraphs.append(f"https://wa.me/{number}")
+        else:
+            paragraphs.append(env._("Print and post the reminder letter attached to the case to %(address)s.",
+                                    address=document.recipient.display_name))
+        items = Markup("<br/>").join(document.lines_text())
+        return Markup("").join(Markup("<p>%s</p>") % p for p in paragraphs) + (Markup("<p>%s</p>") % items if items else "")
+
+    # ------------------------------------------------------------
+    # DOCUMENTS
+    # ------------------------------------------------------------
+
+    def _email_attachments(self, document):
+        """The statement and the PDFs of the reminded invoices that are still asked for, as the level asks."""
         attachments = self.env["ir.attachment"]
+        if document.purpose == THANK_YOU:
+            return attachments
         if self.level_id.attach_statement:
-            attachments |= self._attach_letter()
+            attachments |= self._attach_letter(document)
         if self.level_id.attach_invoices:
             invoice_report = self.env.ref("account.account_invoices")
-            for move in self.move_line_ids.move_id:
+            moves = self.env["account.move"]
+            for line in document.overdue + document.upcoming:
+                if line.reminded and line.kind == "invoice":
+                    moves |= document.move(line)
+            for move in moves:
                 content, kind = self._render_report(invoice_report, move.ids)
                 attachments |= self.env["ir.attachment"].create(
                     {
@@ -143,8 +323,8 @@ class CollectionAction(models.Model):
                 )
         return attachments
 
-    def _attach_letter(self):
-        """Render the collection letter of the case and attach it, queued for printing.
+    def _attach_letter(self, document):
+        """Render the case's statement as a letter and attach it, queued for printing.
 
         Within one sending batch a case's statement is rendered once: the final level's letter and
         email of the same customer share it (``collection_letters`` in the context caches it).
@@ -152,32 +332,38 @@ class CollectionAction(models.Model):
         cache = self.env.context.get("collection_letters")
         if cache is not None and self.case_id.id in cache:
             return self.env["ir.attachment"].browse(cache[self.case_id.id])
-        attachment = self._render_letter()
+        attachment = self._render_letter(document)
         if cache is not None:
             cache[self.case_id.id] = attachment.id
         return attachment
 
     @api.model
-    def _render_report(self, report, ids):
+    def _render_report(self, report, ids, statements=None):
         """Render a report as PDF, or as HTML when this server has no wkhtmltopdf (still printable)."""
+        report = report.with_context(collection_statements=statements or {})
         try:
             return report._render(report.report_name, ids)
         except UserError:
             return report._render_qweb_html(report.report_name, ids)
 
-    def _render_letter(self):
+    def _render_letter(self, document):
         report = self.env.ref("account_collections.action_report_collection_letter")
-        content, kind = self._render_report(report, self.case_id.ids)
+        case = self.case_id
+        content, kind = self._render_report(report, case.ids, {case.id: document})
         extension = "pdf" if kind == "pdf" else "html"
         return self.env["ir.attachment"].create(
             {
-                "name": f"statement-{self.case_id.id}-{fields.Date.context_today(self)}.{extension}",
+                "name": f"statement-{case.id}-{document.today.isoformat()}.{extension}",
                 "raw": content,
                 "res_model": "collection.case",
-                "res_id": self.case_id.id,
+                "res_id": case.id,
                 "mimetype": "application/pdf" if kind == "pdf" else "text/html",
             }
         )
+
+    # ------------------------------------------------------------
+    # ACTIONS
+    # ------------------------------------------------------------
 
     def action_send_now(self):
         """Send a scheduled action at once, whatever its earliest time."""

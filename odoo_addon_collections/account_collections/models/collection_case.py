@@ -29,15 +29,34 @@ class CollectionCase(models.Model):
     level_id = fields.Many2one("collection.level", string="Level Reached", readonly=True, tracking=True)
     strategy_id = fields.Many2one("collection.strategy", readonly=True)
     variant = fields.Char(readonly=True)
-    open_amount = fields.Monetary(readonly=True)
-    overdue_amount = fields.Monetary(readonly=True)
+    open_amount = fields.Monetary(
+        string="Balance", readonly=True, help="Everything open, less open credit notes and unapplied payments."
+    )
+    overdue_amount = fields.Monetary(
+        string="Overdue", readonly=True,
+        help="Instalments past their due date, not disputed and not under a promise or payment plan.",
+    )
+    amount_due = fields.Monetary(
+        string="To Collect", readonly=True,
+        help="What reminders ask for: the overdue amount, less the credits when they are deducted.",
+    )
+    disputed_amount = fields.Monetary(string="Disputed", readonly=True, help="Under review: never asked for.")
+    arranged_amount = fields.Monetary(
+        string="Promised or in a Plan", readonly=True, help="Covered by a pending promise or an active payment plan."
+    )
+    upcoming_amount = fields.Monetary(string="Not Yet Due", readonly=True)
+    credit_amount = fields.Monetary(
+        string="Credits", readonly=True, help="Open credit notes and unapplied payments of the customer."
+    )
     oldest_days_overdue = fields.Integer(readonly=True)
+    collection_recipients = fields.Text(related="partner_id.collection_recipients")
     next_review_date = fields.Date(readonly=True)
     hold_reason = fields.Selection(
         [
             ("do_not_dun", "Do not dun"),
             ("paused", "Paused"),
             ("credit_covers_overdue", "Credit covers the overdue amount"),
+            ("below_minimum", "Below the minimum amount"),
         ],
         readonly=True,
     )
@@ -86,26 +105,34 @@ class CollectionCase(models.Model):
     # ACTIONS
     # ------------------------------------------------------------
 
+    def _notify_get_recipients(self, message, msg_vals=False, **kwargs):
+        """A reminder notifies its addressees only, not the case's followers (the collector reads the chatter)."""
+        recipients = super()._notify_get_recipients(message, msg_vals=msg_vals, **kwargs)
+        only = self.env.context.get("collection_notify_only")
+        if only is not None:
+            recipients = [data for data in recipients if data["id"] in only]
+        return recipients
+
     def action_run_now(self):
         """Plan this customer again now (the manual counterpart of the daily run)."""
         self.env["collection.run"]._run_company(self.company_id, partners=self.partner_id)
         return True
 
-    def _overdue_lines(self):
-        """Open receivable lines of the customer that are past due, oldest first (for letters)."""
-        self.ensure_one()
-        return self.env["account.move.line"].search(
-            [
-                *self._open_items_domain(),
-                ("amount_residual", ">", 0),
-                ("date_maturity", "<", fields.Date.context_today(self)),
-            ],
-            order="date_maturity, id",
-        )
+    def _collection_cleanup(self):
+        """Cancel the pending actions whose items are no longer due (after a dispute, promise, plan or payment)."""
+        pending = self.action_ids.filtered(lambda a: a.state in ("scheduled", "to_do") and a.level_key != "thank_you")
+        if not pending:
+            return
+        documents = self.env["collection.statement"]._for_cases(pending.case_id)
+        for action in pending:
+            reason = action._obsolete_reason(documents[action.case_id.id].company_statement, None)
+            if reason:
+                action._cancel(reason)
 
-    def collection_overdue_moves(self):
-        """Invoices with an overdue instalment, for the reminder's list of portal payment links."""
-        return self._overdue_lines().move_id
+    def _collection_statement(self, action=None, purpose=None):
+        """The statement of account of the case as it stands now (what its customer reads)."""
+        self.ensure_one()
+        return self.env["collection.statement"]._for_cases(self, actions=action, purpose=purpose)[self.id]
 
     def _open_items_domain(self):
         self.ensure_one()

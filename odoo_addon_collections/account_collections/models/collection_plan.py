@@ -53,6 +53,7 @@ class CollectionPlan(models.Model):
         plans = super().create(vals_list)
         for plan in plans:
             plan._check_policy_and_schedule()
+        plans.case_id._collection_cleanup()  # the planned items are no longer reminded
         return plans
 
     # ------------------------------------------------------------

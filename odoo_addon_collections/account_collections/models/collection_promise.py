@@ -1,4 +1,5 @@
-from odoo import fields, models
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
 
 
 class CollectionPromise(models.Model):
@@ -33,3 +34,28 @@ class CollectionPromise(models.Model):
     _sql_constraints = [
         ("amount_positive", "CHECK(amount > 0)", "A promise to pay must be for a positive amount."),
     ]
+
+    # ------------------------------------------------------------
+    # CONSTRAINTS
+    # ------------------------------------------------------------
+
+    @api.constrains("promised_date", "created_on")
+    def _check_promised_date(self):
+        for promise in self:
+            horizon = self.env["collection.run"]._policy(promise.company_id).promises.max_days_ahead
+            if (promise.promised_date - promise.created_on).days > horizon:
+                raise ValidationError(self.env._(
+                    "A promise to pay can be at most %(days)s days ahead (promises.max_days_ahead).", days=horizon
+                ))
+            if promise.promised_date < promise.created_on:
+                raise ValidationError(self.env._("The promised date cannot be before the day of the promise."))
+
+    # ------------------------------------------------------------
+    # CRUD
+    # ------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        promises = super().create(vals_list)
+        promises.case_id._collection_cleanup()  # the promised items are no longer reminded
+        return promises

@@ -21,16 +21,18 @@ from collections_engine import (
     policy_from_dict,
     policy_to_json,
 )
+from collections_engine.engine import local_today
 from collections_engine.errors import EngineError, PolicyError
 from collections_engine.policy import DEFAULT_RISK_WEIGHTS
-from collections_engine.types import ContactWindow
+from collections_engine.statement import build_statement
+from collections_engine.types import CHANNELS, MANUAL_CHANNELS, ContactWindow
 
+from .collection_statement import THANK_YOU, case_amounts
 from .collection_strategy import CONTROL_VARIANT
 
 _logger = logging.getLogger(__name__)
-MANUAL_CHANNELS = ("call", "whatsapp", "letter")
 SEND_PER_CRON_CALL = 500  # actions per call of the sending cron; it is called again while some are left
-HISTORY_DAYS = 730
+PENDING = ("scheduled", "to_do")
 
 
 def _hours(text):
@@ -100,9 +102,11 @@ class CollectionRun(models.AbstractModel):
                 "max_per_day": company.collection_max_per_day,
                 "max_per_week": company.collection_max_per_week,
             },
-            "channels": {
-                channel: {"cost": str(company[f"collection_cost_{channel}"])}
-                for channel in ("email", "sms", "whatsapp", "call", "letter")
+            "channels": {channel: {"cost": str(company[f"collection_cost_{channel}"])} for channel in CHANNELS},
+            "statement": {"credits": company.collection_credits_mode or "net"},
+            "minimums": {
+                minimum.currency_id.name: {"reminder": str(minimum.reminder_amount), "letter": str(minimum.letter_amount)}
+                for minimum in self.env["collection.minimum"].search([("company_id", "=", company.id)])
             },
         }
 
@@ -316,7 +320,12 @@ class CollectionRun(models.AbstractModel):
         ]
         countries = {}
         customers = []
+        reachable = {}  # the addressee's email and mobile decide which channels can reach the customer
+        for partner in partners:
+            to, _cc = partner._collection_recipients()
+            reachable[partner.id] = (to.email, partner._collection_sms_recipient()[1])
         for row in partners.read(fields_to_read):
+            email, number = reachable[row["id"]]
             country_id = row["country_id"][0] if row["country_id"] else None
             if country_id and country_id not in countries:
                 countries[country_id] = self.env["res.country"].browse(country_id).code
@@ -332,15 +341,13 @@ class CollectionRun(models.AbstractModel):
                     name=row["name"] or "",
                     country=countries.get(country_id),
                     timezone=row["tz"] or None,
-                    email=row["email"] or None,
-                    phone=row["phone"] or None,
-                    mobile=row["mobile"] or None,
+                    email=email or None,
+                    phone=row["phone"] or number or None,
+                    mobile=number or None,
                     language=row["lang"] or None,
                     collector=str(row["user_id"][0]) if row["user_id"] else None,
                     preferred_channel=row["collection_preferred_channel"] or None,
-                    opted_out_channels=frozenset(
-                        c for c in ("email", "sms", "whatsapp", "call", "letter") if row[f"collection_opt_out_{c}"]
-                    ),
+                    opted_out_channels=frozenset(c for c in CHANNELS if row[f"collection_opt_out_{c}"]),
                     contact_window=window,
                     do_not_dun=row["collection_do_not_dun"],
                     paused_until=row["collection_paused_until"] or None,
@@ -397,7 +404,7 @@ class CollectionRun(models.AbstractModel):
         self.env.flush_all()  # the batches are read with SQL
         policy = self._policy(company)
         partner_ids = partners.commercial_partner_id.ids if partners else self._partners_to_run(company)
-        since = as_of.date().toordinal() - HISTORY_DAYS
+        since = as_of.date().toordinal() - policy.risk.lookback_days
         done = 0
         for start in range(0, len(partner_ids), batch_size):
             batch = partner_ids[start : start + batch_size]
@@ -426,14 +433,24 @@ class CollectionRun(models.AbstractModel):
             decisions = plan(portfolio, policy, self._read_history(company, partner_ids), as_of)
         except EngineError as err:
             raise UserError(str(err)) from err
-        self._write_decisions(company, decisions, as_of)
+        items = {}
+        for item in portfolio.items:
+            items.setdefault(item.customer_id, []).append(item)
+        today = local_today(policy, as_of)
+        statements = {
+            d.customer_id: build_statement(d.customer_id, items.get(d.customer_id, ()), today,
+                                           arranged_item_ids=d.paused_item_ids, credits_mode=policy.statement.credits)
+            for d in decisions.customers
+        }
+        self._write_decisions(company, decisions, as_of, statements)
 
     # ------------------------------------------------------------
     # WRITING
     # ------------------------------------------------------------
 
     @api.model
-    def _write_decisions(self, company, decisions, as_of):
+    def _write_decisions(self, company, decisions, as_of, statements):
+        """Update the cases (amounts from each customer's statement), record the new actions, clean up."""
         company_domain = [("company_id", "in", (company.id, False))]
         stages = {s.key: s for s in self.env["collection.stage"].search(company_domain)}
         categories = {c.key: c for c in self.env["collection.risk.category"].search(company_domain)}
@@ -444,6 +461,7 @@ class CollectionRun(models.AbstractModel):
         naive_now = as_of.astimezone(timezone.utc).replace(tzinfo=None)
         new_cases = []
         updates = []
+        closing = []  # cases that close in this run, with the values that say why
         for decision in decisions.customers:
             strategy = strategies.get(decision.strategy)
             levels = strategy._variant_levels(decision.variant) if strategy else None
@@ -457,9 +475,7 @@ class CollectionRun(models.AbstractModel):
                 "level_id": level.id if level else False,
                 "strategy_id": strategy.id if strategy else False,
                 "variant": decision.variant,
-                "open_amount": float(decision.open_amount),
-                "overdue_amount": float(decision.overdue_amount),
-                "oldest_days_overdue": decision.oldest_days_overdue,
+                **case_amounts(statements[decision.customer_id], company.currency_id.name),
                 "next_review_date": decision.next_review,
                 "hold_reason": decision.hold_reason or False,
                 "last_run": naive_now,
@@ -467,6 +483,8 @@ class CollectionRun(models.AbstractModel):
             partner_id = int(decision.customer_id)
             case = cases.get(partner_id)
             if case:
+                if stage and stage.role == "closed" and case.stage_id != stage:
+                    closing.append((case, values, bool(case.level_id)))
                 updates.append((case.id, values))
             elif decision.stage != policy_closed(stages) or decision.actions:
                 new_cases.append({**values, "partner_id": partner_id, "company_id": company.id})
@@ -475,8 +493,57 @@ class CollectionRun(models.AbstractModel):
         for case in quiet.create(new_cases):
             cases[case.partner_id.id] = case
         self._record_actions(company, decisions, cases, strategies, naive_now)
+        self._close_cases(company, closing, naive_now)
+        self._cancel_obsolete_actions(company, decisions, statements, cases)
         self._write_promise_statuses(decisions)
         self.env["collection.plan"]._write_evaluations([e for d in decisions.customers for e in d.plans])
+
+    @api.model
+    def _close_cases(self, company, closing, naive_now):
+        """Say on each closing case why it closes; thank the customers who paid after a reminder."""
+        thanks = []
+        for case, values, reminded in closing:
+            if values["open_amount"] <= 0 and values["credit_amount"] > 0:
+                reason = self.env._("Case closed: the customer's credits cover the balance.")
+            elif values["open_amount"] <= 0:
+                reason = self.env._("Case closed: paid in full.")
+            else:
+                reason = self.env._("Case closed: nothing is overdue any more.")
+            case._message_log(body=reason)
+            if company.collection_thank_you and reminded and values["open_amount"] <= 0:
+                thanks.append({
+                    "key": f"{THANK_YOU}-{case.id}-{naive_now.date().isoformat()}",
+                    "case_id": case.id,
+                    "level_key": THANK_YOU,
+                    "channel": "email",
+                    "tone": "friendly",
+                    "amount_due": 0.0,
+                    "not_before": naive_now,
+                    "planned_at": naive_now,
+                    "cost": company.collection_cost_email,
+                    "reason": self.env._("Thank you for your payment"),
+                })
+        if thanks:
+            Action = self.env["collection.action"]
+            known = set(Action.search([("key", "in", [t["key"] for t in thanks])]).mapped("key"))
+            Action.create([t for t in thanks if t["key"] not in known])
+
+    @api.model
+    def _cancel_obsolete_actions(self, company, decisions, statements, cases):
+        """Cancel pending actions whose items are no longer due (paid, disputed, promised, held), with why."""
+        holds = {int(d.customer_id): d.hold_reason for d in decisions.customers}
+        pending = self.env["collection.action"].search([
+            ("company_id", "=", company.id),
+            ("state", "in", PENDING),
+            ("partner_id", "in", list(holds)),
+            ("level_key", "!=", THANK_YOU),
+        ])
+        for action in pending:
+            partner_id = action.case_id.partner_id.id
+            statement = statements.get(str(partner_id))
+            reason = action._obsolete_reason(statement, holds.get(partner_id)) if statement else False
+            if reason:
+                action._cancel(reason)
 
     @api.model
     def _write_promise_statuses(self, decisions):
@@ -581,11 +648,15 @@ class CollectionRun(models.AbstractModel):
         testing = getattr(threading.current_thread(), "testing", False)
         letters = {}  # case id -> statement attachment, rendered once per case in a run
         due = due.with_context(collection_letters=letters)
+        minimums = Action._minimums()
         for start in range(0, len(due), batch_size):
-            for action in due[start : start + batch_size]:
+            batch = due[start : start + batch_size]
+            # the statements of the batch's cases, read from the ledger now: one query for the batch
+            documents = self.env["collection.statement"]._for_actions(batch, when=as_of)
+            for action in batch:
                 try:
                     with self.env.cr.savepoint():
-                        action._execute()
+                        action._execute(documents[action.id], minimums)
                 except Exception as err:  # noqa: BLE001 - one bad action must not stop the others
                     letters.pop(action.case_id.id, None)  # rolled back with the savepoint
                     _logger.warning("collection action %s failed: %s", action.key, err)

@@ -1,6 +1,16 @@
 from odoo import fields, models
 from odoo.addons.base.models.res_partner import _tz_get
 
+from collections_engine.policy import DEFAULT_CHANNELS, DEFAULT_RISK_WEIGHTS
+
+
+def _cost(channel):
+    return float(DEFAULT_CHANNELS[channel].cost)
+
+
+def _weight(factor):
+    return DEFAULT_RISK_WEIGHTS[factor]
+
 
 class ResCompany(models.Model):
     _inherit = "res.company"
@@ -12,15 +22,31 @@ class ResCompany(models.Model):
     collection_weekdays = fields.Char(string="Contact Weekdays", default="1,2,3,4,5", help="ISO weekdays, 1 = Monday")
     collection_max_per_day = fields.Integer(string="Contacts per Day", default=1)
     collection_max_per_week = fields.Integer(string="Contacts per Week", default=3)
-    collection_cost_email = fields.Float(string="Cost of an Email", default=0.02)
-    collection_cost_sms = fields.Float(string="Cost of an SMS", default=0.08)
-    collection_cost_whatsapp = fields.Float(string="Cost of a WhatsApp Message", default=0.05)
-    collection_cost_call = fields.Float(string="Cost of a Call", default=4.0)
-    collection_cost_letter = fields.Float(string="Cost of a Letter", default=1.5)
-    collection_risk_avg_days_late = fields.Float(string="Weight: Average Days Late", default=30.0)
-    collection_risk_late_share = fields.Float(string="Weight: Share Paid Late", default=20.0)
-    collection_risk_broken_promises = fields.Float(string="Weight: Broken Promises", default=10.0)
-    collection_risk_broken_plans = fields.Float(string="Weight: Broken Payment Plans", default=5.0)
-    collection_risk_overdue_ratio = fields.Float(string="Weight: Share Overdue Now", default=5.0)
-    collection_risk_credit_exposure = fields.Float(string="Weight: Credit Limit Used", default=5.0)
-    collection_risk_dispute_share = fields.Float(string="Weight: Disputed Share", default=5.0)
+    collection_cost_email = fields.Float(string="Cost of an Email", default=_cost("email"))
+    collection_cost_sms = fields.Float(string="Cost of an SMS", default=_cost("sms"))
+    collection_cost_whatsapp = fields.Float(string="Cost of a WhatsApp Message", default=_cost("whatsapp"))
+    collection_cost_call = fields.Float(string="Cost of a Call", default=_cost("call"))
+    collection_cost_letter = fields.Float(string="Cost of a Letter", default=_cost("letter"))
+    collection_risk_avg_days_late = fields.Float(string="Weight: Average Days Late", default=_weight("avg_days_late"))
+    collection_risk_late_share = fields.Float(string="Weight: Share Paid Late", default=_weight("late_share"))
+    collection_risk_broken_promises = fields.Float(string="Weight: Broken Promises", default=_weight("broken_promises"))
+    collection_risk_broken_plans = fields.Float(string="Weight: Broken Payment Plans", default=_weight("broken_plans"))
+    collection_risk_overdue_ratio = fields.Float(string="Weight: Share Overdue Now", default=_weight("overdue_ratio"))
+    collection_risk_credit_exposure = fields.Float(string="Weight: Credit Limit Used", default=_weight("credit_exposure"))
+    collection_risk_dispute_share = fields.Float(string="Weight: Disputed Share", default=_weight("dispute_share"))
+    collection_credits_mode = fields.Selection(
+        [("net", "Deduct them from the amount asked"), ("show", "Only list them")],
+        string="Credits in Reminders",
+        default="net",
+        required=True,
+        help="Open credit notes and unapplied payments are always listed on the statement; deducted, the "
+        "reminder asks for the overdue amount less the credits.",
+    )
+    collection_thank_you = fields.Boolean(
+        string="Thank Customers Who Pay", help="Email a thank-you when a customer who was reminded pays in full."
+    )
+    collection_email_from = fields.Char(
+        string="Collections Email",
+        help="Sender of collection emails when the case has no collector with an email address, e.g. "
+        "Accounts Receivable <ar@example.com>. Replies reach the case in any case.",
+    )

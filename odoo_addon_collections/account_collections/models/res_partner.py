@@ -1,5 +1,7 @@
 from odoo import api, fields, models
 
+from collections_engine.types import CHANNELS
+
 
 class ResPartner(models.Model):
     _inherit = "res.partner"
@@ -14,6 +16,26 @@ class ResPartner(models.Model):
     collection_preferred_channel = fields.Selection(
         [("email", "Email"), ("sms", "SMS"), ("whatsapp", "WhatsApp"), ("call", "Call"), ("letter", "Letter")],
         string="Preferred Channel",
+    )
+    collection_contact_id = fields.Many2one(
+        "res.partner",
+        string="Collections Contact",
+        domain="[('id', 'child_of', commercial_partner_id)]",
+        help="Who receives reminders, letters and SMS. Empty: the invoice address of the company (its contact of "
+        "type Invoice), or the company itself.",
+    )
+    collection_cc_ids = fields.Many2many(
+        "res.partner",
+        "res_partner_collection_cc_rel",
+        "partner_id",
+        "cc_id",
+        string="Copy Reminders To",
+        domain="[('id', 'child_of', commercial_partner_id)]",
+        help="Other contacts who receive a copy of every collection email.",
+    )
+    collection_recipients = fields.Text(
+        string="Reminders Go To", compute="_compute_collection_recipients",
+        help="Who receives each kind of collection message, computed from the contacts.",
     )
     collection_opt_out_email = fields.Boolean(string="No Collection Emails")
     collection_opt_out_sms = fields.Boolean(string="No Collection SMS")
@@ -41,7 +63,74 @@ class ResPartner(models.Model):
             partner.collection_risk_category_id = case.risk_category_id
             partner.collection_risk_explanation = case.risk_explanation
 
+    @api.depends(
+        "commercial_partner_id.collection_contact_id",
+        "commercial_partner_id.collection_cc_ids",
+        "commercial_partner_id.child_ids.type",
+        "commercial_partner_id.child_ids.email",
+        "commercial_partner_id.child_ids.mobile",
+        "email",
+        "mobile",
+        "phone",
+    )
+    def _compute_collection_recipients(self):
+        for partner in self:
+            to, cc = partner._collection_recipients()
+            number = partner._collection_sms_recipient()[1]
+            addressee = partner._collection_addressee()
+            lines = [
+                self.env._("Email: %(to)s", to=to.email_formatted or self.env._("no email address")),
+                self.env._("SMS and WhatsApp: %(number)s", number=number or self.env._("no mobile number")),
+                self.env._("Letters: %(address)s", address=", ".join(
+                    part for part in (addressee.name, addressee.street, addressee.zip, addressee.city) if part
+                )),
+            ]
+            if cc:
+                lines.insert(1, self.env._("Copy to: %(cc)s", cc=", ".join(cc.mapped("email_formatted"))))
+            partner.collection_recipients = "\n".join(lines)
+
+    # ------------------------------------------------------------
+    # RECIPIENTS
+    # ------------------------------------------------------------
+
+    def _collection_addressee(self):
+        """The contact collection messages are addressed to (letters go to its address).
+
+        The collections contact chosen on the company, else its invoice address (``address_get``),
+        else the company itself.
+        """
+        self.ensure_one()
+        commercial = self.commercial_partner_id
+        return commercial.collection_contact_id or self.browse(commercial.address_get(["invoice"])["invoice"])
+
+    def _collection_recipients(self):
+        """Who receives collection emails: (the addressee, the contacts in copy).
+
+        When the addressee has no email address, the company's own address is used.
+        """
+        self.ensure_one()
+        commercial = self.commercial_partner_id
+        to = self._collection_addressee()
+        if not to.email and commercial.email:
+            to = commercial
+        cc = commercial.collection_cc_ids.filtered("email") - to
+        return to, cc
+
+    def _collection_mobile(self):
+        """The number SMS and WhatsApp reminders go to (mobile first)."""
+        self.ensure_one()
+        return self.mobile or self.phone or ""
+
+    def _collection_sms_recipient(self):
+        """(partner, number) of the SMS addressee: the addressee's mobile, else the company's."""
+        self.ensure_one()
+        to = self._collection_addressee()
+        if to._collection_mobile():
+            return to, to._collection_mobile()
+        commercial = self.commercial_partner_id
+        return commercial, commercial._collection_mobile()
+
     def _collection_opted_out(self):
         """Return the channels the customer does not want collection messages on."""
         self.ensure_one()
-        return {c for c in ("email", "sms", "whatsapp", "call", "letter") if self[f"collection_opt_out_{c}"]}
+        return {c for c in CHANNELS if self[f"collection_opt_out_{c}"]}

@@ -1,3 +1,4 @@
 from . import test_configuration
 from . import test_portal
 from . import test_daily_run
+from . import test_statement

@@ -252,7 +252,7 @@ class TestDailyRun(AccountTestInvoicingCommon, SMSCase):
         self.assertEqual(len(attachment), 1)  # rendered once, shared by the letter and the email
         email = case.message_ids.filtered(lambda m: m.message_type == "comment")
         self.assertIn(attachment, email.attachment_ids)
-        self.assertIn(b"Statement of overdue invoices", attachment.raw)
+        self.assertIn(b"Statement of account", attachment.raw)
         self.assertIn(b"700", attachment.raw)
         self.assertEqual(case.stage_id, self.env.ref("account_collections.stage_escalated"))
         self.assertEqual(set(case.action_ids.mapped("channel")), {"letter", "email"})
@@ -371,10 +371,10 @@ class TestDailyRun(AccountTestInvoicingCommon, SMSCase):
         self.invoice(900.0, "2026-11-15", partner=partner_b)
         original = type(self.env["collection.action"])._execute
 
-        def execute(action):
+        def execute(action, *args):
             if action.partner_id == self.partner_a:
                 raise UserError("mail server refused the message")
-            return original(action)
+            return original(action, *args)
 
         logger = "odoo.addons.account_collections.models.collection_run"
         with patch.object(type(self.env["collection.action"]), "_execute", execute), self.assertLogs(logger, "WARNING"):

@@ -1,0 +1,362 @@
+"""The statement of account of collection cases, read from the ledger and rendered for customers.
+
+Every channel (email, SMS, letter, call task, portal) and the case's amounts use
+``collection.statement``: the receivable lines of the customer as they stand now, turned into
+engine items and given to ``collections_engine.build_statement``. Customers read amounts in
+each invoice's own currency; the case keeps the company-currency figures of the same lines.
+"""
+
+from datetime import datetime, timezone
+from decimal import Decimal
+
+from odoo import api, models
+from odoo.tools.misc import format_amount, format_date
+
+from collections_engine import ReceivableItem, build_statement
+from collections_engine.engine import local_today
+
+PRE_DUE, OVERDUE, THANK_YOU = "pre_due", "overdue", "thank_you"
+_KINDS = {"out_invoice": "invoice", "out_receipt": "invoice", "out_refund": "credit_note"}
+
+
+class CollectionStatement(models.AbstractModel):
+    _name = "collection.statement"
+    _description = "Collections Statement of Account"
+
+    # ------------------------------------------------------------
+    # READING
+    # ------------------------------------------------------------
+
+    @api.model
+    def _read_rows(self, company, partner_ids):
+        """Open receivable lines of the customers, with the settled instalments of the same invoices.
+
+        One query for any number of customers; the settled instalments only number the open ones.
+        """
+        if not partner_ids:
+            return {}
+        self.env.flush_all()
+        self.env.cr.execute(
+            """
+            WITH open_moves AS (
+                SELECT DISTINCT line.move_id
+                  FROM account_move_line line
+                  JOIN account_account account ON account.id = line.account_id
+                  JOIN account_move move ON move.id = line.move_id
+                 WHERE line.company_id = %(company)s
+                   AND line.parent_state = 'posted'
+                   AND account.account_type = 'asset_receivable'
+                   AND NOT line.reconciled
+                   AND line.amount_residual != 0
+                   AND move.commercial_partner_id IN %(partners)s
+            )
+            SELECT line.id, move.commercial_partner_id, move.id, move.name, move.move_type,
+                   move.payment_state = 'blocked', move.origin_payment_id IS NOT NULL,
+                   COALESCE(move.invoice_date, line.date), COALESCE(line.date_maturity, line.date),
+                   currency.name, line.amount_currency, line.amount_residual_currency,
+                   line.balance, line.amount_residual, line.reconciled
+              FROM account_move_line line
+              JOIN open_moves ON open_moves.move_id = line.move_id
+              JOIN account_account account ON account.id = line.account_id
+              JOIN account_move move ON move.id = line.move_id
+              JOIN res_currency currency ON currency.id = line.currency_id
+             WHERE account.account_type = 'asset_receivable'
+               AND line.company_id = %(company)s
+             ORDER BY line.id
+            """,
+            {"company": company.id, "partners": tuple(partner_ids)},
+        )
+        rows = {}
+        for row in self.env.cr.fetchall():
+            rows.setdefault(row[1], []).append(row)
+        return rows
+
+    @api.model
+    def _items(self, rows, company_currency=None):
+        """Engine items of the rows: in each line's currency, or in the company's when it is given."""
+        items = []
+        for (line_id, partner_id, _move_id, name, move_type, blocked, from_payment, issued, due, currency,
+             amount_currency, residual_currency, balance, residual, reconciled) in rows:
+            if company_currency:
+                amount, open_amount, currency = balance, residual, company_currency
+            else:
+                amount, open_amount = amount_currency, residual_currency
+            amount, open_amount = Decimal(str(amount)), Decimal(str(open_amount))
+            credit = (balance if balance else amount_currency) < 0
+            kind = _KINDS.get(move_type) or ("payment" if credit and from_payment else "credit_note" if credit else "invoice")
+            items.append(
+                ReceivableItem(
+                    id=str(line_id),
+                    customer_id=str(partner_id),
+                    invoice_ref=name or str(line_id),
+                    currency=currency,
+                    amount=abs(amount),
+                    residual=abs(open_amount) if open_amount and not reconciled and (open_amount < 0) == credit
+                    else Decimal(0),
+                    issue_date=min(issued, due),
+                    due_date=due,
+                    disputed=bool(blocked),
+                    is_credit=credit,
+                    kind=kind,
+                )
+            )
+        return items
+
+    @api.model
+    def _arranged_line_ids(self, case):
+        """Items of the case under a pending promise or an active payment plan (None: all of them)."""
+        arranged = set()
+        promises = case.promise_ids.filtered(lambda p: p.status == "pending" and not p.cancelled)
+        plans = case.plan_ids.filtered(lambda p: p.status in ("good_standing", "late") and not p.cancelled)
+        for record in [*promises, *plans]:
+            if not record.move_line_ids:
+                return None
+            arranged.update(str(line_id) for line_id in record.move_line_ids.ids)
+        return arranged
+
+    # ------------------------------------------------------------
+    # STATEMENTS
+    # ------------------------------------------------------------
+
+    @api.model
+    def _today(self, company, when=None, policy=None):
+        """The day items age against: ``when`` (default now) in the company's collections timezone."""
+        when = when or datetime.now(timezone.utc)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        return local_today(policy or self.env["collection.run"]._policy(company), when)
+
+    @api.model
+    def _for_cases(self, cases, when=None, actions=None, purpose=None):
+        """Return ``{case id: StatementDocument}`` for the cases, read from the ledger now (one query)."""
+        action_of = {action.case_id.id: action for action in actions or ()}
+        pairs = [(case, action_of.get(case.id)) for case in cases]
+        return {case.id: document for (case, _action), document in zip(pairs, self._documents(pairs, when, purpose))}
+
+    @api.model
+    def _for_actions(self, actions, when=None):
+        """Return ``{action id: StatementDocument}``: each action's statement, read from the ledger now."""
+        pairs = [(action.case_id, action) for action in actions]
+        return {action.id: document for (_case, action), document in zip(pairs, self._documents(pairs, when))}
+
+    @api.model
+    def _documents(self, pairs, when=None, purpose=None):
+        """The statement of each (case, action or None) pair; one ledger query per company."""
+        documents = []
+        by_company = {}
+        for case, _action in pairs:
+            by_company.setdefault(case.company_id, self.env["collection.case"])
+            by_company[case.company_id] |= case
+        context = {}
+        for company, cases in by_company.items():
+            policy = self.env["collection.run"]._policy(company)
+            rows = self._read_rows(company, cases.partner_id.commercial_partner_id.ids)
+            moves = self.env["account.move"].browse({row[2] for partner_rows in rows.values() for row in partner_rows})
+            context[company] = (policy, self._today(company, when, policy), rows, moves)
+        for case, action in pairs:
+            policy, today, rows, moves = context[case.company_id]
+            partner_rows = rows.get(case.partner_id.commercial_partner_id.id, [])
+            arranged = self._arranged_line_ids(case)
+            if arranged is None:
+                arranged = {str(row[0]) for row in partner_rows}
+            reminded = {str(line_id) for line_id in action.move_line_ids.ids} if action else set()
+            build = {"arranged_item_ids": arranged, "reminded_item_ids": reminded,
+                     "credits_mode": policy.statement.credits}
+            customer_id = str(case.partner_id.commercial_partner_id.id)
+            statement = build_statement(customer_id, self._items(partner_rows), today, **build)
+            in_company = build_statement(
+                customer_id, self._items(partner_rows, case.company_id.currency_id.name), today, **build
+            )
+            documents.append(StatementDocument(
+                self.env, case, statement, in_company, moves, action=action, purpose=purpose or _purpose(action),
+            ))
+        return documents
+
+
+def _purpose(action):
+    if action and action.level_key == THANK_YOU:
+        return THANK_YOU
+    if action and action.level_id and action.level_id.delay_days < 0:
+        return PRE_DUE
+    return OVERDUE
+
+
+class StatementDocument:
+    """A case's statement as its customer reads it: lines, totals, recipients, in the customer's language.
+
+    Templates (mail, SMS, letter, portal, call task) receive it as ``statement`` and print its
+    values; they compute no amount of their own.
+    """
+
+    def __init__(self, env, case, statement, company_statement, moves, action=None, purpose=OVERDUE):
+        self.case = case
+        self.action = action
+        self.purpose = purpose
+        self.statement = statement
+        self.company_statement = company_statement
+        self.recipient, self.cc = case.partner_id._collection_recipients()
+        self.addressee = case.partner_id._collection_addressee()
+        self.lang = self.recipient.lang or case.partner_id.lang or env.lang or "en_US"
+        self.env = env(context=dict(env.context, lang=self.lang))
+        self._moves = {move.id: move for move in moves}
+        self._move_of_line = {}
+        self._currencies = {}
+        self.today = statement.as_of
+
+    # -- lookups -----------------------------------------------------------------
+
+    def currency(self, code):
+        """The res.currency record of an ISO code."""
+        if code not in self._currencies:
+            self._currencies[code] = self.env["res.currency"].with_context(active_test=False).search(
+                [("name", "=", code)], limit=1
+            )
+        return self._currencies[code]
+
+    def move(self, line):
+        """The journal entry (invoice, credit note, payment) of a statement line."""
+        if not self._move_of_line:
+            ids = [int(item.item_id) for item in self.statement.lines]
+            for aml in self.env["account.move.line"].browse(ids):
+                self._move_of_line[str(aml.id)] = aml.move_id
+        return self._move_of_line.get(line.item_id, self.env["account.move"])
+
+    # -- formatting ---------------------------------------------------------------
+
+    def amount(self, value, currency_code):
+        """An amount as the customer reads it (symbol, separators of their language)."""
+        return format_amount(self.env, float(value), self.currency(currency_code), lang_code=self.lang)
+
+    def date(self, value):
+        return format_date(self.env, value, lang_code=self.lang)
+
+    def amounts(self, attribute):
+        """One amount per currency, joined: '1,200.00 EUR and 300.00 USD'."""
+        parts = [self.amount(getattr(t, attribute), t.currency) for t in self.statement.totals
+                 if getattr(t, attribute)]
+        if not parts:
+            company = self.case.company_id.currency_id
+            return format_amount(self.env, 0.0, company, lang_code=self.lang)
+        return self.env._(" and ").join(parts) if len(parts) <= 2 else ", ".join(parts)
+
+    def installment(self, line):
+        """'instalment 2 of 3' for an invoice with several instalments, else ''."""
+        if not line.installments:
+            return ""
+        return self.env._("instalment %(number)s of %(count)s", number=line.installment, count=line.installments)
+
+    def pay_url(self, line):
+        """The portal page where this invoice can be paid (signed link), for invoices only."""
+        move = self.move(line)
+        if line.kind != "invoice" or line.section not in ("overdue", "upcoming") or not move:
+            return ""
+        return move.get_base_url() + move.get_portal_url()
+
+    def disputable_moves(self):
+        """Invoices the customer can still dispute: open, not disputed, not credits."""
+        moves = self.env["account.move"]
+        for line in self.overdue + self.upcoming + self.arranged:
+            if line.kind == "invoice":
+                moves |= self.move(line)
+        return moves
+
+    def kind_label(self, line):
+        labels = {
+            "invoice": self.env._("Invoice"),
+            "credit_note": self.env._("Credit note"),
+            "payment": self.env._("Payment not yet applied"),
+        }
+        return labels.get(line.kind, line.kind)
+
+    # -- sections and totals --------------------------------------------------------
+
+    @property
+    def overdue(self):
+        return self.statement.section("overdue")
+
+    @property
+    def arranged(self):
+        return self.statement.section("arranged")
+
+    @property
+    def disputed(self):
+        return self.statement.section("disputed")
+
+    @property
+    def upcoming(self):
+        return self.statement.section("upcoming")
+
+    @property
+    def credits(self):
+        return self.statement.section("credit")
+
+    @property
+    def totals(self):
+        return self.statement.totals
+
+    @property
+    def amount_due_text(self):
+        return self.amounts("amount_due")
+
+    @property
+    def upcoming_text(self):
+        return self.amounts("upcoming")
+
+    @property
+    def credits_netted(self):
+        return self.statement.credits_mode == "net"
+
+    @property
+    def has_amount_due(self):
+        return self.statement.has_amount_due
+
+    @property
+    def oldest_days_overdue(self):
+        return self.statement.oldest_days_overdue
+
+    @property
+    def amount_due(self):
+        """What is asked, in the company currency (the action and the case record it)."""
+        return float(self.company_statement.totals_for(self.case.company_id.currency_id.name).amount_due)
+
+    def case_values(self):
+        """The case's amounts, from the same statement (company currency)."""
+        return case_amounts(self.company_statement, self.case.company_id.currency_id.name)
+
+    def summary(self):
+        """Plain text for an SMS or a call task: what is asked, how many items, what is credited or disputed."""
+        env = self.env
+        parts = [env._("Amount due: %(amount)s (%(count)s items, the oldest %(days)s days overdue).",
+                       amount=self.amount_due_text, count=len(self.overdue), days=self.oldest_days_overdue)]
+        if self.credits:
+            parts.append(env._("Credits: %(amount)s%(netted)s.", amount=self.amounts("credits"),
+                               netted=env._(" (deducted)") if self.credits_netted else ""))
+        if self.disputed:
+            parts.append(env._("Under review (not asked): %(amount)s.", amount=self.amounts("disputed")))
+        if self.arranged:
+            parts.append(env._("Under a promise or payment plan: %(amount)s.", amount=self.amounts("arranged")))
+        return " ".join(parts)
+
+    def lines_text(self):
+        """One line per item for a call task: reference, due date, days overdue, residual."""
+        rows = []
+        for line in self.overdue:
+            rows.append(f"{line.invoice_ref} {self.installment(line)} · {self.date(line.due_date)} · "
+                        f"{line.days_overdue} · {self.amount(line.residual, line.currency)}")
+        return rows
+
+
+def case_amounts(statement, company_currency):
+    """The amounts a case shows, from its company-currency statement."""
+    totals = statement.totals_for(company_currency)
+    return {
+        "open_amount": float(totals.balance),
+        "overdue_amount": float(totals.overdue),
+        "amount_due": float(totals.amount_due),
+        "disputed_amount": float(totals.disputed),
+        "arranged_amount": float(totals.arranged),
+        "upcoming_amount": float(totals.upcoming),
+        "credit_amount": float(totals.credits),
+        "oldest_days_overdue": statement.oldest_days_overdue,
+    }
+
