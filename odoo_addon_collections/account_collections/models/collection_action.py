@@ -98,7 +98,7 @@ class CollectionAction(models.Model):
     # SENDING
     # ------------------------------------------------------------
 
-    def _execute(self, document=None, minimums=None):
+    def _execute(self, document=None, minimums=None, case_values=None):
         """Send an email or SMS through Odoo's machinery; calls, letters and WhatsApp become collector tasks.
 
         What is sent is rendered from the case's statement as it stands now (``document``): an
@@ -117,17 +117,12 @@ class CollectionAction(models.Model):
             self._send_sms(document)
         else:
             self._schedule_task(document)
-        self.amount_due = document.amount_due if document.purpose != PRE_DUE else self.amount_due
-        case.write(document.case_values())
-        case._message_log(
-            body=self.env._(
-                "Collection action %(level)s by %(channel)s (cost %(cost)s): %(reason)s",
-                level=self.level_id.display_name or self.level_key,
-                channel=dict(self._fields["channel"]._description_selection(self.env))[self.channel],
-                cost=self.cost,
-                reason=self.reason,
-            )
-        )
+        if document.purpose != PRE_DUE:
+            self.amount_due = document.amount_due  # what was asked, as sent
+        if case_values is None:
+            case.write(document.case_values())  # the case shows the figures the customer just read
+        else:
+            case_values[case.id] = document.case_values()  # written for the whole batch at once
 
     def _send_time_reason(self, document, minimums=None):
         """Why this action must not go out now (items no longer due, hold, minimum), or False."""
@@ -197,13 +192,17 @@ class CollectionAction(models.Model):
         if purpose not in (PRE_DUE, THANK_YOU) and self.level_id.mail_template_id:
             return self.level_id.mail_template_id
         key = purpose if purpose in (PRE_DUE, THANK_YOU) else (self.tone or self.level_id.tone or "neutral")
-        return self.env.ref(MAIL_TEMPLATES.get(key, MAIL_TEMPLATES["neutral"]))
+        return self._template(MAIL_TEMPLATES.get(key, MAIL_TEMPLATES["neutral"]), "mail.template")
 
     def _sms_template(self, purpose):
         if purpose != PRE_DUE and self.level_id.sms_template_id:
             return self.level_id.sms_template_id
         key = purpose if purpose == PRE_DUE else self.tone
-        return self.env.ref(SMS_TEMPLATES.get(key, "account_collections.sms_template_collection"))
+        return self._template(SMS_TEMPLATES.get(key, "account_collections.sms_template_collection"), "sms.template")
+
+    def _template(self, xmlid, model):
+        """A template of the addon by its XML id, without a query (the id is cached by Odoo)."""
+        return self.env[model].browse(self.env["ir.model.data"]._xmlid_to_res_id(xmlid, raise_if_not_found=True))
 
     def _email_from(self):
         """The collector's address, else the company's collections address, else the company's."""
@@ -221,12 +220,14 @@ class CollectionAction(models.Model):
         body = template._render_field("body_html", case.ids, set_lang=document.lang, add_context=values)[case.id]
         recipients = document.recipient | document.cc
         author = case.user_id.partner_id or case.company_id.partner_id
+        email_from = self._email_from()
         case.with_context(collection_notify_only=recipients.ids).message_post(
+            **self._thread_values(email_from),
             body=Markup(body),
             subject=subject,
             partner_ids=recipients.ids,
             author_id=author.id,
-            email_from=self._email_from(),
+            email_from=email_from,
             message_type="comment",
             subtype_xmlid="mail.mt_comment",
             attachment_ids=self._email_attachments(document).ids,
@@ -235,6 +236,28 @@ class CollectionAction(models.Model):
         self.write({"sent_to": ", ".join(recipients.mapped("email_formatted"))})
         self._mark_done()
 
+    def _thread_values(self, email_from):
+        """Reply-to, alias domain and company of the case's messages, computed once per sending batch.
+
+        ``message_post`` computes them for each message otherwise (three queries an email); replies
+        still reach the case through its alias or the company's catchall.
+        """
+        cache = self.env.context.get("collection_thread_cache")
+        if cache is None:
+            return {}
+        cases = self.env["collection.case"].browse(cache["case_ids"])
+        if "domains" not in cache:
+            cache["domains"] = cases.sudo()._mail_get_alias_domains(default_company=self.env.company)
+            cache["companies"] = cases._mail_get_companies(default=self.env.company)
+        if email_from not in cache:
+            cache[email_from] = cases._notify_get_reply_to(default=email_from)
+        case_id = self.case_id.id
+        return {
+            "reply_to": cache[email_from][case_id],
+            "record_alias_domain_id": cache["domains"][case_id].id,
+            "record_company_id": cache["companies"][case_id].id,
+        }
+
     def _send_sms(self, document):
         case = self.case_id
         template = self._sms_template(document.purpose).sudo()
@@ -242,7 +265,7 @@ class CollectionAction(models.Model):
         body = template._render_field("body", case.ids, set_lang=document.lang, add_context=values)[case.id]
         body = body.replace("\xa0", " ")  # amounts use non-breaking spaces, which GSM-7 lacks (one SMS would cost two)
         partner, number = case.partner_id._collection_sms_recipient()
-        case._message_sms(body, partner_ids=partner.ids, sms_pid_to_number={partner.id: number})
+        case._message_sms(body, partner_ids=partner.ids, sms_pid_to_number={partner.id: number}, put_in_queue=True)
         self.write({"sent_to": f"{partner.name} {number}"})
         self._mark_done()
 
@@ -254,22 +277,45 @@ class CollectionAction(models.Model):
         if self.channel == "letter":
             self._attach_letter(document)
         self.write({"state": "to_do", "sent_to": document.recipient.display_name})
-        self._ensure_activity(document)
+        tasks = self.env.context.get("collection_tasks")
+        if tasks is not None:
+            tasks.append((self.id, document))  # their activities are created for the whole batch at once
+        else:
+            self._ensure_activity({self.id: document})
 
-    def _ensure_activity(self, document=None):
-        """Give each pending task without one an activity of its case's collector (none while unassigned)."""
-        for action in self.filtered(lambda a: a.state == "to_do" and not a.activity_id and a.case_id.user_id):
-            case = action.case_id
-            document = document or case._collection_statement(action=action)
-            activity_type = "mail.mail_activity_data_call" if action.channel == "call" else "mail.mail_activity_data_todo"
-            action.activity_id = case.activity_schedule(
-                activity_type,
-                date_deadline=fields.Date.to_date(action.not_before),
-                summary=action._task_summary(),
-                note=action._task_note(document),
-                user_id=case.user_id.id,
+    def _ensure_activity(self, documents=None):
+        """Give each pending task without one an activity of its case's collector (none while unassigned).
+
+        One ``create`` for all the tasks; the collectors see them in their activities (no email each).
+        """
+        tasks = self.filtered(lambda a: a.state == "to_do" and not a.activity_id and a.case_id.user_id)
+        if not tasks:
+            return
+        documents = documents or {}
+        missing = tasks.filtered(lambda a: a.id not in documents)
+        if missing:
+            documents = {**documents, **self.env["collection.statement"]._for_actions(missing)}
+        model_id = self.env["ir.model"]._get_id("collection.case")
+        types = {
+            channel: self.env["ir.model.data"]._xmlid_to_res_id(
+                "mail.mail_activity_data_call" if channel == "call" else "mail.mail_activity_data_todo"
             )
-            document = None
+            for channel in set(tasks.mapped("channel"))
+        }
+        activities = self.env["mail.activity"].with_context(mail_activity_quick_update=True).create([
+            {
+                "res_model_id": model_id,
+                "res_id": action.case_id.id,
+                "activity_type_id": types[action.channel],
+                "date_deadline": fields.Date.to_date(action.not_before),
+                "summary": action._task_summary(),
+                "note": action._task_note(documents[action.id]),
+                "user_id": action.case_id.user_id.id,
+            }
+            for action in tasks
+        ])
+        for action, activity in zip(tasks, activities):
+            action.activity_id = activity
 
     def _task_summary(self):
         channel = dict(self._fields["channel"]._description_selection(self.env))[self.channel]
@@ -312,6 +358,9 @@ class CollectionAction(models.Model):
                 if line.reminded and line.kind == "invoice":
                     moves |= document.move(line)
             for move in moves:
+                if move.invoice_pdf_report_id:  # the PDF the customer already received
+                    attachments |= move.invoice_pdf_report_id
+                    continue
                 content, kind = self._render_report(invoice_report, move.ids)
                 attachments |= self.env["ir.attachment"].create(
                     {
@@ -342,9 +391,9 @@ class CollectionAction(models.Model):
         """Render a report as PDF, or as HTML when this server has no wkhtmltopdf (still printable)."""
         report = report.with_context(collection_statements=statements or {})
         try:
-            return report._render(report.report_name, ids)
+            return report._render(report.id, ids)  # by id: by name, each step would search the report again
         except UserError:
-            return report._render_qweb_html(report.report_name, ids)
+            return report._render_qweb_html(report.id, ids)
 
     def _render_letter(self, document):
         report = self.env.ref("account_collections.action_report_collection_letter")

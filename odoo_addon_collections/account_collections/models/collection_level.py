@@ -31,7 +31,9 @@ class CollectionLevel(models.Model):
     sms_template_id = fields.Many2one("sms.template", domain=[("model", "=", "collection.case")])
     stage_id = fields.Many2one("collection.stage", string="Move Case to Stage")
     call_script = fields.Text(translate=True)
-    attach_statement = fields.Boolean(default=True, help="Attach the statement of overdue items to the email.")
+    attach_statement = fields.Boolean(
+        help="Attach the statement of account as a printable document to the email (its body shows it anyway).",
+    )
     attach_invoices = fields.Boolean(help="Attach the PDF of each overdue invoice to the email.")
     company_id = fields.Many2one(related="strategy_id.company_id", store=True)
 

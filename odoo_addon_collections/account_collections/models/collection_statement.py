@@ -103,6 +103,24 @@ class CollectionStatement(models.AbstractModel):
         return items
 
     @api.model
+    def _ensure_access_tokens(self, move_ids):
+        """Give every move a portal access token in one statement (pay links are signed with it).
+
+        ``portal.mixin`` writes a missing token on first use, through ``account.move.write``, which
+        costs about 40 ms per invoice; a reminder batch would pay it for every invoice it links.
+        """
+        if not move_ids:
+            return
+        self.env.cr.execute(
+            "UPDATE account_move SET access_token = gen_random_uuid()::text"
+            " WHERE id IN %s AND access_token IS NULL RETURNING id",
+            [tuple(set(move_ids))],
+        )
+        updated = [row[0] for row in self.env.cr.fetchall()]
+        if updated:
+            self.env["account.move"].browse(updated).invalidate_recordset(["access_token"])
+
+    @api.model
     def _arranged_line_ids(self, case):
         """Items of the case under a pending promise or an active payment plan (None: all of them)."""
         arranged = set()
@@ -148,13 +166,14 @@ class CollectionStatement(models.AbstractModel):
             by_company.setdefault(case.company_id, self.env["collection.case"])
             by_company[case.company_id] |= case
         context = {}
+        currencies = {}  # ISO code -> res.currency, shared by the documents
         for company, cases in by_company.items():
             policy = self.env["collection.run"]._policy(company)
             rows = self._read_rows(company, cases.partner_id.commercial_partner_id.ids)
-            moves = self.env["account.move"].browse({row[2] for partner_rows in rows.values() for row in partner_rows})
-            context[company] = (policy, self._today(company, when, policy), rows, moves)
+            self._ensure_access_tokens([row[2] for partner_rows in rows.values() for row in partner_rows])
+            context[company] = (policy, self._today(company, when, policy), rows)
         for case, action in pairs:
-            policy, today, rows, moves = context[case.company_id]
+            policy, today, rows = context[case.company_id]
             partner_rows = rows.get(case.partner_id.commercial_partner_id.id, [])
             arranged = self._arranged_line_ids(case)
             if arranged is None:
@@ -168,7 +187,8 @@ class CollectionStatement(models.AbstractModel):
                 customer_id, self._items(partner_rows, case.company_id.currency_id.name), today, **build
             )
             documents.append(StatementDocument(
-                self.env, case, statement, in_company, moves, action=action, purpose=purpose or _purpose(action),
+                self.env, case, statement, in_company, {str(row[0]): row[2] for row in partner_rows},
+                action=action, purpose=purpose or _purpose(action), currencies=currencies,
             ))
         return documents
 
@@ -188,7 +208,8 @@ class StatementDocument:
     values; they compute no amount of their own.
     """
 
-    def __init__(self, env, case, statement, company_statement, moves, action=None, purpose=OVERDUE):
+    def __init__(self, env, case, statement, company_statement, move_ids, action=None, purpose=OVERDUE,
+                 currencies=None):
         self.case = case
         self.action = action
         self.purpose = purpose
@@ -198,9 +219,10 @@ class StatementDocument:
         self.addressee = case.partner_id._collection_addressee()
         self.lang = self.recipient.lang or case.partner_id.lang or env.lang or "en_US"
         self.env = env(context=dict(env.context, lang=self.lang))
-        self._moves = {move.id: move for move in moves}
-        self._move_of_line = {}
-        self._currencies = {}
+        self._move_ids = move_ids  # statement line (item id) -> move id
+        self._moves = self.env["account.move"].browse(sorted(set(move_ids.values())))  # one prefetch group
+        self._currencies = currencies if currencies is not None else {}
+        self._pay_urls = {}
         self.today = statement.as_of
 
     # -- lookups -----------------------------------------------------------------
@@ -215,11 +237,8 @@ class StatementDocument:
 
     def move(self, line):
         """The journal entry (invoice, credit note, payment) of a statement line."""
-        if not self._move_of_line:
-            ids = [int(item.item_id) for item in self.statement.lines]
-            for aml in self.env["account.move.line"].browse(ids):
-                self._move_of_line[str(aml.id)] = aml.move_id
-        return self._move_of_line.get(line.item_id, self.env["account.move"])
+        move_id = self._move_ids.get(line.item_id)
+        return self._moves.browse(move_id).with_prefetch(self._moves._prefetch_ids) if move_id else self._moves[:0]
 
     # -- formatting ---------------------------------------------------------------
 
@@ -247,10 +266,11 @@ class StatementDocument:
 
     def pay_url(self, line):
         """The portal page where this invoice can be paid (signed link), for invoices only."""
-        move = self.move(line)
-        if line.kind != "invoice" or line.section not in ("overdue", "upcoming") or not move:
-            return ""
-        return move.get_base_url() + move.get_portal_url()
+        if line.item_id not in self._pay_urls:
+            move = self.move(line)
+            payable = line.kind == "invoice" and line.section in ("overdue", "upcoming") and move
+            self._pay_urls[line.item_id] = move.get_base_url() + move.get_portal_url() if payable else ""
+        return self._pay_urls[line.item_id]
 
     def disputable_moves(self):
         """Invoices the customer can still dispute: open, not disputed, not credits."""

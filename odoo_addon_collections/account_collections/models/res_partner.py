@@ -116,6 +116,23 @@ class ResPartner(models.Model):
         cc = commercial.collection_cc_ids.filtered("email") - to
         return to, cc
 
+    def _collection_reach(self):
+        """``{partner id: (email, mobile)}``: where the collection messages of each customer can go.
+
+        The same choice as ``_collection_recipients`` and ``_collection_sms_recipient``, for a batch
+        of customers with a few queries (their addressees are read together).
+        """
+        addressees = {partner.id: partner._collection_addressee().id for partner in self}
+        contacts = self.browse(sorted(set(addressees.values()) | set(self.commercial_partner_id.ids)))
+        data = {row["id"]: row for row in contacts.read(["email", "mobile", "phone"])}
+        reach = {}
+        for partner in self:
+            to, commercial = data[addressees[partner.id]], data[partner.commercial_partner_id.id]
+            email = to["email"] or commercial["email"]
+            number = to["mobile"] or to["phone"] or commercial["mobile"] or commercial["phone"]
+            reach[partner.id] = (email or False, number or "")
+        return reach
+
     def _collection_mobile(self):
         """The number SMS and WhatsApp reminders go to (mobile first)."""
         self.ensure_one()

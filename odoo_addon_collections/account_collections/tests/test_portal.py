@@ -1,3 +1,5 @@
+import re
+
 from freezegun import freeze_time
 
 from odoo import http
@@ -69,3 +71,25 @@ class TestCollectionPortal(AccountTestInvoicingHttpCommon):
         self.assertEqual(self.move.payment_state, "blocked")
         self.assertTrue(self.case.activity_ids.filtered(lambda a: "damaged" in (a.note or "")))
         self.assertTrue(self.move.message_ids.filtered(lambda m: "Goods arrived damaged" in (m.body or "")))
+
+    @freeze_time("2026-11-24 10:00:00")
+    def test_credits_are_listed_apart_and_the_promise_asks_the_net_amount(self):
+        refund = self.init_invoice("out_refund", partner=self.partner_a, invoice_date="2026-11-10", amounts=[200.0],
+                                   taxes=[], post=True)
+        self.authenticate("portal_a", "portal_a_pw")
+        page = self.url_open("/my/collections").text
+        self.assertIn(refund.name, page)
+        self.assertNotIn(refund.get_portal_url(), page)  # nothing to pay on a credit note
+        self.assertNotIn(f'<option value="{refund.id}"', page)  # nor to dispute
+        (amount_input,) = re.findall(r'<input[^>]*id="amount-%s"[^>]*>' % self.case.id, page)
+        self.assertIn('value="500.00"', amount_input)
+        self.assertIn("Credits in your favour", page)
+        response = self.url_open(f"/my/collections/{self.case.id}/promise",
+                                 data={"promised_date": "2026-12-05", "amount": "500.00",
+                                       "csrf_token": http.Request.csrf_token(self)})
+        self.assertNotIn("error=", response.url)
+        self.assertEqual(self.case.promise_ids.amount, 500.0)
+        too_much = self.url_open(f"/my/collections/{self.case.id}/promise",
+                                 data={"promised_date": "2026-12-05", "amount": "700.00",
+                                       "csrf_token": http.Request.csrf_token(self)})
+        self.assertIn("error=promise_amount", too_much.url)

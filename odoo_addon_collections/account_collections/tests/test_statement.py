@@ -112,8 +112,9 @@ class TestStatementOfAccount(StatementCase):
         self.assertEqual(found["Under review"], [self.expected_row(self.receivable(disputed))])
         self.assertIn(f"Amount due: {self.money(600.0)}", text(lxml.html.fromstring(email.body)))
         self.assertNotIn(disputed.get_portal_url(), email.body)  # no pay link for what is under review
-        statement = email.attachment_ids.filtered(lambda a: a.name.startswith("statement-"))
-        letter = sections(statement.raw.decode())
+        report = self.env.ref("account_collections.action_report_collection_letter")
+        html, _kind = report._render_qweb_html(report.report_name, case.ids)  # printed from the case
+        letter = sections(html.decode())
         self.assertEqual(letter["Overdue"], [self.expected_row(self.receivable(m)) + [str(d)]
                                              for m, d in ((first, 20), (second, 10))])
         self.assertEqual(letter["Under review"], [self.expected_row(self.receivable(disputed))])
@@ -265,6 +266,7 @@ class TestStatementOfAccount(StatementCase):
         self.invoice(200.0, "2026-11-16", move_type="out_refund")
         with self.mockSMSGateway():
             self.run_collections()
+            self.env["sms.sms"].sudo()._process_queue()  # reminders are queued, sent after the commit
         self.assertSMSIapSent(["+34600999888"], content=f"{self.money(600.0)} of your account is overdue")
 
     @freeze_time(NOW)
