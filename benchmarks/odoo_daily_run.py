@@ -100,7 +100,16 @@ def build_template(template: str, customers: int, invoices: int, seed: int) -> f
 
 
 def update_addon(database: str) -> None:
-    """Bring account_collections in a database to this checkout's version."""
+    """Bring account_collections in a database to this checkout's version, data records included.
+
+    The copy's records of the addon are marked updatable first: templates and default levels are
+    ``noupdate`` (a company's edits survive an upgrade), but the benchmark must measure today's.
+    """
+    subprocess.run(
+        ["psql", "-q", "-d", database, "-c",
+         "UPDATE ir_model_data SET noupdate = false WHERE module = 'account_collections'"],
+        check=True, capture_output=True,
+    )
     subprocess.run(
         [str(ODOO_HOME / "venv" / "bin" / "python"), str(ODOO_HOME / "src" / "odoo-bin"),
          f"--addons-path={addons_path()}", "-d", database, "-u", "account_collections",

@@ -2,6 +2,7 @@ from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import formataddr
 
 from .collection_statement import PRE_DUE, THANK_YOU
 
@@ -205,12 +206,25 @@ class CollectionAction(models.Model):
         return self.env[model].browse(self.env["ir.model.data"]._xmlid_to_res_id(xmlid, raise_if_not_found=True))
 
     def _email_from(self):
-        """The collector's address, else the company's collections address, else the company's."""
+        """The collector's address, else the company's collections address, else the company's.
+
+        Without any of them, the company's notification address (its alias domain's default
+        sender), as Odoo sends its own notifications; else a clear error on the action.
+        """
         collector = self.case_id.user_id
         company = self.company_id
         if collector.email:
             return collector.email_formatted
-        return company.collection_email_from or company.email_formatted
+        sender = company.collection_email_from or company.email_formatted
+        if not sender and company.alias_domain_id.default_from_email:
+            sender = formataddr((company.name, company.alias_domain_id.default_from_email))
+        if not sender:
+            raise UserError(self.env._(
+                "No sender for the collection emails of %(company)s: give the case a collector with an email "
+                "address, or set a Collections Email in Settings > Collections, or the company's email.",
+                company=company.name,
+            ))
+        return sender
 
     def _send_email(self, document):
         case = self.case_id
@@ -274,9 +288,7 @@ class CollectionAction(models.Model):
 
     def _schedule_task(self, document):
         """A call, letter or WhatsApp message is the collector's task, with what to say and ask for."""
-        if self.channel == "letter":
-            self._attach_letter(document)
-        self.write({"state": "to_do", "sent_to": document.recipient.display_name})
+        self.write({"state": "to_do", "sent_to": document.addressee.display_name})
         tasks = self.env.context.get("collection_tasks")
         if tasks is not None:
             tasks.append((self.id, document))  # their activities are created for the whole batch at once
@@ -335,8 +347,10 @@ class CollectionAction(models.Model):
             if number:
                 paragraphs.append(f"https://wa.me/{number}")
         else:
-            paragraphs.append(env._("Print and post the reminder letter attached to the case to %(address)s.",
-                                    address=document.recipient.display_name))
+            paragraphs.append(env._(
+                "Print the letter (Actions > Letters to Print > Print Letters, or Print > Collection Letter on the "
+                "case) and post it to %(address)s.", address=document.addressee.display_name,
+            ))
         items = Markup("<br/>").join(document.lines_text())
         return Markup("").join(Markup("<p>%s</p>") % p for p in paragraphs) + (Markup("<p>%s</p>") % items if items else "")
 
@@ -413,6 +427,21 @@ class CollectionAction(models.Model):
     # ------------------------------------------------------------
     # ACTIONS
     # ------------------------------------------------------------
+
+    def action_print_letters(self):
+        """Print the letters of the selected letter tasks in one document, and mark them done.
+
+        Each letter is the case's statement of account as it stands at printing; the tasks'
+        activities are closed.
+        """
+        letters = self.filtered(lambda a: a.channel == "letter" and a.state in ("to_do", "done"))
+        if not letters:
+            raise UserError(self.env._("Select letters to print (actions on the Letter channel)."))
+        pending = letters.filtered(lambda a: a.state == "to_do")
+        pending.activity_id.action_feedback(feedback=self.env._("Letter printed."))
+        pending.write({"state": "done", "done_date": fields.Datetime.now(), "outcome": "sent"})
+        report = self.env.ref("account_collections.action_report_collection_letter")
+        return report.report_action(letters.case_id)
 
     def action_send_now(self):
         """Send a scheduled action at once, whatever its earliest time."""

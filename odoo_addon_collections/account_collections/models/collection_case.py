@@ -17,7 +17,7 @@ class CollectionCase(models.Model):
         group_expand="_read_group_stage_ids",
         domain="[('company_id', 'in', (company_id, False))]",
     )
-    user_id = fields.Many2one("res.users", string="Collector", tracking=True, default=lambda self: self.env.user)
+    user_id = fields.Many2one("res.users", string="Collector", tracking=True)
     team_id = fields.Many2one(
         "collection.team", string="Team", compute="_compute_team_id", store=True, readonly=False, tracking=True,
         help="The collector's team (set by the collector; can be changed).",
@@ -78,12 +78,11 @@ class CollectionCase(models.Model):
     # COMPUTE
     # ------------------------------------------------------------
 
-    @api.depends("action_ids.state", "action_ids.not_before")
-    @api.depends("user_id")
+    @api.depends("user_id", "company_id")
     def _compute_team_id(self):
         teams = self.env["collection.team"].search([])
         for case in self:
-            member_of = teams.filtered(lambda t, case=case: t.company_id == case.company_id
+            member_of = teams.filtered(lambda t, case=case: case.user_id and t.company_id == case.company_id
                                        and (case.user_id in t.member_ids or case.user_id == t.leader_id))
             case.team_id = member_of[:1]
 
@@ -153,3 +152,49 @@ class CollectionCase(models.Model):
             "view_mode": "list",
             "domain": self._open_items_domain(),
         }
+
+    # ------------------------------------------------------------
+    # ASSIGNMENT
+    # ------------------------------------------------------------
+
+    def _assign_collectors(self):
+        """Give each case without a collector the one its company's assignment rules pick, else the default one.
+
+        Never the user running the job (OdooBot in the cron): a case no rule gives a valid collector
+        stays unassigned. The rules are read once per company and the cases written once per
+        collector, silently (a run opens many cases); the collector follows the case and gets its tasks.
+        """
+        Rule = self.env["collection.assignment.rule"]
+        quiet = self.with_context(tracking_disable=True, mail_activity_quick_update=True)
+        for cases in quiet.filtered(lambda c: not c.user_id).grouped("company_id").values():
+            collectors = Rule._collectors_for(cases)
+            for collector, assigned in cases.grouped(lambda c, found=collectors: found[c.id]).items():
+                if collector:
+                    assigned.write({"user_id": collector.id})
+        return True
+
+    def write(self, vals):
+        if "user_id" not in vals:
+            return super().write(vals)
+        previous = {case.id: case.user_id for case in self}
+        result = super().write(vals)
+        self.filtered(lambda c: c.user_id and c.user_id != previous[c.id])._hand_over(previous)
+        return result
+
+    def _hand_over(self, previous):
+        """The new collector follows the case (replies notify them) and takes over its open tasks.
+
+        Activities move when they were the previous collector's or have no valid owner (none, OdooBot,
+        an archived or portal user); other people's stay theirs. Tasks that waited for a collector
+        (they get no activity while the case is unassigned) get theirs now.
+        """
+        Rule = self.env["collection.assignment.rule"]
+        for collector, cases in self.grouped("user_id").items():
+            cases.message_subscribe(partner_ids=collector.partner_id.ids)
+            by_id = {case.id: case for case in cases}
+            moving = cases.activity_ids.filtered(
+                lambda a, by_id=by_id: a.user_id == previous[a.res_id]
+                or not Rule._is_valid_collector(a.user_id, by_id[a.res_id].company_id)
+            )
+            moving.write({"user_id": collector.id})
+        self.action_ids.filtered(lambda a: a.state == "to_do" and not a.activity_id)._ensure_activity()

@@ -489,6 +489,7 @@ class CollectionRun(models.AbstractModel):
         quiet = Case.with_context(mail_create_nolog=True, mail_create_nosubscribe=True, mail_notrack=True)
         for case in quiet.create(new_cases):
             cases[case.partner_id.id] = case
+        self.env["collection.case"].browse([c.id for c in cases.values()])._assign_collectors()  # never OdooBot
         self._record_actions(company, decisions, cases, strategies, naive_now)
         self._close_cases(company, closing, naive_now)
         self._cancel_obsolete_actions(company, decisions, statements, cases)

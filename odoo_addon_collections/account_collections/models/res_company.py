@@ -50,3 +50,9 @@ class ResCompany(models.Model):
         help="Sender of collection emails when the case has no collector with an email address, e.g. "
         "Accounts Receivable <ar@example.com>. Replies reach the case in any case.",
     )
+    collection_default_user_id = fields.Many2one(
+        "res.users",
+        string="Default Collector",
+        domain=[("share", "=", False)],
+        help="Collector of the cases no assignment rule gives one to; without one, they stay unassigned.",
+    )

@@ -18,6 +18,7 @@ class TestDailyRun(AccountTestInvoicingCommon, SMSCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.env.user.groups_id += cls.env.ref("account_collections.group_collection_manager")
+        cls.env.company.collection_default_user_id = cls.env.user  # the collector of the cases the run opens
         cls.env.company.collection_tz = "UTC"
         cls.partner_a.write({"email": "ap@partner-a.example.com", "mobile": "+34600111222"})
         cls.Run = cls.env["collection.run"]
@@ -248,16 +249,20 @@ class TestDailyRun(AccountTestInvoicingCommon, SMSCase):
         case = self.case()
         letter = case.action_ids.filtered(lambda a: a.channel == "letter")
         self.assertEqual(letter.state, "to_do")
-        attachment = self.env["ir.attachment"].search(
-            [("res_model", "=", "collection.case"), ("res_id", "=", case.id), ("name", "like", "statement-")]
-        )
-        self.assertEqual(len(attachment), 1)  # rendered once, shared by the letter and the email
-        email = case.message_ids.filtered(lambda m: m.message_type == "comment")
-        self.assertIn(attachment, email.attachment_ids)
-        self.assertIn(b"Statement of account", attachment.raw)
-        self.assertIn(b"700", attachment.raw)
+        self.assertIn("Print the letter", letter.activity_id.note)
         self.assertEqual(case.stage_id, self.env.ref("account_collections.stage_escalated"))
         self.assertEqual(set(case.action_ids.mapped("channel")), {"letter", "email"})
+        report_action = letter.action_print_letters()
+        # an administrator who never chose a document layout is asked first, the report following
+        report_action = report_action.get("context", {}).get("report_action") or report_action
+        self.assertEqual(report_action["report_name"], "account_collections.report_collection_letter")
+        self.assertEqual(report_action["context"]["active_ids"], case.ids)
+        self.assertEqual(letter.state, "done")
+        self.assertFalse(letter.activity_id.exists())
+        report = self.env.ref("account_collections.action_report_collection_letter")
+        html = report._render_qweb_html(report.id, case.ids)[0].decode()
+        self.assertIn("Statement of account", html)
+        self.assertIn("700.00", html)
 
     @freeze_time(NOW)
     def test_logging_a_call_closes_the_task_and_pauses_the_customer(self):

@@ -16,6 +16,7 @@ class TestCollectionPortal(AccountTestInvoicingHttpCommon):
     def setUpClass(cls):
         super().setUpClass()
         cls.env.user.groups_id += cls.env.ref("account_collections.group_collection_manager")
+        cls.env.company.collection_default_user_id = cls.env.user  # the collector of the cases the run opens
         cls.env.company.collection_tz = "UTC"
         portal = cls.env.ref("base.group_portal")
         cls.portal_a = cls.env["res.users"].create({

@@ -39,6 +39,7 @@ class StatementCase(AccountTestInvoicingCommon, SMSCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.env.user.groups_id += cls.env.ref("account_collections.group_collection_manager")
+        cls.env.company.collection_default_user_id = cls.env.user  # the collector of the cases the run opens
         cls.env.company.collection_tz = "UTC"
         cls.partner_a.write({"email": "ap@partner-a.example.com", "mobile": "+34600111222", "lang": "en_US"})
         cls.Run = cls.env["collection.run"]
@@ -434,3 +435,52 @@ class TestStatementOfAccount(StatementCase):
         self.assertEqual(found["Créditos a su favor"][0][0], f"{refund.name} (Nota de crédito)")
         self.assertIn("Estimado/a", body)
         self.assertNotIn("Amount due", body)
+
+    @freeze_time(NOW)
+    def test_spanish_letters_and_sms_read_spanish(self):
+        self.env["res.lang"]._activate_lang("es_ES")
+        self.env["ir.module.module"]._load_module_terms(["account_collections"], ["es_ES"], overwrite=True)
+        self.partner_a.write({"lang": "es_ES", "collection_opt_out_email": True})
+        move = self.invoice(2500.0, "2026-11-15")  # first reminder: SMS, the email being refused
+        with self.mockSMSGateway():
+            self.run_collections()
+            self.env["sms.sms"].sudo()._process_queue()
+        self.assertSMSIapSent(["+34600111222"], content=f"{self.money(2500.0, 'es_ES')} de su cuenta está vencido")
+        report = self.env.ref("account_collections.action_report_collection_letter")
+        html = report._render_qweb_html(report.id, self.case().ids)[0].decode()
+        letter = sections(html)
+        self.assertEqual(letter["Vencido"], [self.expected_row(self.receivable(move), "es_ES") + ["9"]])
+        self.assertIn("Estado de cuenta", html)
+        self.assertIn(f"Importe pendiente: {self.money(2500.0, 'es_ES')}", text(lxml.html.fromstring(html)))
+
+    @freeze_time(NOW)
+    def test_the_reminder_comes_from_the_collector_and_the_reply_reaches_the_case(self):
+        collector = self.env["res.users"].create({
+            "name": "Collector C", "login": "collector_c", "email": "c@company.example.com",
+            "company_id": self.env.company.id, "company_ids": [Command.set(self.env.company.ids)],
+            "groups_id": [Command.set([self.env.ref("account_collections.group_collection_user").id])],
+        })
+        self.env.company.collection_default_user_id = collector
+        self.invoice(800.0, "2026-11-15")
+        self.run_collections()
+        case = self.case()
+        (email,) = self.emails(case)
+        self.assertEqual(case.user_id, collector)
+        self.assertIn("c@company.example.com", email.email_from)
+        self.assertEqual(email.author_id, collector.partner_id)
+        self.assertNotIn(collector.partner_id, email.notification_ids.res_partner_id)  # no copy of each reminder
+        raw = (
+            "From: AP of A <ap@partner-a.example.com>\n"
+            f"To: {email.reply_to or email.email_from}\n"
+            f"Subject: Re: {email.subject}\n"
+            "Message-ID: <reply-1@partner-a.example.com>\n"
+            f"In-Reply-To: {email.message_id}\n"
+            f"References: {email.message_id}\n"
+            "Content-Type: text/plain; charset=utf-8\n\n"
+            "We will pay on Friday.\n"
+        )
+        thread_id = self.env["mail.thread"].message_process(None, raw)  # routed by the reminder's Message-ID
+        self.assertEqual(thread_id, case.id)
+        reply = case.message_ids.filtered(lambda m: "pay on Friday" in (m.body or ""))
+        self.assertEqual(reply.author_id, self.partner_a)
+        self.assertIn(collector.partner_id, reply.notification_ids.res_partner_id)
