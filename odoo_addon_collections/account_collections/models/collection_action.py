@@ -4,6 +4,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import formataddr
 
+from .collection_level import CHANNEL_SELECTION
 from .collection_statement import PRE_DUE, THANK_YOU
 
 # The template of each purpose and tone, when the level names none.
@@ -49,7 +50,7 @@ class CollectionAction(models.Model):
     strategy_key = fields.Char(readonly=True)
     variant = fields.Char(readonly=True)
     channel = fields.Selection(
-        [("email", "Email"), ("sms", "SMS"), ("whatsapp", "WhatsApp"), ("call", "Call"), ("letter", "Letter")],
+        CHANNEL_SELECTION,
         required=True,
         readonly=True,
     )

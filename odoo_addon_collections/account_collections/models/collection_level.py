@@ -1,6 +1,11 @@
 from odoo import fields, models
 
-CHANNELS = ["email", "sms", "whatsapp", "call", "letter"]
+from collections_engine.types import CHANNELS as ENGINE_CHANNELS
+
+# The engine's channels, in the order a level offers them (cheapest first), with their labels.
+CHANNELS = ("email", "sms", "whatsapp", "call", "letter")
+CHANNEL_SELECTION = [("email", "Email"), ("sms", "SMS"), ("whatsapp", "WhatsApp"), ("call", "Call"), ("letter", "Letter")]
+assert set(CHANNELS) == set(ENGINE_CHANNELS) == {key for key, _label in CHANNEL_SELECTION}
 
 
 class CollectionLevel(models.Model):

@@ -5,7 +5,7 @@ import threading
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
-from odoo import _, api, fields, models
+from odoo import _, api, models
 from odoo.exceptions import AccessError, UserError
 
 from collections_engine import (
@@ -25,7 +25,7 @@ from collections_engine.engine import local_today
 from collections_engine.errors import EngineError, PolicyError
 from collections_engine.policy import DEFAULT_RISK_WEIGHTS
 from collections_engine.statement import build_statement
-from collections_engine.types import CHANNELS, MANUAL_CHANNELS, ContactWindow
+from collections_engine.types import CHANNELS, ContactWindow
 
 from .collection_statement import THANK_YOU, case_amounts
 from .collection_strategy import CONTROL_VARIANT

@@ -2,6 +2,8 @@ from odoo import api, fields, models
 
 from collections_engine.types import CHANNELS
 
+from .collection_level import CHANNEL_SELECTION
+
 
 class ResPartner(models.Model):
     _inherit = "res.partner"
@@ -14,7 +16,7 @@ class ResPartner(models.Model):
     )
     collection_risk_explanation = fields.Text(string="Risk Explanation", compute="_compute_collection_case_id")
     collection_preferred_channel = fields.Selection(
-        [("email", "Email"), ("sms", "SMS"), ("whatsapp", "WhatsApp"), ("call", "Call"), ("letter", "Letter")],
+        CHANNEL_SELECTION,
         string="Preferred Channel",
     )
     collection_contact_id = fields.Many2one(
