@@ -65,7 +65,12 @@ class RiskAssessment:
 
 @dataclass(slots=True)
 class Action:
-    """One collection action to take, with its idempotency key and earliest send time."""
+    """One collection action to take, with its idempotency key and earliest send time.
+
+    ``amount_due`` is what the reminder asks, as its statement of account will: the overdue
+    amount not disputed nor arranged, net of credits in ``net`` mode (for a pre-due reminder,
+    what comes due), in the company currency; ``item_ids`` are the items that reached the level.
+    """
 
     key: str
     customer_id: str

@@ -456,7 +456,7 @@ def _actions(
     slot = run.earliest_slot(tz, window, recent, windowed)
     item_ids = need.item_ids
     company = run.company_currency
-    amount = need.amount.quantize(run.company_quantum, ROUND_HALF_UP)
+    amount = need.asked.quantize(run.company_quantum, ROUND_HALF_UP)  # what the reminder's statement asks
     days = need.oldest_days
     when = f"{days} days overdue" if days > 0 else f"due in {-days} days" if days < 0 else "due today"
     reason = f"{need.oldest.invoice_ref} {when}; level '{level.name}' ({level.delay_days:+d} days); {why_channel}"

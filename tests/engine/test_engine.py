@@ -331,3 +331,16 @@ def test_a_letter_needs_its_own_minimum() -> None:
     assert [a.channel for a in small.actions] == ["email"]  # the final notice without its letter
     large = only(plan(portfolio([customer()], [item("i1", 61, amount="800.00")]), policy, history(), AS_OF))
     assert [a.channel for a in large.actions] == ["letter", "email"]
+
+
+def test_the_action_asks_what_its_statement_asks() -> None:
+    items = [
+        item("old", 40, amount="300.00"),  # already reminded at the second level: not in the occasion
+        item("new", 5, amount="200.00"),
+        item("cn", 2, amount="120.00", is_credit=True),
+        item("dis", 30, amount="999.00", disputed=True),
+    ]
+    events = history(event("c1", "call", ("old",), days_ago=3))
+    (action,) = only(plan(portfolio([customer()], items), POLICY, events, AS_OF)).actions
+    assert action.item_ids == ("new",)
+    assert action.amount_due == Decimal("380.00")  # 300 + 200 overdue, less the credit note; never the dispute
