@@ -34,7 +34,10 @@ class CollectionPortal(CustomerPortal):
     @http.route("/my/collections", type="http", auth="user", website=True)
     def portal_my_collections(self, **kwargs):
         cases = self._collection_cases()
-        statements = request.env["collection.statement"].sudo()._for_cases(cases)
+        statements = {
+            case_id: document.with_lang(request.env.lang)  # in the language the customer browses in
+            for case_id, document in request.env["collection.statement"].sudo()._for_cases(cases).items()
+        }
         shown = cases.filtered(lambda c: statements[c.id].statement.lines)
         today = fields.Date.context_today(request.env.user)
         values = self._prepare_portal_layout_values()

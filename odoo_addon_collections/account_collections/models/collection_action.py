@@ -331,12 +331,18 @@ class CollectionAction(models.Model):
             action.activity_id = activity
 
     def _task_summary(self):
-        channel = dict(self._fields["channel"]._description_selection(self.env))[self.channel]
-        return self.env._("%(channel)s: %(level)s", channel=channel, level=self.level_id.display_name or self.level_key)
+        action = self.with_context(lang=self.case_id.user_id.lang or self.env.lang)  # the collector reads it
+        channel = dict(action._fields["channel"]._description_selection(action.env))[action.channel]
+        return action.env._("%(channel)s: %(level)s", channel=channel,
+                            level=action.level_id.display_name or action.level_key)
 
     def _task_note(self, document):
-        """What the collector says and asks for: the statement's summary and items, the script or link."""
-        env = self.env
+        """What the collector says and asks for: the statement's summary and items, the script or link.
+
+        Written in the collector's language (the customer's statement, read by the collector).
+        """
+        document = document.with_lang(self.case_id.user_id.lang)
+        env = document.env
         paragraphs = [document.summary()]
         if self.channel == "call":
             partner, number = self.case_id.partner_id._collection_sms_recipient()

@@ -6,6 +6,7 @@ engine items and given to ``collections_engine.build_statement``. Customers read
 each invoice's own currency; the case keeps the company-currency figures of the same lines.
 """
 
+import copy
 from datetime import datetime, timezone
 from decimal import Decimal
 
@@ -224,6 +225,16 @@ class StatementDocument:
         self._currencies = currencies if currencies is not None else {}
         self._pay_urls = {}
         self.today = statement.as_of
+
+    def with_lang(self, lang):
+        """The same statement for another reader: a collector, or a portal user, in their language."""
+        if not lang or lang == self.lang:
+            return self
+        other = copy.copy(self)
+        other.lang = lang
+        other.env = self.env(context=dict(self.env.context, lang=lang))
+        other._pay_urls = self._pay_urls
+        return other
 
     # -- lookups -----------------------------------------------------------------
 

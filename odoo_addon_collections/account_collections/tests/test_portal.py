@@ -94,3 +94,17 @@ class TestCollectionPortal(AccountTestInvoicingHttpCommon):
                                  data={"promised_date": "2026-12-05", "amount": "700.00",
                                        "csrf_token": http.Request.csrf_token(self)})
         self.assertIn("error=promise_amount", too_much.url)
+
+    @freeze_time("2026-11-24 10:00:00")
+    def test_a_spanish_customer_reads_the_page_in_spanish(self):
+        self.env["res.lang"]._activate_lang("es_ES")
+        self.env["ir.module.module"]._load_module_terms(["account_collections"], ["es_ES"], overwrite=True)
+        self.portal_a.lang = "es_ES"
+        self.init_invoice("out_refund", partner=self.partner_a, invoice_date="2026-11-10", amounts=[200.0],
+                          taxes=[], post=True)
+        self.authenticate("portal_a", "portal_a_pw")
+        page = self.url_open("/my/collections").text
+        self.assertIn("Créditos a su favor", page)
+        self.assertIn("Importe pendiente", page)
+        self.assertIn("500,00", page)  # 700 overdue less the 200 credit note, in the Spanish number format
+        self.assertNotIn("Credits in your favour", page)

@@ -484,3 +484,20 @@ class TestStatementOfAccount(StatementCase):
         reply = case.message_ids.filtered(lambda m: "pay on Friday" in (m.body or ""))
         self.assertEqual(reply.author_id, self.partner_a)
         self.assertIn(collector.partner_id, reply.notification_ids.res_partner_id)
+
+    @freeze_time(NOW)
+    def test_an_invoice_in_another_currency_is_asked_in_its_own_currency(self):
+        eur = self.setup_other_currency("EUR", rates=[("2026-01-01", 2.0)])  # 1 company unit = 2 EUR
+        local = self.invoice(300.0, "2026-11-15")
+        foreign = self.init_invoice("out_invoice", partner=self.partner_a, invoice_date="2026-11-15",
+                                    amounts=[1000.0], taxes=[], currency=eur)
+        foreign.action_post()
+        self.run_collections()
+        case = self.case()
+        self.assertEqual(case.amount_due, 300.0 + 500.0)  # the case keeps the company currency
+        (email,) = self.emails(case)
+        rows = {row[0]: row for row in sections(email.body)["Overdue"]}
+        self.assertEqual(rows[foreign.name][2], self.money(1000.0, currency=eur))
+        self.assertEqual(rows[local.name][2], self.money(300.0))
+        body = text(lxml.html.fromstring(email.body))
+        self.assertIn(f"Amount due: {self.money(1000.0, currency=eur)} and {self.money(300.0)}", body)
