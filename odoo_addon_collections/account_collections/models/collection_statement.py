@@ -357,7 +357,7 @@ class StatementDocument:
     def summary(self):
         """Plain text for an SMS or a call task: what is asked, how many items, what is credited or disputed."""
         env = self.env
-        parts = [env._("Amount due: %(amount)s (%(count)s items, the oldest %(days)s days overdue).",
+        parts = [env._("Amount due: %(amount)s; overdue items: %(count)s, the oldest %(days)s days overdue.",
                        amount=self.amount_due_text, count=len(self.overdue), days=self.oldest_days_overdue)]
         if self.credits:
             parts.append(env._("Credits: %(amount)s%(netted)s.", amount=self.amounts("credits"),
