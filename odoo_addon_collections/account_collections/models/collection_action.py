@@ -120,7 +120,7 @@ class CollectionAction(models.Model):
         else:
             self._schedule_task(document)
         if document.purpose != PRE_DUE:
-            self.amount_due = document.amount_due  # what was asked, as sent
+            self._set({"amount_due": document.amount_due})  # what was asked, as sent
         if case_values is None:
             case.write(document.case_values())  # the case shows the figures the customer just read
         else:
@@ -248,7 +248,7 @@ class CollectionAction(models.Model):
             attachment_ids=self._email_attachments(document).ids,
             email_layout_xmlid="mail.mail_notification_light",
         )
-        self.write({"sent_to": ", ".join(recipients.mapped("email_formatted"))})
+        self._set({"sent_to": ", ".join(recipients.mapped("email_formatted"))})
         self._mark_done()
 
     def _thread_values(self, email_from):
@@ -281,15 +281,23 @@ class CollectionAction(models.Model):
         body = body.replace("\xa0", " ")  # amounts use non-breaking spaces, which GSM-7 lacks (one SMS would cost two)
         partner, number = case.partner_id._collection_sms_recipient()
         case._message_sms(body, partner_ids=partner.ids, sms_pid_to_number={partner.id: number}, put_in_queue=True)
-        self.write({"sent_to": f"{partner.name} {number}"})
+        self._set({"sent_to": f"{partner.name} {number}"})
         self._mark_done()
 
     def _mark_done(self):
-        self.write({"state": "done", "done_date": fields.Datetime.now(), "outcome": "sent"})
+        self._set({"state": "done", "done_date": fields.Datetime.now(), "outcome": "sent"})
+
+    def _set(self, values):
+        """Write the action now, or with the whole sending batch when it collects the values."""
+        batch = self.env.context.get("collection_action_values")
+        if batch is None:
+            self.write(values)
+        else:
+            batch.setdefault(self.id, {}).update(values)
 
     def _schedule_task(self, document):
         """A call, letter or WhatsApp message is the collector's task, with what to say and ask for."""
-        self.write({"state": "to_do", "sent_to": document.addressee.display_name})
+        self._set({"state": "to_do", "sent_to": document.addressee.display_name})
         tasks = self.env.context.get("collection_tasks")
         if tasks is not None:
             tasks.append((self.id, document))  # their activities are created for the whole batch at once

@@ -554,22 +554,33 @@ class CollectionRun(models.AbstractModel):
     @api.model
     def _update_cases(self, updates):
         """Write every case of a batch in one UPDATE ... FROM (VALUES ...), whatever the batch size."""
-        if not updates:
-            return
-        columns = list(updates[0][1])
-        Case = self.env["collection.case"]
-        casts = {name: Case._fields[name].column_type[1] for name in columns}
-        rows = [[case_id, *[values[name] if values[name] is not False else None for name in columns]]
-                for case_id, values in updates]
-        placeholders = ", ".join(["(%s" + ", %s" * len(columns) + ")"] * len(rows))
-        assignments = ", ".join(f'"{name}" = v."{name}"::{casts[name]}' for name in columns)
-        names = ", ".join(f'"{name}"' for name in columns)
-        self.env.cr.execute(
-            f"UPDATE collection_case AS c SET {assignments}, write_uid = %s, write_date = (now() at time zone 'UTC') "
-            f"FROM (VALUES {placeholders}) AS v(id, {names}) WHERE c.id = v.id",
-            [self.env.uid, *[value for row in rows for value in row]],
-        )
-        Case.invalidate_model(columns)
+        self._bulk_update("collection.case", updates)
+
+    @api.model
+    def _bulk_update(self, model, updates):
+        """Write ``[(id, {field: value})]`` with one UPDATE ... FROM (VALUES ...) per set of fields.
+
+        For plain stored columns of our own models (no computed field depends on them, no
+        tracking): a batch of a thousand records costs one statement instead of a thousand.
+        """
+        Model = self.env[model]
+        by_columns = {}
+        for record_id, values in updates:
+            by_columns.setdefault(tuple(values), []).append((record_id, values))
+        for columns, group in by_columns.items():
+            casts = {name: Model._fields[name].column_type[1] for name in columns}
+            rows = [[record_id, *[values[name] if values[name] is not False else None for name in columns]]
+                    for record_id, values in group]
+            placeholders = ", ".join(["(%s" + ", %s" * len(columns) + ")"] * len(rows))
+            assignments = ", ".join(f'"{name}" = v."{name}"::{casts[name]}' for name in columns)
+            names = ", ".join(f'"{name}"' for name in columns)
+            self.env.cr.execute(
+                f'UPDATE "{Model._table}" AS t SET {assignments}, write_uid = %s, '
+                f"write_date = (now() at time zone 'UTC') FROM (VALUES {placeholders}) AS v(id, {names}) "
+                "WHERE t.id = v.id",
+                [self.env.uid, *[value for row in rows for value in row]],
+            )
+            Model.browse([record_id for record_id, _values in group]).invalidate_recordset(list(columns))
 
     @api.model
     def _record_actions(self, company, decisions, cases, strategies, naive_now):
@@ -675,13 +686,18 @@ class CollectionRun(models.AbstractModel):
         ``isolated`` (a single action): a failure marks the action failed with its error instead.
         """
         case_values = {}
+        action_values = {}  # action id -> what it became (sent, to do, cancelled...), written at the end
         tasks = []  # (action id, statement) of the calls, letters and WhatsApp messages, for their activities
         try:
             with self.env.cr.savepoint():
                 thread_cache = {"case_ids": actions.case_id.ids}
-                for action in actions.with_context(collection_tasks=tasks, collection_thread_cache=thread_cache):
+                batch = actions.with_context(collection_tasks=tasks, collection_thread_cache=thread_cache,
+                                             collection_action_values=action_values)
+                for action in batch:
                     action._execute(documents[action.id], minimums, case_values)
+                self.env.flush_all()
                 self._update_cases(list(case_values.items()))
+                self._bulk_update("collection.action", list(action_values.items()))
                 self.env["collection.action"].browse([t[0] for t in tasks])._ensure_activity(dict(tasks))
             return True
         except Exception as err:  # noqa: BLE001 - one bad action must not stop the others

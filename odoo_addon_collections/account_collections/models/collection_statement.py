@@ -173,6 +173,10 @@ class CollectionStatement(models.AbstractModel):
             rows = self._read_rows(company, cases.partner_id.commercial_partner_id.ids)
             self._ensure_access_tokens([row[2] for partner_rows in rows.values() for row in partner_rows])
             context[company] = (policy, self._today(company, when, policy), rows)
+        # one prefetch group for every move of the documents: their fields are read in one query
+        all_moves = self.env["account.move"].browse(sorted({
+            row[2] for _policy, _today, rows in context.values() for partner_rows in rows.values() for row in partner_rows
+        }))
         for case, action in pairs:
             policy, today, rows = context[case.company_id]
             partner_rows = rows.get(case.partner_id.commercial_partner_id.id, [])
@@ -189,7 +193,7 @@ class CollectionStatement(models.AbstractModel):
             )
             documents.append(StatementDocument(
                 self.env, case, statement, in_company, {str(row[0]): row[2] for row in partner_rows},
-                action=action, purpose=purpose or _purpose(action), currencies=currencies,
+                action=action, purpose=purpose or _purpose(action), currencies=currencies, moves=all_moves,
             ))
         return documents
 
@@ -210,7 +214,7 @@ class StatementDocument:
     """
 
     def __init__(self, env, case, statement, company_statement, move_ids, action=None, purpose=OVERDUE,
-                 currencies=None):
+                 currencies=None, moves=None):
         self.case = case
         self.action = action
         self.purpose = purpose
@@ -221,7 +225,7 @@ class StatementDocument:
         self.lang = self.recipient.lang or case.partner_id.lang or env.lang or "en_US"
         self.env = env(context=dict(env.context, lang=self.lang))
         self._move_ids = move_ids  # statement line (item id) -> move id
-        self._moves = self.env["account.move"].browse(sorted(set(move_ids.values())))  # one prefetch group
+        self._moves = moves if moves is not None else self.env["account.move"].browse(sorted(set(move_ids.values())))
         self._currencies = currencies if currencies is not None else {}
         self._pay_urls = {}
         self.today = statement.as_of
