@@ -25,6 +25,15 @@ ODOO_BIN = ODOO_HOME / "src" / "odoo-bin"
 ADDONS = sorted(p.parent.name for p in ADDONS_DIR.glob("*/__manifest__.py"))
 
 
+def _free_port() -> int:
+    """A port nobody listens on now: the HttpCase tests start Odoo's server on it, never on 8069."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def _addons_path() -> str:
     return ",".join([str(ODOO_HOME / "src" / "odoo" / "addons"), str(ODOO_HOME / "src" / "addons"), str(ADDONS_DIR)])
 
@@ -70,6 +79,8 @@ def odoo_test_log(odoo_database: str) -> str:
             "--stop-after-init",
             "--without-demo=all",
             "--log-level=test",
+            "--http-interface=127.0.0.1",
+            f"--http-port={_free_port()}",
         ],
         capture_output=True,
         text=True,
@@ -94,7 +105,11 @@ def test_addons_install_and_pass_their_odoo_tests(odoo_test_log: str) -> None:
 
 def test_same_tests_pass_under_pytest_odoo(odoo_test_log: str, odoo_database: str, tmp_path: Path) -> None:
     config = tmp_path / "odoo.conf"
-    config.write_text(f"[options]\naddons_path = {_addons_path()}\ndb_name = {odoo_database}\n", encoding="utf-8")
+    config.write_text(
+        f"[options]\naddons_path = {_addons_path()}\ndb_name = {odoo_database}\n"
+        f"http_interface = 127.0.0.1\nhttp_port = {_free_port()}\n",
+        encoding="utf-8",
+    )
     result = subprocess.run(
         [
             str(ODOO_PYTHON),
@@ -119,7 +134,6 @@ def test_same_tests_pass_under_pytest_odoo(odoo_test_log: str, odoo_database: st
 def test_connectors_pull_the_policy_configured_in_odoo(odoo_test_log: str, odoo_database: str) -> None:
     """`odoo-collections policy pull` over JSON-RPC from a running Odoo server gives the addon's policy."""
     pytest.importorskip("odoorpc", reason="odoorpc is not installed (pip install -e '.[test]')")
-    import socket
     import time
     import urllib.request
 
@@ -127,9 +141,7 @@ def test_connectors_pull_the_policy_configured_in_odoo(odoo_test_log: str, odoo_
 
     from connectors.cli import cli
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = _free_port()
     server = subprocess.Popen(
         [str(ODOO_PYTHON), str(ODOO_BIN), f"--addons-path={_addons_path()}", "-d", odoo_database,
          f"--db-filter=^{odoo_database}$", "--http-interface=127.0.0.1", f"--http-port={port}",

@@ -27,7 +27,7 @@ from collections_engine.policy import DEFAULT_RISK_WEIGHTS
 from collections_engine.statement import build_statement
 from collections_engine.types import CHANNELS, ContactWindow
 
-from .collection_statement import THANK_YOU, case_amounts
+from .collection_statement import OPEN_RECEIVABLE_LINES, THANK_YOU, case_amounts
 from .collection_strategy import CONTROL_VARIANT
 
 _logger = logging.getLogger(__name__)
@@ -186,16 +186,9 @@ class CollectionRun(models.AbstractModel):
     def _partners_to_run(self, company):
         """Commercial partners with open receivables, or with a case to update, ordered by id."""
         self.env.cr.execute(
-            """
+            f"""
             SELECT DISTINCT move.commercial_partner_id
-              FROM account_move_line line
-              JOIN account_account account ON account.id = line.account_id
-              JOIN account_move move ON move.id = line.move_id
-             WHERE line.company_id = %(company)s
-               AND line.parent_state = 'posted'
-               AND account.account_type = 'asset_receivable'
-               AND NOT line.reconciled
-               AND line.amount_residual != 0
+            {OPEN_RECEIVABLE_LINES}
                AND move.commercial_partner_id IS NOT NULL
              UNION
             SELECT partner_id FROM collection_case WHERE company_id = %(company)s AND active

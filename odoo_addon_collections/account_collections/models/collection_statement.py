@@ -17,6 +17,17 @@ from collections_engine import ReceivableItem, build_statement
 from collections_engine.engine import local_today
 
 PRE_DUE, OVERDUE, THANK_YOU = "pre_due", "overdue", "thank_you"
+# The open receivable lines of a company (parameter ``company``), their accounts and moves.
+OPEN_RECEIVABLE_LINES = """
+      FROM account_move_line line
+      JOIN account_account account ON account.id = line.account_id
+      JOIN account_move move ON move.id = line.move_id
+     WHERE line.company_id = %(company)s
+       AND line.parent_state = 'posted'
+       AND account.account_type = 'asset_receivable'
+       AND NOT line.reconciled
+       AND line.amount_residual != 0
+"""
 _KINDS = {"out_invoice": "invoice", "out_receipt": "invoice", "out_refund": "credit_note"}
 
 
@@ -38,17 +49,10 @@ class CollectionStatement(models.AbstractModel):
             return {}
         self.env.flush_all()
         self.env.cr.execute(
-            """
+            f"""
             WITH open_moves AS (
                 SELECT DISTINCT line.move_id
-                  FROM account_move_line line
-                  JOIN account_account account ON account.id = line.account_id
-                  JOIN account_move move ON move.id = line.move_id
-                 WHERE line.company_id = %(company)s
-                   AND line.parent_state = 'posted'
-                   AND account.account_type = 'asset_receivable'
-                   AND NOT line.reconciled
-                   AND line.amount_residual != 0
+                {OPEN_RECEIVABLE_LINES}
                    AND move.commercial_partner_id IN %(partners)s
             )
             SELECT line.id, move.commercial_partner_id, move.id, move.name, move.move_type,

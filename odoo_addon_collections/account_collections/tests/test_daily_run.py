@@ -6,38 +6,11 @@ from odoo import Command, fields
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
-from odoo.addons.account.tests.common import AccountTestInvoicingCommon
-from odoo.addons.sms.tests.common import SMSCase
-
-NOW = "2026-11-24 10:00:00"  # a Tuesday, inside the default contact window
+from .common import NOW, CollectionsCase
 
 
 @tagged("post_install", "-at_install")
-class TestDailyRun(AccountTestInvoicingCommon, SMSCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.env.user.groups_id += cls.env.ref("account_collections.group_collection_manager")
-        cls.env.company.collection_default_user_id = cls.env.user  # the collector of the cases the run opens
-        cls.env.company.collection_tz = "UTC"
-        cls.partner_a.write({"email": "ap@partner-a.example.com", "mobile": "+34600111222"})
-        cls.Run = cls.env["collection.run"]
-
-    def invoice(self, amount, invoice_date, partner=None, payment_term=None):
-        move = self.init_invoice("out_invoice", partner=partner, invoice_date=invoice_date, amounts=[amount], taxes=[])
-        if payment_term:
-            move.invoice_payment_term_id = payment_term
-        move.action_post()
-        return move
-
-    def run_collections(self):
-        return self.Run._run_company(self.env.company)
-
-    def case(self, partner=None):
-        return self.env["collection.case"].search(
-            [("partner_id", "=", (partner or self.partner_a).id), ("company_id", "=", self.env.company.id)]
-        )
-
+class TestDailyRun(CollectionsCase):
     @freeze_time(NOW)
     def test_overdue_invoice_opens_a_case_and_sends_the_first_reminder(self):
         move = self.invoice(1000.0, "2026-10-20")  # immediate term: due 2026-10-20, 35 days overdue
