@@ -2,13 +2,16 @@
 
 Exit codes: 0 success; 1 unexpected error; 2 usage error; 3 invalid policy;
 4 the ledger had rows that could not be loaded (with ``--strict``); 5 input error
-(a file that cannot be read, an exchange rate missing).
+(a file that cannot be read, an exchange rate missing, a store that cannot be opened, a
+ledger that would close too many open items); 8 another run holds the ledger.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -31,19 +34,26 @@ from collections_engine.errors import InputError, PolicyError
 from collections_engine.experiments import ExperimentReport, experiment_results, observe_experiment
 from collections_engine.kpis import GROUPINGS, KpiReport, KpiSet, compute_kpis
 from collections_engine.policy import Policy, policy_from_json, policy_to_json
+from collections_engine.types import Customer
 
+from .cli_platforms import EXIT_LOCKED
 from .cli_platforms import register as register_platform_commands
+from .common.errors import ConnectorError, LockedError
 from .common.planning import plan_tenant
+from .common.runtime import Runtime
 from .common.serialize import to_jsonable
+from .common.service import LOCK_TTL
 from .common.store import Store
 from .files.demo import DEMO_ANCHOR, DEMO_LEDGER, DEMO_RATES
 from .files.settings import FileSettings
-from .files.streams import import_ledger
+from .files.streams import DEFAULT_MAX_CLOSING_SHARE, ImportResult, import_ledger, preview_portfolio
 from .report import render_html_report
 
 EXIT_POLICY = 3
 EXIT_BAD_ROWS = 4
 EXIT_INPUT = 5
+DEFAULT_TENANT_SETTING = "default_files_tenant"
+CLOSED_SHOWN = 20
 log = logging.getLogger("odoo_collections")
 err_console = Console(stderr=True)
 
@@ -80,9 +90,12 @@ def parse_rates(values: Sequence[str]) -> dict[str, Decimal]:
     for value in values:
         code, _, number = value.partition("=")
         try:
-            rates[code.strip().upper()] = Decimal(number)
-        except InvalidOperation as err:
-            raise click.BadParameter(f"--rate {value!r}: expected CODE=NUMBER, e.g. USD=0.92") from err
+            rate = Decimal(number.strip())
+        except InvalidOperation:
+            rate = Decimal("NaN")
+        if not re.fullmatch(r"[A-Za-z]{3}", code.strip()) or not rate.is_finite() or rate <= 0:
+            raise click.BadParameter(f"--rate {value!r}: expected CODE=NUMBER with a positive number, e.g. USD=0.92")
+        rates[code.strip().upper()] = rate
     return rates
 
 
@@ -91,11 +104,19 @@ def load_policy(path: Path | None) -> Policy:
     if path is None:
         return default_policy()
     try:
-        return policy_from_json(path.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise CliFailure(f"cannot read policy {path}: {err.strerror}", EXIT_INPUT) from err
+        return policy_from_json(read_policy_text(path))
     except PolicyError as err:
         raise CliFailure(f"{path}: {err}", EXIT_POLICY) from err
+
+
+def read_policy_text(path: Path) -> str:
+    """The text of a policy file (UTF-8), or a CliFailure with exit code 5."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise CliFailure(f"cannot read policy {path}: {err.strerror}", EXIT_INPUT) from err
+    except UnicodeDecodeError as err:
+        raise CliFailure(f"{path}: the policy is not UTF-8 text (save it as UTF-8)", EXIT_INPUT) from err
 
 
 @contextmanager
@@ -133,9 +154,87 @@ def cli(ctx: click.Context, store_url: str | None, verbose: bool) -> None:
 
 def open_store(ctx: click.Context) -> Store:
     """Open (and migrate) the store named by ``--store`` or the default SQLite file."""
-    store = Store(ctx.obj["store_url"] or Store.default_url())
-    store.migrate()
-    return store
+    return open_runtime(ctx).store
+
+
+def open_runtime(ctx: click.Context) -> Runtime:
+    """The store (migrated) and locks; a store that cannot be opened is an input error (exit 5)."""
+    from alembic.util.exc import CommandError
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+    url = ctx.obj.get("store_url") if ctx.obj else None
+    try:
+        return Runtime.from_env(store_url=url)
+    except ArgumentError as err:
+        raise CliFailure("--store: not a usable SQLAlchemy URL (e.g. sqlite:////path/to/store.db)", EXIT_INPUT) from err
+    except (SQLAlchemyError, ImportError, OSError, CommandError, ConnectorError) as err:
+        reason = str(getattr(err, "orig", None) or err).splitlines()[0][:200]
+        raise CliFailure(f"cannot open the store {_masked(url)}: {reason}", EXIT_INPUT) from err
+
+
+def _masked(url: str | None) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url or Store.default_url()).render_as_string(hide_password=True)
+    except Exception:  # an unparseable URL is not shown at all (it may hold a password)
+        return "(--store)"
+
+
+def ledger_tenant(store: Store, option: str | None, demo: bool, dry_run: bool) -> str:
+    """The ledger's name in the store: the company, never the file (a renamed export is the same ledger).
+
+    ``--tenant`` (``files:`` added when missing) wins; otherwise the store's default, which the first run
+    records: the only ledger an older version named after its file, or ``files:default``.
+    """
+    if demo:
+        return _tenant_name(option) if option else "files:demo"
+    if option:
+        if not dry_run:
+            store.set_setting_once(DEFAULT_TENANT_SETTING, _tenant_name(option))
+        return _tenant_name(option)
+    stored = store.setting(DEFAULT_TENANT_SETTING)
+    if stored:
+        return stored
+    first = _first_default(store)
+    return first if dry_run else store.set_setting_once(DEFAULT_TENANT_SETTING, first)
+
+
+def _tenant_name(option: str) -> str:
+    tenant = option if option.startswith("files:") else f"files:{option}"
+    if not re.fullmatch(r"files:[\w.@-]{1,100}", tenant):
+        raise click.BadParameter(f"{option!r}: expected files:NAME (letters, digits, . _ - @)", param_hint="--tenant")
+    return tenant
+
+
+def _first_default(store: Store) -> str:
+    legacy = [t for t in store.tenants() if t.startswith("files:") and t != "files:demo"]
+    if len(legacy) > 1:
+        raise click.UsageError(
+            f"this store holds several ledgers ({', '.join(legacy[:10])}); name the company's with "
+            "--tenant files:NAME once and later runs will use it"
+        )
+    return legacy[0] if legacy else "files:default"
+
+
+def check_report_path(path: Path | None) -> None:
+    """Refuse a --report path that cannot be written before anything runs."""
+    if path is None:
+        return
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir() or not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise CliFailure(f"--report {path}: cannot write there (no such folder, or not writable)", EXIT_INPUT)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How `run` imports and plans."""
+
+    dry_run: bool = False
+    allow_closing: bool = False
+    max_closing_share: float = DEFAULT_MAX_CLOSING_SHARE
+    group_by: str | None = None
+    show_progress: bool = False
 
 
 @dataclass(frozen=True)
@@ -151,13 +250,20 @@ class RunOutcome:
     rows_read: int
     problems: list[dict[str, Any]]
     skipped_import: bool
+    closed_items: list[str]
+    closing_withheld: str | None
+    customers: tuple[Customer, ...]
 
 
 @cli.command()
 @click.option("--ledger", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="CSV or XLSX ledger.")
 @click.option("--demo", is_flag=True, help="Use the demo ledger shipped with the package.")
 @click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Column mapping (JSON).")
-@click.option("--tenant", help="Name of this ledger in the store (default: from the file name).")
+@click.option(
+    "--tenant",
+    help="The company's ledger in the store, files:NAME (default: the store's default ledger, recorded by the "
+    "first run; files:default). A connected platform's tenant plans and pushes instead.",
+)
 @click.option("--policy", "policy_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--as-of", "as_of_text", help="Date (YYYY-MM-DD) or ISO datetime to plan for; default now.")
 @click.option("--currency", default="EUR", show_default=True, help="Company currency.")
@@ -165,8 +271,16 @@ class RunOutcome:
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), help="Write an HTML report.")
 @click.option("--group-by", type=click.Choice(GROUPINGS), help="KPIs per collector, risk category or variant.")
-@click.option("--dry-run", is_flag=True, help="Plan without recording the actions in the store.")
+@click.option("--dry-run", is_flag=True, help="Import and plan without writing anything to the store.")
 @click.option("--strict", is_flag=True, help="Exit with code 4 when some ledger rows could not be loaded.")
+@click.option("--allow-closing", is_flag=True, help="Accept a file that closes more open items than --max-closing.")
+@click.option(
+    "--max-closing",
+    type=click.FloatRange(0, 100),
+    default=DEFAULT_MAX_CLOSING_SHARE * 100,
+    show_default=True,
+    help="Refuse (exit 5) a file that would close more than this % of the ledger's open items.",
+)
 @click.option("--limit", type=int, default=50, show_default=True, help="Rows of the worklist table (0: all).")
 @click.pass_context
 def run(
@@ -184,6 +298,8 @@ def run(
     group_by: str | None,
     dry_run: bool,
     strict: bool,
+    allow_closing: bool,
+    max_closing: float,
     limit: int,
 ) -> None:
     """Import a ledger (or use a connected platform's synced data), plan today's actions, print the worklist."""
@@ -196,22 +312,22 @@ def run(
         raise click.UsageError("give either --ledger FILE, --demo, or --tenant of a connected platform")
     policy = load_policy(policy_path)
     now = datetime.now(timezone.utc).replace(microsecond=0)
-    default_as_of = datetime.combine(DEMO_ANCHOR, time(10, 0), timezone.utc) if demo else now
-    as_of = parse_as_of(as_of_text, default_as_of)
+    as_of = parse_as_of(as_of_text, datetime.combine(DEMO_ANCHOR, time(10, 0), timezone.utc) if demo else now)
     rate_map = {**(DEMO_RATES if demo else {}), **parse_rates(rates)}
+    check_report_path(report_path)
+    runtime = open_runtime(ctx)
     path = DEMO_LEDGER if demo else ledger
     assert path is not None
     settings = FileSettings(
         path=path,
         mapping_path=mapping,
-        tenant=tenant or ("files:demo" if demo else f"files:{path.stem}"),
+        tenant=ledger_tenant(runtime.store, tenant, demo, dry_run),
         company_currency=currency.upper(),
     )
-    outcome = execute_run(
-        open_store(ctx), settings, policy, as_of, rate_map, group_by, dry_run, output_format == "table"
-    )
+    options = RunOptions(dry_run, allow_closing, max_closing / 100, group_by, output_format == "table")
+    outcome = locked_run(runtime, settings, policy, as_of, rate_map, options)
     if report_path is not None:
-        write_report(report_path, outcome, policy, ctx)
+        write_report(report_path, outcome, policy)
     if output_format == "json":
         click.echo(json.dumps(outcome_json(outcome), indent=2, ensure_ascii=False))
     else:
@@ -220,56 +336,119 @@ def run(
         raise CliFailure(f"{len(outcome.problems)} ledger rows could not be loaded", EXIT_BAD_ROWS)
 
 
+def locked_run(
+    runtime: Runtime,
+    settings: FileSettings,
+    policy: Policy,
+    as_of: datetime,
+    rates: dict[str, Decimal],
+    options: RunOptions,
+) -> RunOutcome:
+    """Run under the ledger's lock (exit 8 when another run holds it), recorded as a run; a dry run takes no
+    lock and records nothing."""
+    if options.dry_run:
+        return execute_run(runtime.store, settings, policy, as_of, rates, options)
+    store, tenant = runtime.store, settings.tenant
+    try:
+        with runtime.locks.hold(f"act:{tenant}", wait=1, ttl=LOCK_TTL):
+            store.abandon_runs(tenant)  # runs left 'running' by a process that died: it no longer holds the lock
+            run_id = store.start_run(tenant, "ledger", as_of)
+            try:
+                outcome = execute_run(store, settings, policy, as_of, rates, options)
+            except BaseException as err:
+                store.finish_run(run_id, "failed", {"error": str(err)[:500] or type(err).__name__})
+                raise
+            store.finish_run(run_id, "done", _run_stats(outcome))
+            return outcome
+    except LockedError as err:
+        raise CliFailure(f"another run is busy with {tenant}: try again when it has finished", EXIT_LOCKED) from err
+
+
+def _run_stats(outcome: RunOutcome) -> dict[str, Any]:
+    return {
+        "rows_read": outcome.rows_read,
+        "rejected": len(outcome.problems),
+        "closed": len(outcome.closed_items),
+        "new_actions": len(outcome.new_action_keys),
+        "skipped_import": outcome.skipped_import,
+    }
+
+
+def run_import(store: Store, settings: FileSettings, as_of: datetime, options: RunOptions) -> ImportResult:
+    """Import the ledger (nothing written under a dry run); an unusable file is an input error (exit 5)."""
+    with progress_bar(options.show_progress and sys.stderr.isatty(), "importing ledger") as progress:
+        try:
+            return import_ledger(
+                settings,
+                store,
+                progress=progress,
+                today=as_of.date(),
+                dry_run=options.dry_run,
+                allow_closing=options.allow_closing,
+                max_closing_share=options.max_closing_share,
+            )
+        except OSError as err:
+            raise CliFailure(f"cannot read {settings.path}: {err.strerror or err}", EXIT_INPUT) from err
+        except ConnectorError as err:
+            raise CliFailure(str(err), EXIT_INPUT) from err
+
+
 def execute_run(
     store: Store,
     settings: FileSettings,
     policy: Policy,
     as_of: datetime,
     rates: dict[str, Decimal],
-    group_by: str | None,
-    dry_run: bool,
-    show_progress: bool,
+    options: RunOptions,
 ) -> RunOutcome:
     """Import, plan, record and measure: the body of `run`, free of any printing."""
-    with progress_bar(show_progress and sys.stderr.isatty(), "importing ledger") as progress:
-        try:
-            result = import_ledger(settings, store, progress=progress, today=as_of.date())
-        except OSError as err:
-            raise CliFailure(f"cannot read {settings.path}: {err.strerror or err}", EXIT_INPUT) from err
+    result = run_import(store, settings, as_of, options)
     try:
-        planned = plan_tenant(store, settings.tenant, policy, as_of, settings.company_currency, rates, dry_run=dry_run)
+        preview = None
+        if options.dry_run:
+            stored = store.load_portfolio(settings.tenant, settings.company_currency, rates)
+            preview = preview_portfolio(stored, result, as_of.date())
+        planned = plan_tenant(
+            store,
+            settings.tenant,
+            policy,
+            as_of,
+            settings.company_currency,
+            rates,
+            dry_run=options.dry_run,
+            portfolio=preview,
+        )
         decisions, portfolio = planned.decisions, planned.portfolio
-        kpis = compute_kpis(portfolio, policy, planned.history, as_of, decisions, group_by)
+        kpis = compute_kpis(portfolio, policy, planned.history, as_of, decisions, options.group_by)
     except InputError as err:
         raise CliFailure(str(err), EXIT_INPUT) from err
     aging = age_items(
         portfolio.items, policy.aging_buckets, local_today(policy, as_of), portfolio.company_currency, rates
     )
-    new_keys = planned.new_keys
     return RunOutcome(
         tenant=settings.tenant,
         as_of=as_of,
         decisions=decisions,
         aging=aging,
         kpis=kpis,
-        new_action_keys=new_keys,
+        new_action_keys=planned.new_keys,
         rows_read=result.rows_read,
         problems=[{"line": p.line, "reason": p.reason} for p in result.problems],
         skipped_import=result.skipped,
+        closed_items=result.closed_ids,
+        closing_withheld=result.closing_withheld,
+        customers=portfolio.customers,
     )
 
 
-def write_report(path: Path, outcome: RunOutcome, policy: Policy, ctx: click.Context) -> None:
+def write_report(path: Path, outcome: RunOutcome, policy: Policy) -> None:
     """Write the HTML report of a run."""
-    store = open_store(ctx)
-    customers = {
-        c.id: c
-        for c in store.load_portfolio(
-            outcome.tenant, outcome.decisions.customers[0].currency if outcome.decisions.customers else "EUR", {}
-        ).customers
-    }
+    customers = {c.id: c for c in outcome.customers}
     html = render_html_report(outcome.decisions, outcome.aging, outcome.kpis, policy, customers, title=outcome.tenant)
-    path.write_text(html, encoding="utf-8")
+    try:
+        path.write_text(html, encoding="utf-8")
+    except OSError as err:
+        raise CliFailure(f"--report {path}: cannot write it ({err.strerror or err})", EXIT_INPUT) from err
     err_console.print(f"report written to {path}")
 
 
@@ -283,7 +462,14 @@ def outcome_json(outcome: RunOutcome) -> dict[str, Any]:
     return {
         "tenant": outcome.tenant,
         "as_of": outcome.as_of.isoformat(),
-        "import": {"rows_read": outcome.rows_read, "skipped": outcome.skipped_import, "problems": outcome.problems},
+        "import": {
+            "rows_read": outcome.rows_read,
+            "skipped": outcome.skipped_import,
+            "problems": outcome.problems,
+            "closed": len(outcome.closed_items),
+            "closed_items": outcome.closed_items[:CLOSED_SHOWN],
+            "closing_withheld": outcome.closing_withheld,
+        },
         "actions": [to_jsonable(action) for action in outcome.decisions.actions()],
         "new_actions": len(outcome.new_action_keys),
         "customers": [
@@ -323,6 +509,7 @@ def print_outcome(outcome: RunOutcome, limit: int) -> None:
             err_console.print(f"  line {problem['line']}: {problem['reason']}")
         if len(outcome.problems) > 20:
             err_console.print(f"  ... and {len(outcome.problems) - 20} more (use --format json to see all)")
+    print_closing(console, outcome)
     names = {d.customer_id: d for d in outcome.decisions.customers}
     actions = sorted(outcome.decisions.actions(), key=lambda a: (-a.amount_due, a.customer_id, a.channel))
     table = Table(
@@ -350,6 +537,17 @@ def print_outcome(outcome: RunOutcome, limit: int) -> None:
         console.print(f"... {len(actions) - limit} more actions (--limit 0 shows all)")
     print_aging(console, outcome.aging)
     print_kpis(console, outcome.kpis)
+
+
+def print_closing(console: Console, outcome: RunOutcome) -> None:
+    """Say which open items this file closed (no longer listed: paid or cancelled), or why none was."""
+    closed = outcome.closed_items
+    if closed:
+        more = f" and {len(closed) - CLOSED_SHOWN} more" if len(closed) > CLOSED_SHOWN else ""
+        shown = ", ".join(closed[:CLOSED_SHOWN]) + more
+        console.print(f"Closed {len(closed)} open items no longer in the file (paid or cancelled): {shown}")
+    if outcome.closing_withheld:
+        console.print(f"[yellow]{outcome.closing_withheld}[/yellow]")
 
 
 def print_aging(console: Console, aging: AgingReport) -> None:
@@ -509,7 +707,7 @@ def policy_init(output: Path, force: bool) -> None:
 def policy_validate(path: Path, output_format: str) -> None:
     """Check a policy file; exit 3 and name every bad field when it is invalid."""
     try:
-        parsed = policy_from_json(path.read_text(encoding="utf-8"))
+        parsed = policy_from_json(read_policy_text(path))
     except PolicyError as err:
         if output_format == "json":
             click.echo(json.dumps({"valid": False, "problems": err.problems}, indent=2))

@@ -259,3 +259,11 @@ class ExchangeRateRow(Base):
     currency: Mapped[str] = mapped_column(String(3), primary_key=True)
     on: Mapped[date] = mapped_column(Date)
     rate: Mapped[Decimal] = mapped_column(ExactDecimal)
+
+
+class StoreSettingRow(Base):
+    """A setting of the store itself (the default tenant of `run --ledger`), set once."""
+
+    __tablename__ = "store_settings"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

@@ -48,15 +48,22 @@ def plan_tenant(
     rates: Mapping[str, Decimal],
     *,
     dry_run: bool = False,
+    portfolio: Portfolio | None = None,
 ) -> PlanOutcome:
-    """Load the tenant's portfolio and history, ask the engine, record new actions (unless a dry run)."""
-    portfolio = store.load_portfolio(tenant, company_currency, rates)
+    """Load the tenant's portfolio (unless given) and history, ask the engine, record new actions (unless a
+    dry run); a run that fails while recording is marked failed, not left running."""
+    if portfolio is None:
+        portfolio = store.load_portfolio(tenant, company_currency, rates)
     history = store.load_history(tenant)
     decisions = plan(portfolio, policy, history, as_of)
     new_keys: list[str] = []
     if not dry_run:
         run_id = store.start_run(tenant, "plan", as_of)
         context = {d.customer_id: decision_context(d) for d in decisions.customers if d.actions}
-        new_keys = store.enqueue_actions(tenant, run_id, decisions.actions(), as_of, context)
+        try:
+            new_keys = store.enqueue_actions(tenant, run_id, decisions.actions(), as_of, context)
+        except Exception as err:
+            store.finish_run(run_id, "failed", {"error": type(err).__name__})
+            raise
         store.finish_run(run_id, "done", {"actions": len(decisions.actions()), "new": len(new_keys)})
     return PlanOutcome(portfolio, history, decisions, new_keys)

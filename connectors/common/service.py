@@ -89,6 +89,7 @@ def plan_and_act(
     """Plan the tenant, record new actions, then push the due ones to the platform."""
     store, tenant = runtime.store, platform.settings.tenant
     with runtime.locks.hold(f"act:{tenant}", wait=1, ttl=LOCK_TTL) as lease:
+        store.abandon_runs(tenant)  # left 'running' by a process that died holding this lock
         known = {**store.exchange_rates(tenant), **(rates or {})}  # rates given by the caller win
         outcome = plan_tenant(store, tenant, policy, as_of, platform.settings.home_currency, known)
         delivered = failed = 0

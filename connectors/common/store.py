@@ -7,18 +7,20 @@ tenant (one connected company or one ledger file), so several ledgers share a st
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, create_engine, delete, func, or_, select, update
+from sqlalchemy import and_, create_engine, delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from collections_engine.decisions import Action
@@ -50,6 +52,7 @@ from .models import (
     PromiseRow,
     QuarantineRow,
     RunRow,
+    StoreSettingRow,
     TenantRow,
     WebhookEventRow,
 )
@@ -64,12 +67,39 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+@dataclass(frozen=True)
+class FullImport:
+    """A complete new version of a ledger stream, written in one transaction with its bookmark."""
+
+    customers: Sequence[Customer]
+    items: Sequence[ReceivableItem]
+    payments: Sequence[Payment]
+    quarantined: Sequence[tuple[str, Any, str]]
+    """(record reference, raw record, reason) of every rejected record; they replace the stream's older ones."""
+    close_ids: Sequence[str]
+    """Open items the new version no longer lists: closed (residual 0) on ``closed_on``."""
+    closed_on: date
+    bookmark: str
+
+
+@dataclass(frozen=True)
+class OpenItem:
+    """What decides whether an open item may be closed by a new version of its ledger."""
+
+    id: str
+    customer_id: str
+    invoice_ref: str
+
+
 class Store:
     """Persistent state shared by every connector and by the CLI."""
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine: Engine = create_engine(url, future=True)
+        sqlite_file = url.startswith("sqlite") and make_url(url).database not in (None, "", ":memory:")
+        options: dict[str, Any] = {"connect_args": {"timeout": 30}} if sqlite_file else {}
+        # hide_parameters: a database error never prints customer rows
+        self.engine: Engine = create_engine(url, future=True, hide_parameters=True, **options)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @staticmethod
@@ -87,9 +117,28 @@ class Store:
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         config.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
-        with self.engine.begin() as connection:
+        with self._migration_lock(), self.engine.begin() as connection:
+            if self.engine.dialect.name == "postgresql":  # held until this transaction ends
+                connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('odoo-collections:migrate'))"))
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+
+    @contextmanager
+    def _migration_lock(self) -> Iterator[None]:
+        """Serialise migrations of one SQLite file across processes (two first runs would both create tables)."""
+        database = make_url(self.url).database if self.engine.dialect.name == "sqlite" else None
+        if not database or database == ":memory:":
+            yield
+            return
+        try:
+            descriptor = os.open(f"{database}.migrate.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as err:
+            raise StoreError(f"cannot create files beside {database} ({err.strerror})") from err
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)  # the OS releases it if this process dies
+            yield
+        finally:
+            os.close(descriptor)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -219,6 +268,30 @@ class Store:
                     .values(residual=Decimal(0), settled_on=on)
                 )
         return len(gone)
+
+    def open_items(self, tenant: str) -> list[OpenItem]:
+        """The items of a tenant that are still open (residual not zero)."""
+        with self.session() as session:
+            rows = session.execute(
+                select(ItemRow.id, ItemRow.customer_id, ItemRow.invoice_ref, ItemRow.residual).where(
+                    ItemRow.tenant == tenant
+                )
+            )
+            return [OpenItem(item_id, customer, ref) for item_id, customer, ref, residual in rows if residual]
+
+    def write_full_import(self, tenant: str, stream: str, snapshot: FullImport) -> None:
+        """Write a new version of a ledger - rows, rejected rows, closings, bookmark - in one transaction."""
+        with self.session() as session:
+            for model, rows in (
+                (CustomerRow, [_customer_row(tenant, c) for c in _last_by_id(snapshot.customers)]),
+                (ItemRow, [_item_row(tenant, i) for i in _last_by_id(snapshot.items)]),
+                (PaymentRow, [_payment_row(tenant, p) for p in _last_by_id(snapshot.payments)]),
+            ):
+                if rows:
+                    self._upsert(model, rows, ("tenant", "id"), session)
+            _replace_quarantine(session, tenant, stream, snapshot.quarantined)
+            _close_items(session, tenant, list(snapshot.close_ids), snapshot.closed_on)
+            self.set_bookmark(tenant, stream, snapshot.bookmark, session)
 
     def save_promise(self, tenant: str, promise: Promise) -> None:
         """Insert or update a promise to pay."""
@@ -478,6 +551,34 @@ class Store:
                 raise StoreError(f"no run {run_id}")
             row.status, row.finished_at, row.stats = status, _now(), json.dumps(to_jsonable(stats))
 
+    def abandon_runs(self, tenant: str) -> int:
+        """Mark the tenant's runs still 'running' as 'abandoned'; call it holding the tenant's lock (their
+        process died: a live one would hold the lock)."""
+        with self.session() as session:
+            result = session.execute(
+                update(RunRow)
+                .where(RunRow.tenant == tenant, RunRow.status == "running")
+                .values(status="abandoned", finished_at=_now())
+            )
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def setting(self, name: str) -> str | None:
+        """A setting of the store, if set."""
+        with self.session() as session:
+            row = session.get(StoreSettingRow, name)
+            return row.value if row else None
+
+    def set_setting_once(self, name: str, value: str) -> str:
+        """Set a setting unless it is set already (by this or a concurrent process); return its value."""
+        with self.session() as session:
+            if session.get(StoreSettingRow, name) is None:
+                self._insert_ignore(session, StoreSettingRow, {"name": name, "value": value})
+        return self.setting(name) or value
+
+    def _insert_ignore(self, session: Session, model: type[Base], values: dict[str, Any]) -> None:
+        factory: Any = sqlite.insert if self.engine.dialect.name == "sqlite" else postgresql.insert
+        session.execute(factory(model).values(**values).on_conflict_do_nothing())
+
     def last_runs(self, tenant: str, count: int = 10) -> list[dict[str, Any]]:
         """Return the newest runs of a tenant."""
         with self.session() as session:
@@ -607,15 +708,35 @@ def _outbox_row(session: Session, tenant: str, key: str) -> OutboxRow:
     return row
 
 
+def _replace_quarantine(session: Session, tenant: str, stream: str, entries: Sequence[tuple[str, Any, str]]) -> None:
+    session.execute(delete(QuarantineRow).where(QuarantineRow.tenant == tenant, QuarantineRow.stream == stream))
+    rows = [_quarantine_values(tenant, stream, ref, raw, reason) for ref, raw, reason in entries]
+    for start in range(0, len(rows), _CHUNK):
+        session.execute(insert(QuarantineRow), rows[start : start + _CHUNK])
+
+
+def _close_items(session: Session, tenant: str, ids: list[str], on: date) -> None:
+    for start in range(0, len(ids), _CHUNK):
+        session.execute(
+            update(ItemRow)
+            .where(ItemRow.tenant == tenant, ItemRow.id.in_(ids[start : start + _CHUNK]))
+            .values(residual=Decimal(0), settled_on=on)
+        )
+
+
 def _quarantine_row(tenant: str, stream: str, record_ref: str, raw: Any, reason: str) -> QuarantineRow:
-    return QuarantineRow(
-        tenant=tenant,
-        stream=stream,
-        record_ref=record_ref,
-        raw=json.dumps(to_jsonable(raw), ensure_ascii=False),
-        reason=reason,
-        created_at=_now(),
-    )
+    return QuarantineRow(**_quarantine_values(tenant, stream, record_ref, raw, reason))
+
+
+def _quarantine_values(tenant: str, stream: str, record_ref: str, raw: Any, reason: str) -> dict[str, Any]:
+    return {
+        "tenant": tenant,
+        "stream": stream,
+        "record_ref": record_ref,
+        "raw": json.dumps(to_jsonable(raw), ensure_ascii=False),
+        "reason": reason,
+        "created_at": _now(),
+    }
 
 
 def _last_by_id(records: Sequence[Any]) -> list[Any]:

@@ -1,10 +1,19 @@
-"""Reads rows from CSV and XLSX files: (line number, {header: value})."""
+"""Reads rows from CSV and XLSX files: (line number, {header: value}).
+
+Every way a file can be unusable ends in a ``LedgerError`` with a message that names the
+file and never echoes its bytes: a binary file, an empty one, a corrupt or oversized
+workbook (checked before it is loaded: a small XLSX can unpack to gigabytes).
+"""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import re
+import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -12,72 +21,239 @@ from typing import Any
 from ..common.errors import LedgerError
 
 Row = dict[str, Any]
+Rows = Iterator[tuple[int, Row]]
+
+MAX_FILE_BYTES = 100 * 1024 * 1024
+MAX_UNPACKED_BYTES = 300 * 1024 * 1024  # everything inside an XLSX, uncompressed
+MAX_SHARED_STRINGS_BYTES = 50 * 1024 * 1024  # openpyxl loads the shared strings whole, even read-only
+MAX_ROWS = 1_000_000
+MAX_COLUMNS = 200
+_DIMENSION = re.compile(rb"<(?:\w+:)?dimension[^>]*\bref=\"([A-Z]+)?(\d+)?(?::([A-Z]+)(\d+))?\"")
 
 
-def read_rows(path: Path, sheet: str | None = None) -> tuple[list[str], Iterator[tuple[int, Row]], int | None]:
+class UnreadableRow(dict[str, Any]):
+    """A row whose bytes could not be read as text: rejected with ``reason``, its readable values kept."""
+
+    def __init__(self, values: Row, reason: str) -> None:
+        super().__init__(values)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class _Text:
+    """A decoded file and the physical lines (1-based) holding bytes that were not valid."""
+
+    text: str
+    encoding: str
+    bad_lines: dict[int, str]
+
+
+def read_rows(path: Path, sheet: str | None = None) -> tuple[list[str], Rows, int | None]:
     """Return the headers, the rows with their line numbers, and the number of rows when known."""
     suffix = path.suffix.lower()
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise LedgerError(f"{path.name}: the file is larger than {MAX_FILE_BYTES // 2**20} MB")
     if suffix in (".xlsx", ".xlsm"):
         return _xlsx_rows(path, sheet)
     if suffix in (".csv", ".txt", ".tsv"):
         return _csv_rows(path)
-    raise LedgerError(f"{path.name}: unsupported file type {suffix!r} (use .csv or .xlsx)")
+    hint = " (save an old .xls workbook as .xlsx)" if suffix == ".xls" else ""
+    raise LedgerError(f"{path.name}: unsupported file type {suffix or '(none)'!r}: use .csv or .xlsx{hint}")
 
 
-def _decode(raw: bytes) -> str:
-    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
+# --------------------------------------------------------------------------------------
+# CSV
+# --------------------------------------------------------------------------------------
+
+
+def decode(raw: bytes, name: str) -> _Text:
+    """Decode as UTF-8 (or UTF-16 with a BOM); Windows-1252 only when the bytes are clearly not UTF-8.
+
+    A UTF-8 file with a few bad bytes stays UTF-8: the lines holding them are reported, not garbled.
+    """
+    for bom, encoding in ((codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+        if raw.startswith(bom):
+            return _Text(_strict(raw, encoding, name), encoding, {})
+    if b"\x00" in raw[:65536]:
+        raise LedgerError(f"{name}: this is not a text (CSV) file")
+    try:
+        return _Text(raw.decode("utf-8-sig"), "utf-8", {})
+    except UnicodeDecodeError:
+        pass
+    text = raw.decode("utf-8-sig", errors="replace")
+    invalid = text.count("\ufffd")
+    valid = sum(1 for char in text if ord(char) > 0x7F) - invalid
+    if valid > 0 and valid >= invalid:
+        return _Text(text, "utf-8", _bad_lines(raw, text))
+    for encoding in ("cp1252", "latin-1"):
         try:
-            return raw.decode(encoding)
+            return _Text(raw.decode(encoding), encoding, {})
         except UnicodeDecodeError:
             continue
-    raise LedgerError("cannot decode the file as UTF-8 or Latin-1")
+    raise LedgerError(f"{name}: cannot decode the file as UTF-8 or Windows-1252")  # pragma: no cover (latin-1)
 
 
-def _csv_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, Row]], int | None]:
-    text = _decode(path.read_bytes())
-    sample = text[:20_000]
+def _strict(raw: bytes, encoding: str, name: str) -> str:
     try:
-        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t|")
+        return raw.decode(encoding)
+    except UnicodeDecodeError as err:
+        raise LedgerError(f"{name}: the file starts as {encoding.upper()} but is not valid {encoding.upper()}") from err
+
+
+def _bad_lines(raw: bytes, text: str) -> dict[int, str]:
+    """The lines (1-based) of a mostly-UTF-8 file that hold invalid bytes, each with the first bad byte."""
+    raw_lines = raw.split(b"\n")
+    lines: dict[int, str] = {}
+    for number, line in enumerate(text.split("\n"), start=1):
+        if "\ufffd" not in line or number > len(raw_lines):
+            continue
+        try:
+            raw_lines[number - 1].decode("utf-8-sig")
+            continue  # a genuine U+FFFD character, not a bad byte
+        except UnicodeDecodeError as err:
+            byte = raw_lines[number - 1][err.start]
+        lines[number] = f"byte 0x{byte:02X} is not valid UTF-8 (the file is read as UTF-8)"
+    return lines
+
+
+def _csv_rows(path: Path) -> tuple[list[str], Rows, int | None]:
+    decoded = decode(path.read_bytes(), path.name)
+    text = decoded.text
+    if not text.strip():
+        raise LedgerError(f"{path.name}: the file is empty")
+    try:
+        dialect: Any = csv.Sniffer().sniff(text[:20_000], delimiters=",;\t|")
     except csv.Error:
         dialect = csv.excel
     reader = csv.reader(io.StringIO(text), dialect)
     try:
         headers = [h.strip() for h in next(reader)]
-    except StopIteration:
-        raise LedgerError(f"{path.name}: the file is empty") from None
+    except (StopIteration, csv.Error) as err:
+        raise LedgerError(f"{path.name}: no header row could be read") from err
+    _check_width(path.name, len(headers))
     total = max(0, text.count("\n") - 1)
-
-    def rows() -> Iterator[tuple[int, Row]]:
-        for values in reader:
-            if not any(v.strip() for v in values):
-                continue
-            yield reader.line_num, dict(zip(headers, (v.strip() for v in values)))
-
-    return headers, rows(), total
+    return headers, _csv_records(path.name, reader, headers, decoded.bad_lines), total
 
 
-def _xlsx_rows(path: Path, sheet: str | None) -> tuple[list[str], Iterator[tuple[int, Row]], int | None]:
+def _csv_records(name: str, reader: Any, headers: list[str], bad_lines: dict[int, str]) -> Rows:
+    first_line = reader.line_num + 1
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as err:
+            raise LedgerError(f"{name}: line {reader.line_num}: the CSV cannot be read ({err})") from None
+        last_line, span = reader.line_num, range(first_line, reader.line_num + 1)
+        first_line = last_line + 1
+        if not any(v.strip() for v in values):
+            continue
+        _check_width(name, len(values))
+        row = dict(zip(headers, (v.strip() for v in values)))
+        reasons = [bad_lines[n] for n in span if n in bad_lines]
+        yield last_line, UnreadableRow(row, reasons[0]) if reasons else row
+
+
+def _check_width(name: str, columns: int) -> None:
+    if columns > MAX_COLUMNS:
+        raise LedgerError(f"{name}: more than {MAX_COLUMNS} columns; is this an aged-receivables export?")
+
+
+# --------------------------------------------------------------------------------------
+# XLSX
+# --------------------------------------------------------------------------------------
+
+
+def check_workbook_size(path: Path) -> None:
+    """Refuse a workbook that is not a ZIP or would unpack beyond the limits, before openpyxl reads it."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+            unpacked = sum(member.file_size for member in members)
+            strings = sum(m.file_size for m in members if m.filename.lower().endswith("sharedstrings.xml"))
+            sheets = [m for m in members if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", m.filename)]
+            dimensions = [_sheet_dimension(archive, m) for m in sheets]
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as err:
+        raise LedgerError(f"{path.name}: not a valid XLSX workbook (corrupt, or another format)") from err
+    if unpacked > MAX_UNPACKED_BYTES or strings > MAX_SHARED_STRINGS_BYTES:
+        raise LedgerError(
+            f"{path.name}: the workbook unpacks to {unpacked // 2**20} MB ({strings // 2**20} MB of text); "
+            f"at most {MAX_UNPACKED_BYTES // 2**20} MB ({MAX_SHARED_STRINGS_BYTES // 2**20} MB of text) are read"
+        )
+    for rows, columns in dimensions:
+        _check_extent(path.name, rows, columns)
+
+
+def _sheet_dimension(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> tuple[int, int]:
+    """The rows and columns a sheet declares in its <dimension> element (0, 0 when it has none)."""
+    with archive.open(member) as handle:
+        head = handle.read(4096)
+    found = _DIMENSION.search(head)
+    if not found:
+        return 0, 0
+    last_column, last_row = found.group(3) or found.group(1) or b"A", found.group(4) or found.group(2) or b"1"
+    return int(last_row), _column_number(last_column.decode("ascii"))
+
+
+def _column_number(letters: str) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + ord(letter) - ord("A") + 1
+    return number
+
+
+def _check_extent(name: str, rows: int, columns: int) -> None:
+    if rows > MAX_ROWS + 1 or columns > MAX_COLUMNS:
+        raise LedgerError(
+            f"{name}: the sheet spans {rows:,} rows and {columns:,} columns; "
+            f"at most {MAX_ROWS:,} rows and {MAX_COLUMNS} columns are read"
+        )
+
+
+def _xlsx_rows(path: Path, sheet: str | None) -> tuple[list[str], Rows, int | None]:
+    check_workbook_size(path)
     from openpyxl import load_workbook
 
-    workbook = load_workbook(path, read_only=True, data_only=True)
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except Exception as err:  # openpyxl raises KeyError, ValueError, XML errors... for a damaged workbook
+        raise LedgerError(f"{path.name}: not a valid XLSX workbook (corrupt, or another format)") from err
     if sheet is not None and sheet not in workbook.sheetnames:
         raise LedgerError(f"{path.name}: no sheet {sheet!r} (sheets: {', '.join(workbook.sheetnames)})")
     worksheet = workbook[sheet] if sheet else workbook.worksheets[0]
-    iterator = worksheet.iter_rows(values_only=True)
+    iterator = worksheet.iter_rows(values_only=True, max_col=MAX_COLUMNS + 1, max_row=MAX_ROWS + 2)
     try:
-        headers = [str(h).strip() if h is not None else "" for h in next(iterator)]
+        first = next(iterator)
     except StopIteration:
         raise LedgerError(f"{path.name}: the sheet is empty") from None
+    except Exception as err:
+        raise LedgerError(f"{path.name}: the sheet cannot be read (corrupt workbook)") from err
+    headers = [str(h).strip() if h is not None else "" for h in first]
+    while headers and not headers[-1]:
+        headers.pop()
+    _check_width(path.name, len(headers))
     total = (worksheet.max_row - 1) if worksheet.max_row else None
+    return headers, _xlsx_records(path.name, workbook, iterator, headers), total
 
-    def rows() -> Iterator[tuple[int, Row]]:
-        for number, values in enumerate(iterator, start=2):
+
+def _xlsx_records(name: str, workbook: Any, iterator: Iterator[tuple[Any, ...]], headers: list[str]) -> Rows:
+    number = 1
+    try:
+        for values in iterator:
+            number += 1
+            if number > MAX_ROWS + 1:
+                raise LedgerError(f"{name}: more than {MAX_ROWS:,} rows")
+            if any(v is not None and v != "" for v in values[MAX_COLUMNS:]):
+                _check_width(name, MAX_COLUMNS + 1)
             if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
                 continue
             yield number, {h: _cell(v) for h, v in zip(headers, values)}
+    except LedgerError:
+        raise
+    except Exception as err:
+        raise LedgerError(f"{name}: row {number} cannot be read (corrupt workbook)") from err
+    finally:
         workbook.close()
-
-    return headers, rows(), total
 
 
 def _cell(value: Any) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -14,8 +14,13 @@ from typing import Any
 from collections_engine.types import Allocation, Customer, Payment, ReceivableItem
 
 from ..common.errors import LedgerError
+from .client import UnreadableRow
 
 REQUIRED = ("customer_id", "invoice_number", "due_date", "amount")
+AMOUNT_FIELDS = ("amount", "open_amount", "paid_amount", "credit_limit")
+MAX_AMOUNT = Decimal(10) ** 15
+MAX_DECIMALS = 6
+EARLIEST_DATE, LATEST_DATE = date(1900, 1, 1), date(2199, 12, 31)
 ALIASES: dict[str, tuple[str, ...]] = {
     "customer_id": (
         "customer_id",
@@ -116,6 +121,7 @@ class ColumnMapping:
     date_format: str | None = None
     decimal_separator: str | None = None
     currency: str | None = None
+    guess_decimal_mark: bool = True
 
 
 @dataclass(frozen=True)
@@ -136,24 +142,63 @@ class MappedLedger:
     payments: list[Payment]
     problems: list[RowProblem]
     rows_read: int
+    rejected: list[tuple[str, str]] = field(default_factory=list)
+    """(customer id, invoice number) of every rejected row, '' where the row does not say."""
+
+    @property
+    def fully_identified(self) -> bool:
+        """Whether every rejected row names at least its customer or its invoice."""
+        return all(customer or invoice for customer, invoice in self.rejected)
 
 
 def load_mapping(path: Path) -> dict[str, Any]:
-    """Read a mapping file (JSON) and check it names only known fields."""
+    """Read a mapping file (JSON) and check it names only known fields, headers as text and a usable date format."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as err:
-        raise LedgerError(f"{path}: cannot read the mapping: {err}") from err
+    except OSError as err:
+        raise LedgerError(f"{path}: cannot read the mapping: {err.strerror or err}") from err
+    except UnicodeDecodeError as err:
+        raise LedgerError(f"{path}: the mapping is not UTF-8 text") from err
+    except json.JSONDecodeError as err:
+        raise LedgerError(f"{path}: the mapping is not valid JSON ({err.msg}, line {err.lineno})") from err
+    if not isinstance(document, dict):
+        raise LedgerError(f"{path}: the mapping must be a JSON object with a \"columns\" object")
     allowed = {"columns", "date_format", "decimal_separator", "currency"}
     unknown = sorted(set(document) - allowed)
     if unknown:
         raise LedgerError(f"{path}: unknown mapping keys: {', '.join(unknown)} (allowed: {', '.join(sorted(allowed))})")
-    bad = sorted(set(document.get("columns", {})) - set(TARGETS))
+    columns = document.get("columns", {})
+    if not isinstance(columns, dict) or not all(isinstance(v, str) and v for v in columns.values()):
+        raise LedgerError(f"{path}: columns: must map field names to header names (text)")
+    bad = sorted(set(columns) - set(TARGETS))
     if bad:
         raise LedgerError(f"{path}: columns: unknown target fields: {', '.join(bad)} (known: {', '.join(TARGETS)})")
     if document.get("decimal_separator") not in (None, ".", ","):
         raise LedgerError(f"{path}: decimal_separator: must be '.' or ','")
+    currency = document.get("currency")
+    if currency is not None and not (isinstance(currency, str) and re.fullmatch(r"[A-Za-z]{3}", currency)):
+        raise LedgerError(f"{path}: currency: must be an ISO 4217 code such as EUR")
+    _check_date_format(path, document.get("date_format"))
     return dict(document)
+
+
+def _check_date_format(path: Path, fmt: Any) -> None:
+    """A date format must read back day, month and year (``%d/%m/%Y``), or it would load wrong dates."""
+    if fmt is None:
+        return
+    sample = date(2026, 1, 31)
+    try:
+        ok = isinstance(fmt, str) and datetime.strptime(sample.strftime(fmt), fmt).date() == sample
+    except ValueError:
+        ok = False
+    if not ok:
+        raise LedgerError(f"{path}: date_format: {str(fmt)[:40]!r} must give day, month and year, e.g. '%d/%m/%Y'")
+
+
+def printable(text: str, limit: int = 40) -> str:
+    """A header or value fit for a message: control characters and undecodable bytes shown as '?', cut short."""
+    clean = "".join(c if c.isprintable() and c != "\ufffd" else "?" for c in text)
+    return clean if len(clean) <= limit else clean[: limit - 1] + "…"
 
 
 def resolve_mapping(headers: Iterable[str], document: Mapping[str, Any] | None) -> ColumnMapping:
@@ -165,7 +210,7 @@ def resolve_mapping(headers: Iterable[str], document: Mapping[str, Any] | None) 
     for target in TARGETS:
         if target in explicit:
             if explicit[target] not in headers:
-                raise LedgerError(f"columns.{target}: header {explicit[target]!r} is not in the file")
+                raise LedgerError(f"columns.{target}: header {printable(explicit[target])!r} is not in the file")
             columns[target] = explicit[target]
             continue
         for alias in ALIASES[target]:
@@ -174,48 +219,107 @@ def resolve_mapping(headers: Iterable[str], document: Mapping[str, Any] | None) 
                 break
     missing = [target for target in REQUIRED if target not in columns]
     if missing:
+        shown = [printable(h) for h in list(headers)[:20]]
         raise LedgerError(
-            f"no column for {', '.join(missing)} (headers: {', '.join(headers)}); give a mapping file with --mapping"
+            f"no column for {', '.join(missing)} (headers: {', '.join(shown)}); give a mapping file with --mapping"
         )
     return ColumnMapping(
         columns, document.get("date_format"), document.get("decimal_separator"), document.get("currency")
     )
 
 
+def decide_decimal_mark(rows: Iterable[tuple[int, Mapping[str, Any]]], mapping: ColumnMapping) -> str | None:
+    """The decimal mark the amounts of the whole file agree on ('.' or ','), None without evidence or when they
+    disagree: '1.234' alone could be either, '1.234,56' or '12,5' settles it for every row."""
+    headers = [mapping.columns[t] for t in AMOUNT_FIELDS if t in mapping.columns]
+    votes: set[str] = set()
+    for _number, raw in rows:
+        for header in headers:
+            value = raw.get(header)
+            if isinstance(value, str) and value:
+                mark = _mark_evidence(_SYMBOLS.sub("", value))
+                if mark is not None:
+                    votes.add(mark)
+        if len(votes) > 1:
+            return None
+    return votes.pop() if votes else None
+
+
+def _mark_evidence(text: str) -> str | None:
+    """Which decimal mark one amount shows, or None when it shows none ('12') or could be either ('1.234')."""
+    text = text.strip("()+-")
+    if "," in text and "." in text:
+        return "," if text.rfind(",") > text.rfind(".") else "."
+    for mark, other in ((",", "."), (".", ",")):
+        if mark not in text:
+            continue
+        if text.count(mark) > 1:
+            return other if re.fullmatch(rf"\d{{1,3}}(\{mark}\d{{3}})+", text) else None
+        if re.fullmatch(rf"\d*\{mark}(\d{{1,2}}|\d{{4,}})", text):
+            return mark
+    return None
+
+
 def parse_date(value: Any, fmt: str | None) -> date:
     """Parse a date cell: a real date, ISO text, or text in the mapping's format."""
     if isinstance(value, datetime):
-        return value.date()
+        return _plausible(value.date())
     if isinstance(value, date):
-        return value
+        return _plausible(value)
     text = str(value).strip()
     if not text:
         raise ValueError("missing")
     try:
-        return datetime.strptime(text, fmt).date() if fmt else date.fromisoformat(text[:10])
+        parsed = datetime.strptime(text, fmt).date() if fmt else date.fromisoformat(text[:10])
     except ValueError:
-        raise ValueError(f"{text!r} is not a date (expected {fmt or 'YYYY-MM-DD'})") from None
+        raise ValueError(f"{printable(text)!r} is not a date (expected {fmt or 'YYYY-MM-DD'})") from None
+    return _plausible(parsed)
 
 
-def parse_amount(value: Any, separator: str | None) -> Decimal:
-    """Parse an amount: numbers, '1.234,56', '1,234.56', '(12.00)', currency symbols stripped."""
+def _plausible(day: date) -> date:
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise ValueError(f"{day.isoformat()} is outside {EARLIEST_DATE.year}-{LATEST_DATE.year}")
+    return day
+
+
+def parse_amount(value: Any, separator: str | None, *, guess: bool = True) -> Decimal:
+    """Parse an amount: numbers, '1.234,56', '1,234.56', '(12.00)', currency symbols stripped.
+
+    Without a ``separator`` the mark is guessed per value, or (``guess=False``) a value that could be read
+    either way ('1.234') is refused. Amounts beyond 10^15 or with more than 6 decimals are refused.
+    """
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return Decimal(str(value))
+        return _sane(Decimal(str(round(value, MAX_DECIMALS))), value)  # a spreadsheet float: drop binary noise
     text = _SYMBOLS.sub("", str(value))
     if not text:
         raise ValueError("missing")
     negative = text.startswith("(") and text.endswith(")")
     text = text.strip("()")
+    if separator is None and not guess and _mark_evidence(text) is None and ("," in text or "." in text):
+        raise ValueError(
+            f"{printable(str(value))!r} is ambiguous (decimal mark or thousands separator?): "
+            "set decimal_separator in a mapping file"
+        )
     decimal_mark = separator or _guess_decimal_mark(text)
     thousands = "," if decimal_mark == "." else "."
     text = text.replace(thousands, "").replace(decimal_mark, ".")
     try:
         amount = Decimal(text)
     except InvalidOperation:
-        raise ValueError(f"{value!r} is not an amount") from None
+        raise ValueError(f"{printable(str(value))!r} is not an amount") from None
+    return -_sane(amount, value) if negative else _sane(amount, value)
+
+
+def _sane(amount: Decimal, value: Any) -> Decimal:
+    shown = printable(str(value))
     if not amount.is_finite():
-        raise ValueError(f"{value!r} is not an amount")
-    return -amount if negative else amount
+        raise ValueError(f"{shown!r} is not an amount")
+    if abs(amount) >= MAX_AMOUNT:
+        raise ValueError(f"{shown!r} is too large (at most 15 digits before the decimal mark)")
+    exponent = amount.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -MAX_DECIMALS:
+        raise ValueError(f"{shown!r} has more than {MAX_DECIMALS} decimals")
+    return amount
 
 
 def _guess_decimal_mark(text: str) -> str:
@@ -266,29 +370,34 @@ def _text(raw: Mapping[str, Any], mapping: ColumnMapping, target: str) -> str:
 def _parse_line(number: int, raw: Mapping[str, Any], mapping: ColumnMapping, default_currency: str) -> _Line:
     """Parse one row; raise ValueError('field: reason') when it cannot be loaded."""
 
-    def field_value(target: str, parse: Any, *args: Any) -> Any:
+    def field_value(target: str, parse: Any, *args: Any, **options: Any) -> Any:
         try:
-            return parse(_value(raw, mapping, target), *args)
+            return parse(_value(raw, mapping, target), *args, **options)
         except ValueError as err:
             raise ValueError(f"{target}: {err}") from None
 
-    customer_id, invoice = _text(raw, mapping, "customer_id"), _text(raw, mapping, "invoice_number")
-    if not customer_id:
-        raise ValueError("customer_id: missing")
-    if not invoice:
-        raise ValueError("invoice_number: missing")
+    def money(target: str) -> Decimal:
+        return field_value(target, parse_amount, mapping.decimal_separator, guess=mapping.guess_decimal_mark)  # type: ignore[no-any-return]
+
+    if isinstance(raw, UnreadableRow):
+        raise ValueError(raw.reason)
+    customer_id, invoice = _identity(raw, mapping)
+    if not customer_id or len(customer_id) > 120:
+        raise ValueError("customer_id: missing" if not customer_id else "customer_id: longer than 120 characters")
+    if not invoice or len(invoice) > 190:
+        raise ValueError("invoice_number: missing" if not invoice else "invoice_number: longer than 190 characters")
     due = field_value("due_date", parse_date, mapping.date_format)
     issue = field_value("invoice_date", parse_date, mapping.date_format) if _text(raw, mapping, "invoice_date") else due
-    amount = field_value("amount", parse_amount, mapping.decimal_separator)
+    amount = money("amount")
     if amount == 0:
         raise ValueError("amount: is zero")
     settled = (
         field_value("settled_date", parse_date, mapping.date_format) if _text(raw, mapping, "settled_date") else None
     )
     if _text(raw, mapping, "open_amount"):
-        residual = field_value("open_amount", parse_amount, mapping.decimal_separator)
+        residual = money("open_amount")
     elif _text(raw, mapping, "paid_amount"):
-        residual = amount - field_value("paid_amount", parse_amount, mapping.decimal_separator)
+        residual = amount - money("paid_amount")
     else:
         residual = Decimal(0) if settled else amount
     if abs(residual) > abs(amount) or (residual != 0 and (residual < 0) != (amount < 0)):
@@ -302,13 +411,18 @@ def _parse_line(number: int, raw: Mapping[str, Any], mapping: ColumnMapping, def
     return _Line(number, raw, customer_id, invoice, issue, due, amount, residual, currency, settled, disputed)
 
 
+def _identity(raw: Mapping[str, Any], mapping: ColumnMapping) -> tuple[str, str]:
+    """The customer id and invoice number a row names ('' when it names none)."""
+    return _text(raw, mapping, "customer_id"), _text(raw, mapping, "invoice_number")
+
+
 def _customer(line: _Line, mapping: ColumnMapping) -> Customer:
     raw = line.raw
     text = {target: _text(raw, mapping, target) or None for target in ALIASES}
     limit = None
     if text["credit_limit"]:
         try:
-            limit = parse_amount(text["credit_limit"], mapping.decimal_separator)
+            limit = parse_amount(text["credit_limit"], mapping.decimal_separator, guess=mapping.guess_decimal_mark)
         except ValueError:
             limit = None
     country = text["country"].upper() if text["country"] and re.fullmatch(r"[A-Za-z]{2}", text["country"]) else None
@@ -329,23 +443,47 @@ def _customer(line: _Line, mapping: ColumnMapping) -> Customer:
 def map_rows(
     rows: Iterable[tuple[int, Mapping[str, Any]]], mapping: ColumnMapping, default_currency: str
 ) -> MappedLedger:
-    """Map every row; bad rows become problems with their line number and the good ones still load."""
+    """Map every row; bad rows become problems with their line number and the good ones still load.
+
+    Without a decimal separator in the mapping, the whole file's amounts decide it (``decide_decimal_mark``).
+    The other rows of an invoice with a rejected row are held back too: its instalments are numbered by
+    due date, so loading only some of them would renumber them.
+    """
+    rows = list(rows)
+    if mapping.decimal_separator is None:
+        decided = decide_decimal_mark(rows, mapping)
+        mapping = replace(mapping, decimal_separator=decided, guess_decimal_mark=False)
     problems: list[RowProblem] = []
     lines: list[_Line] = []
-    customers: dict[str, Customer] = {}
-    count = 0
     for number, raw in rows:
-        count += 1
         try:
-            line = _parse_line(number, raw, mapping, default_currency)
+            lines.append(_parse_line(number, raw, mapping, default_currency))
         except ValueError as err:
             problems.append(RowProblem(number, str(err), dict(raw)))
-            continue
-        lines.append(line)
+    lines = _hold_back_invoices_with_rejected_rows(lines, problems, mapping)
+    customers: dict[str, Customer] = {}
+    for line in lines:
         if line.customer_id not in customers:
             customers[line.customer_id] = _customer(line, mapping)
     items, payments = _items_and_payments(lines, problems)
-    return MappedLedger(list(customers.values()), items, payments, sorted(problems, key=lambda p: p.line), count)
+    problems.sort(key=lambda p: p.line)
+    rejected = [_identity(p.raw, mapping) for p in problems]
+    return MappedLedger(list(customers.values()), items, payments, problems, len(rows), rejected)
+
+
+def _hold_back_invoices_with_rejected_rows(
+    lines: list[_Line], problems: list[RowProblem], mapping: ColumnMapping
+) -> list[_Line]:
+    rejected = {_identity(p.raw, mapping)[1]: p.line for p in problems}
+    rejected.pop("", None)
+    kept = []
+    for line in lines:
+        if line.invoice in rejected:
+            reason = f"not loaded: line {rejected[line.invoice]} of the same invoice {line.invoice!r} was rejected"
+            problems.append(RowProblem(line.number, reason, dict(line.raw)))
+        else:
+            kept.append(line)
+    return kept
 
 
 def _items_and_payments(lines: list[_Line], problems: list[RowProblem]) -> tuple[list[ReceivableItem], list[Payment]]:

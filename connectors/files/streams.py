@@ -1,20 +1,45 @@
-"""What a ledger file holds (one stream, ``ledger``) and how it is imported into the store."""
+"""What a ledger file holds (one stream, ``ledger``) and how it is imported into the store.
+
+Each file is a complete new version of the tenant's open receivables, so an open item it no
+longer lists was paid or cancelled - but only a file that could be read for that item may say
+so: an item whose row was rejected, or any item at all when a rejected row names neither its
+customer nor its invoice, stays open. A file that would close more than a share of the open
+items (a partial export, the wrong company's file) is refused unless the user confirms.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
+from decimal import Decimal
 from typing import Any
 
-from ..common.store import Store
+from collections_engine.types import Portfolio
+
+from ..common.errors import LedgerError
+from ..common.store import FullImport, OpenItem, Store
 from .client import read_rows
-from .mappers import RowProblem, load_mapping, map_rows, resolve_mapping
+from .mappers import MappedLedger, RowProblem, load_mapping, map_rows, resolve_mapping
 from .settings import FileSettings
 
 STREAM = "ledger"
+DEFAULT_MAX_CLOSING_SHARE = 0.5
 Progress = Callable[[int, int | None], None]
+
+
+class ClosingRefused(LedgerError):
+    """The file would close too large a share of the ledger's open items."""
+
+    def __init__(self, closing: Sequence[str], open_items: int, max_share: float) -> None:
+        sample = ", ".join(closing[:5]) + (", ..." if len(closing) > 5 else "")
+        super().__init__(
+            f"this file would close {len(closing)} of the ledger's {open_items} open items "
+            f"({len(closing) / open_items:.0%}, more than {max_share:.0%}) as paid or cancelled ({sample}); "
+            "nothing was imported. If it really is the complete export, run again with --allow-closing"
+        )
+        self.closing = list(closing)
 
 
 @dataclass
@@ -28,6 +53,10 @@ class ImportResult:
     closed: int = 0
     skipped: bool = False
     problems: list[RowProblem] = field(default_factory=list)
+    closed_ids: list[str] = field(default_factory=list)
+    closing_withheld: str | None = None
+    """Why items absent from the file were not closed, when they were not."""
+    ledger: MappedLedger | None = None
 
 
 def file_digest(settings: FileSettings) -> str:
@@ -47,36 +76,97 @@ def _counted(
         yield row
 
 
-def import_ledger(
-    settings: FileSettings, store: Store, progress: Progress | None = None, today: date | None = None
-) -> ImportResult:
-    """Import a ledger file into the store; items absent from a new version of the file are closed."""
-    digest = file_digest(settings)
-    if store.get_bookmark(settings.tenant, STREAM) == digest:
-        return ImportResult(skipped=True, problems=[RowProblem(**p) for p in _quarantined_problems(store, settings)])
+def read_ledger(settings: FileSettings, progress: Progress | None = None) -> MappedLedger:
+    """Read and map a ledger file; raise LedgerError when the file or its mapping cannot be used at all."""
     document = load_mapping(settings.mapping_path) if settings.mapping_path else None
     headers, rows, total = read_rows(settings.path, settings.sheet)
     mapping = resolve_mapping(headers, document)
     ledger = map_rows(_counted(rows, total, progress), mapping, settings.company_currency)
-    store.clear_quarantine(settings.tenant, STREAM)
-    for problem in ledger.problems:
-        store.quarantine(settings.tenant, STREAM, f"line {problem.line}", dict(problem.raw), problem.reason)
-    store.upsert_customers(settings.tenant, ledger.customers)
-    store.upsert_items(settings.tenant, ledger.items)
-    store.upsert_payments(settings.tenant, ledger.payments)
-    closed = store.close_items_not_in(
-        settings.tenant, {item.id for item in ledger.items}, today or datetime.now(timezone.utc).date()
-    )
-    store.set_bookmark(settings.tenant, STREAM, digest)
     if progress is not None:
         progress(ledger.rows_read, ledger.rows_read)
+    return ledger
+
+
+def items_to_close(open_items: Sequence[OpenItem], ledger: MappedLedger) -> list[str]:
+    """Open items the file no longer lists and no rejected row may have been (none if a rejection is anonymous)."""
+    if not ledger.fully_identified:
+        return []
+    listed = {item.id for item in ledger.items}
+    invoices = {invoice for _customer, invoice in ledger.rejected if invoice}
+    customers = {customer for customer, invoice in ledger.rejected if customer and not invoice}
+    return sorted(
+        item.id
+        for item in open_items
+        if item.id not in listed and item.invoice_ref not in invoices and item.customer_id not in customers
+    )
+
+
+def import_ledger(
+    settings: FileSettings,
+    store: Store,
+    progress: Progress | None = None,
+    today: date | None = None,
+    *,
+    dry_run: bool = False,
+    allow_closing: bool = False,
+    max_closing_share: float = DEFAULT_MAX_CLOSING_SHARE,
+) -> ImportResult:
+    """Import a ledger file into the store in one transaction (nothing under ``dry_run``); items absent from a
+    new version are closed, within the limits above; raise ClosingRefused beyond ``max_closing_share``."""
+    digest = file_digest(settings)
+    if store.get_bookmark(settings.tenant, STREAM) == digest:
+        return ImportResult(skipped=True, problems=[RowProblem(**p) for p in _quarantined_problems(store, settings)])
+    ledger = read_ledger(settings, progress)
+    open_items = store.open_items(settings.tenant)
+    closing = items_to_close(open_items, ledger)
+    if closing and not allow_closing and len(closing) > max_closing_share * len(open_items):
+        raise ClosingRefused(closing, len(open_items), max_closing_share)
+    on = today or datetime.now(timezone.utc).date()
+    if not dry_run:
+        quarantined = [(f"line {p.line}", dict(p.raw), p.reason) for p in ledger.problems]
+        snapshot = FullImport(ledger.customers, ledger.items, ledger.payments, quarantined, closing, on, digest)
+        store.write_full_import(settings.tenant, STREAM, snapshot)
     return ImportResult(
         rows_read=ledger.rows_read,
         customers=len(ledger.customers),
         items=len(ledger.items),
         payments=len(ledger.payments),
-        closed=closed,
+        closed=len(closing),
         problems=ledger.problems,
+        closed_ids=closing,
+        closing_withheld=_withheld(open_items, ledger),
+        ledger=ledger,
+    )
+
+
+def _withheld(open_items: Sequence[OpenItem], ledger: MappedLedger) -> str | None:
+    if ledger.fully_identified:
+        return None
+    listed = {item.id for item in ledger.items}
+    absent = sum(1 for item in open_items if item.id not in listed)
+    if not absent:
+        return None
+    return (
+        f"{absent} open items are not in the file but none was closed: "
+        "some rejected rows name neither a customer nor an invoice"
+    )
+
+
+def preview_portfolio(portfolio: Portfolio, result: ImportResult, closed_on: date) -> Portfolio:
+    """The portfolio as it would be after an import that a dry run did not write."""
+    ledger = result.ledger
+    if ledger is None:
+        return portfolio
+    customers = {c.id: c for c in portfolio.customers} | {c.id: c for c in ledger.customers}
+    items = {i.id: i for i in portfolio.items} | {i.id: i for i in ledger.items}
+    for item_id in result.closed_ids:
+        items[item_id] = replace(items[item_id], residual=Decimal(0), settled_on=closed_on)
+    payments = {p.id: p for p in portfolio.payments} | {p.id: p for p in ledger.payments}
+    return replace(
+        portfolio,
+        customers=tuple(sorted(customers.values(), key=lambda c: c.id)),
+        items=tuple(sorted(items.values(), key=lambda i: (i.customer_id, i.due_date, i.id))),
+        payments=tuple(sorted(payments.values(), key=lambda p: (p.date, p.id))),
     )
 
 
