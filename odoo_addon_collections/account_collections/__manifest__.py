@@ -2,7 +2,7 @@
     "name": "Collections",
     "summary": "Collection cases, risk categories, multi-channel follow-up levels and a daily run "
     "driven by the odoo-collections engine",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Accounting/Accounting",
     "license": "LGPL-3",
     "author": "odoo-collections",
