@@ -26,6 +26,7 @@ from .policy import Level, Policy, Strategy
 from .promises import active_promise_item_ids, broken_promise_count, evaluate_promises
 from .risk import RiskModel, behaviour_facts, score_facts
 from .stages import CaseSituation, stage_for
+from .statement import amount_asked
 from .types import MANUAL_CHANNELS, ContactEvent, ContactWindow, Customer, History, Portfolio, ReceivableItem
 
 DEFAULT_VARIANT = "default"
@@ -423,9 +424,7 @@ def _amount_asked(
     """Return what the reminder will ask for, as its statement will: overdue net of credits, or what comes due."""
     if level.delay_days < 0:
         return need_amount
-    if run.policy.statement.credits == "net":
-        return max(_ZERO, eligible_overdue - credits)
-    return eligible_overdue
+    return amount_asked(eligible_overdue, credits, run.policy.statement.credits)
 
 
 def occasion_key(customer_id: str, strategy: str, level: str, item_ids: Sequence[str]) -> str:

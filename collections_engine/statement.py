@@ -187,12 +187,19 @@ def _installment_numbers(items: list[ReceivableItem]) -> dict[str, tuple[int, in
     return numbers
 
 
+def amount_asked(overdue: Decimal, credits: Decimal, credits_mode: str) -> Decimal:
+    """Return what a reminder asks: the overdue amount, less the credits (never below zero) in ``net`` mode."""
+    if credits_mode == "net":
+        return max(_ZERO, overdue - credits)
+    return overdue
+
+
 def _totals(currency: str, lines: list[StatementLine], credits_mode: CreditsMode) -> StatementTotals:
     sums = dict.fromkeys(SECTIONS, _ZERO)
     for line in lines:
         sums[line.section] += line.residual
     sums = {name: round_money(value, currency) for name, value in sums.items()}
-    applied = min(sums["credit"], sums["overdue"]) if credits_mode == "net" else _ZERO
+    asked = amount_asked(sums["overdue"], sums["credit"], credits_mode)
     owed = sums["overdue"] + sums["arranged"] + sums["disputed"] + sums["upcoming"]
     return StatementTotals(
         currency=currency,
@@ -201,7 +208,7 @@ def _totals(currency: str, lines: list[StatementLine], credits_mode: CreditsMode
         disputed=sums["disputed"],
         upcoming=sums["upcoming"],
         credits=sums["credit"],
-        credits_applied=applied,
-        amount_due=sums["overdue"] - applied,
+        credits_applied=sums["overdue"] - asked,
+        amount_due=asked,
         balance=owed - sums["credit"],
     )

@@ -14,6 +14,7 @@ from collections_engine.decisions import Decisions
 from collections_engine.defaults import default_policy_document
 from collections_engine.errors import InputError
 from collections_engine.policy import Policy, policy_from_dict, policy_to_dict
+from collections_engine.statement import build_statement
 from collections_engine.types import ContactEvent, History, Installment, Payment, PaymentPlan, Promise
 
 
@@ -344,3 +345,4 @@ def test_the_action_asks_what_its_statement_asks() -> None:
     (action,) = only(plan(portfolio([customer()], items), POLICY, events, AS_OF)).actions
     assert action.item_ids == ("new",)
     assert action.amount_due == Decimal("380.00")  # 300 + 200 overdue, less the credit note; never the dispute
+    assert action.amount_due == build_statement("c1", items, TODAY).totals_for("EUR").amount_due

@@ -36,7 +36,7 @@ class CollectionPortal(CustomerPortal):
         cases = self._collection_cases()
         statements = {
             case_id: document.with_lang(request.env.lang)  # in the language the customer browses in
-            for case_id, document in request.env["collection.statement"].sudo()._for_cases(cases).items()
+            for case_id, document in request.env["collection.statement"].sudo()._for_cases(cases, links=True).items()
         }
         shown = cases.filtered(lambda c: statements[c.id].statement.lines)
         today = fields.Date.context_today(request.env.user)

@@ -108,7 +108,7 @@ class CollectionAction(models.Model):
         """
         self.ensure_one()
         case = self.case_id
-        document = document or case._collection_statement(action=self)
+        document = document or self.env["collection.statement"]._for_actions(self)[self.id]
         reason = self._send_time_reason(document, minimums)
         if reason:
             self._cancel(reason)

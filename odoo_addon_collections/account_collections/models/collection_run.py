@@ -16,7 +16,6 @@ from collections_engine import (
     Payment,
     Portfolio,
     Promise,
-    ReceivableItem,
     plan,
     policy_from_dict,
     policy_to_json,
@@ -27,7 +26,7 @@ from collections_engine.policy import DEFAULT_RISK_WEIGHTS
 from collections_engine.statement import build_statement
 from collections_engine.types import CHANNELS, ContactWindow
 
-from .collection_statement import OPEN_RECEIVABLE_LINES, THANK_YOU, case_amounts
+from .collection_statement import OPEN_RECEIVABLE_LINES, THANK_YOU, case_amounts, receivable_item
 from .collection_strategy import CONTROL_VARIANT
 
 _logger = logging.getLogger(__name__)
@@ -223,26 +222,11 @@ class CollectionRun(models.AbstractModel):
             {"company": company.id, "partners": tuple(partner_ids), "since": since},
         )
         currency = company.currency_id.name
-        items = []
-        for line_id, partner_id, name, balance, residual, issued, due, blocked, settled in self.env.cr.fetchall():
-            amount, open_amount = Decimal(str(balance)), Decimal(str(residual))
-            credit = amount < 0
-            items.append(
-                ReceivableItem(
-                    id=str(line_id),
-                    customer_id=str(partner_id),
-                    invoice_ref=name or str(line_id),
-                    currency=currency,
-                    amount=abs(amount),
-                    residual=abs(open_amount) if open_amount and (open_amount < 0) == credit else Decimal(0),
-                    issue_date=min(issued, due),
-                    due_date=due,
-                    disputed=bool(blocked),
-                    settled_on=settled if not open_amount else None,
-                    is_credit=credit,
-                )
-            )
-        return items
+        return [
+            receivable_item(line_id, partner_id, name, currency, balance, residual, issued, due, blocked,
+                            settled_on=settled if not residual else None)
+            for line_id, partner_id, name, balance, residual, issued, due, blocked, settled in self.env.cr.fetchall()
+        ]
 
     @api.model
     def _read_payments(self, company, partner_ids, since):

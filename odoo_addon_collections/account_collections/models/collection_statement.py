@@ -31,6 +31,26 @@ OPEN_RECEIVABLE_LINES = """
 _KINDS = {"out_invoice": "invoice", "out_receipt": "invoice", "out_refund": "credit_note"}
 
 
+def receivable_item(line_id, partner_id, name, currency, amount, residual, issued, due, blocked, **extra):
+    """The engine item of one receivable line: a credit when its amount is negative, open only while its
+    residual has the amount's sign (amounts in one currency, signed as the ledger stores them)."""
+    amount, residual = Decimal(str(amount)), Decimal(str(residual))
+    credit = extra.pop("is_credit", amount < 0)
+    return ReceivableItem(
+        id=str(line_id),
+        customer_id=str(partner_id),
+        invoice_ref=name or str(line_id),
+        currency=currency,
+        amount=abs(amount),
+        residual=abs(residual) if residual and (residual < 0) == credit else Decimal(0),
+        issue_date=min(issued, due),
+        due_date=due,
+        disputed=bool(blocked),
+        is_credit=credit,
+        **extra,
+    )
+
+
 class CollectionStatement(models.AbstractModel):
     _name = "collection.statement"
     _description = "Collections Statement of Account"
@@ -82,29 +102,15 @@ class CollectionStatement(models.AbstractModel):
         items = []
         for (line_id, partner_id, _move_id, name, move_type, blocked, from_payment, issued, due, currency,
              amount_currency, residual_currency, balance, residual, reconciled) in rows:
+            credit = (balance if balance else amount_currency) < 0  # the ledger's sign, whatever the currency
+            kind = _KINDS.get(move_type) or ("payment" if credit and from_payment else "credit_note" if credit
+                                             else "invoice")
             if company_currency:
                 amount, open_amount, currency = balance, residual, company_currency
             else:
                 amount, open_amount = amount_currency, residual_currency
-            amount, open_amount = Decimal(str(amount)), Decimal(str(open_amount))
-            credit = (balance if balance else amount_currency) < 0
-            kind = _KINDS.get(move_type) or ("payment" if credit and from_payment else "credit_note" if credit else "invoice")
-            items.append(
-                ReceivableItem(
-                    id=str(line_id),
-                    customer_id=str(partner_id),
-                    invoice_ref=name or str(line_id),
-                    currency=currency,
-                    amount=abs(amount),
-                    residual=abs(open_amount) if open_amount and not reconciled and (open_amount < 0) == credit
-                    else Decimal(0),
-                    issue_date=min(issued, due),
-                    due_date=due,
-                    disputed=bool(blocked),
-                    is_credit=credit,
-                    kind=kind,
-                )
-            )
+            items.append(receivable_item(line_id, partner_id, name, currency, amount, 0 if reconciled else open_amount,
+                                         issued, due, blocked, is_credit=credit, kind=kind))
         return items
 
     @api.model
@@ -150,20 +156,25 @@ class CollectionStatement(models.AbstractModel):
         return local_today(policy or self.env["collection.run"]._policy(company), when)
 
     @api.model
-    def _for_cases(self, cases, when=None, actions=None, purpose=None):
-        """Return ``{case id: StatementDocument}`` for the cases, read from the ledger now (one query)."""
+    def _for_cases(self, cases, when=None, actions=None, purpose=None, links=False):
+        """Return ``{case id: StatementDocument}`` for the cases, read from the ledger now (one query).
+
+        ``links``: the documents will print pay links (their invoices get portal tokens at once).
+        """
         action_of = {action.case_id.id: action for action in actions or ()}
         pairs = [(case, action_of.get(case.id)) for case in cases]
-        return {case.id: document for (case, _action), document in zip(pairs, self._documents(pairs, when, purpose))}
+        documents = self._documents(pairs, when, purpose, links)
+        return {case.id: document for (case, _action), document in zip(pairs, documents)}
 
     @api.model
     def _for_actions(self, actions, when=None):
         """Return ``{action id: StatementDocument}``: each action's statement, read from the ledger now."""
         pairs = [(action.case_id, action) for action in actions]
-        return {action.id: document for (_case, action), document in zip(pairs, self._documents(pairs, when))}
+        documents = self._documents(pairs, when, links=True)
+        return {action.id: document for (_case, action), document in zip(pairs, documents)}
 
     @api.model
-    def _documents(self, pairs, when=None, purpose=None):
+    def _documents(self, pairs, when=None, purpose=None, links=False):
         """The statement of each (case, action or None) pair; one ledger query per company."""
         documents = []
         by_company = {}
@@ -175,7 +186,9 @@ class CollectionStatement(models.AbstractModel):
         for company, cases in by_company.items():
             policy = self.env["collection.run"]._policy(company)
             rows = self._read_rows(company, cases.partner_id.commercial_partner_id.ids)
-            self._ensure_access_tokens([row[2] for partner_rows in rows.values() for row in partner_rows])
+            if links:
+                self._ensure_access_tokens([row[2] for partner_rows in rows.values() for row in partner_rows
+                                            if row[4] in ("out_invoice", "out_receipt")])
             context[company] = (policy, self._today(company, when, policy), rows)
         # one prefetch group for every move of the documents: their fields are read in one query
         all_moves = self.env["account.move"].browse(sorted({

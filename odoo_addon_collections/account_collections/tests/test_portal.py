@@ -1,11 +1,14 @@
 import re
 
+import lxml.html
 from freezegun import freeze_time
 
 from odoo import http
 from odoo.tests import tagged
 
 from odoo.addons.account.tests.common import AccountTestInvoicingHttpCommon
+
+from .common import sections, text
 
 
 @tagged("post_install", "-at_install")
@@ -85,6 +88,7 @@ class TestCollectionPortal(AccountTestInvoicingHttpCommon):
         (amount_input,) = re.findall(r'<input[^>]*id="amount-%s"[^>]*>' % self.case.id, page)
         self.assertIn('value="500.00"', amount_input)
         self.assertIn("Credits in your favour", page)
+        self.assertIn("Amount due: $ 500.00", text(lxml.html.fromstring(page)))
         response = self.url_open(f"/my/collections/{self.case.id}/promise",
                                  data={"promised_date": "2026-12-05", "amount": "500.00",
                                        "csrf_token": http.Request.csrf_token(self)})
@@ -94,6 +98,12 @@ class TestCollectionPortal(AccountTestInvoicingHttpCommon):
                                  data={"promised_date": "2026-12-05", "amount": "700.00",
                                        "csrf_token": http.Request.csrf_token(self)})
         self.assertIn("error=promise_amount", too_much.url)
+        disputed = self.init_invoice("out_invoice", partner=self.partner_a, invoice_date="2026-10-15",
+                                     amounts=[300.0], taxes=[], post=True)
+        disputed.action_collection_toggle_dispute()
+        (row,) = sections(self.url_open("/my/collections").text)["Under review (not included in the amount due)"]
+        self.assertEqual(row[0], disputed.name)
+        self.assertEqual(row[3:], ["Under review", ""])  # no Pay button for what is disputed
 
     @freeze_time("2026-11-24 10:00:00")
     def test_a_spanish_customer_reads_the_page_in_spanish(self):

@@ -178,6 +178,9 @@ class TestStatementOfAccount(CollectionsCase):
         self.assertIn("Dear Billing of A", text(lxml.html.fromstring(email.body)))
         self.assertIn("billing@partner-a.example.com", case.collection_recipients)
         self.assertIn("+34600999888", case.collection_recipients)
+        report = self.env.ref("account_collections.action_report_collection_letter")
+        letter = text(lxml.html.fromstring(report._render_qweb_html(report.id, case.ids)[0]))
+        self.assertIn("Dear Billing of A", letter)  # the letter is addressed to the invoice contact too
 
     @freeze_time(NOW)
     def test_the_sms_goes_to_the_invoice_contact_mobile_with_the_statement_total(self):
@@ -424,3 +427,59 @@ class TestStatementOfAccount(CollectionsCase):
         self.assertEqual(rows[local.name][2], self.money(300.0))
         body = text(lxml.html.fromstring(email.body))
         self.assertIn(f"Amount due: {self.money(1000.0, currency=eur)} and {self.money(300.0)}", body)
+
+    @freeze_time(NOW)
+    def test_items_under_a_promise_are_listed_apart_and_not_asked(self):
+        promised = self.invoice(1000.0, "2026-10-20")  # 35 days overdue
+        self.run_collections()
+        case = self.case()
+        self.env["collection.promise"].create({
+            "case_id": case.id, "amount": 1000.0, "promised_date": "2026-12-01",
+            "move_line_ids": [Command.set(self.receivable(promised).ids)],
+        })
+        fresh = self.invoice(250.0, "2026-11-15")  # 9 days overdue: a first reminder for it alone
+        self.run_collections()
+        (email,) = self.emails(case)
+        found = sections(email.body)
+        self.assertEqual(found["Overdue"], [self.expected_row(self.receivable(fresh), days=9) + ["Pay online"]])
+        self.assertEqual(found["Covered by your promise to pay or payment plan"],
+                         [self.expected_row(self.receivable(promised))])
+        self.assertIn(f"Amount due: {self.money(250.0)}", text(lxml.html.fromstring(email.body)))
+        self.assertEqual((case.amount_due, case.arranged_amount), (250.0, 1000.0))
+
+    @freeze_time(NOW)
+    def test_the_thank_you_mentions_the_credit_left(self):
+        self.env.company.collection_thank_you = True
+        move = self.invoice(800.0, "2026-11-15")
+        self.run_collections()
+        with freeze_time("2026-11-26 10:00:00"):
+            self.invoice(50.0, "2026-11-26", move_type="out_refund")
+            self.pay(move, 800.0, "2026-11-26")
+            self.run_collections()
+        case = self.case()
+        self.assertTrue(case.message_ids.filtered(
+            lambda m: "the customer's credits cover the balance" in (m.body or "")))
+        thanks = self.emails(case)[-1]
+        body = text(lxml.html.fromstring(thanks.body))
+        self.assertIn(f"You have credits of {self.money(50.0)} in your favour", body)
+        self.assertNotIn("Amount due", body)
+
+    @freeze_time(NOW)
+    def test_the_pre_due_and_final_sms_carry_the_statement(self):
+        self.env.ref("account_collections.level_pre_due").use_sms = True
+        self.env.ref("account_collections.level_final").use_sms = True
+        self.partner_a.collection_opt_out_email = True
+        self.partner_b.write({"mobile": "+34600333444", "collection_opt_out_email": True})
+        upcoming = self.init_invoice("out_invoice", partner=self.partner_a, invoice_date="2026-11-20",
+                                     amounts=[400.0], taxes=[])
+        upcoming.write({"invoice_payment_term_id": False, "invoice_date_due": "2026-11-26"})
+        upcoming.action_post()
+        self.invoice(700.0, "2026-09-01", partner=self.partner_b)  # 84 days overdue: final notice
+        self.invoice(100.0, "2026-09-05", partner=self.partner_b, move_type="out_refund")
+        with self.mockSMSGateway():
+            self.run_collections()
+            self.env["sms.sms"].sudo()._process_queue()
+        due_on = self.day(fields.Date.to_date("2026-11-26"))
+        self.assertSMSIapSent(["+34600111222"], content=f"{self.money(400.0)} comes due on {due_on}")
+        self.assertSMSIapSent(["+34600333444"],
+                              content=f"FINAL NOTICE. {self.money(600.0)} of your account is still unpaid")
