@@ -8,7 +8,9 @@ Odoo's venv):
 The generated database is kept as a template (``createdb -T``) so the slow part - creating,
 posting and paying invoices through the ORM - is done once per size; ``--rebuild`` makes it again.
 About 70% of the invoices are paid, 10% partly paid, 20% left open (overdue 1-400 days); a quarter
-use a two-instalment payment term. Prints the figures, or JSON with ``--format json``.
+use a two-instalment payment term. Before measuring, the copy gets what a company sets up first: an
+email address and a default collector. Data files changed since the template was built (templates,
+default levels: ``noupdate``) need ``--rebuild``. Prints the figures, or JSON with ``--format json``.
 """
 
 from __future__ import annotations
