@@ -54,7 +54,14 @@ setup(
             "odoorpc>=0.10",
         ],
     },
-    entry_points={"console_scripts": ["odoo-collections=connectors.cli:main"]},
+    entry_points={
+        "console_scripts": ["odoo-collections=connectors.cli:main"],
+        # A platform registers here and nowhere else (see connectors/common/contract.py).
+        "odoo_collections.platforms": [
+            "files = connectors.files.platform:SPEC",
+            "quickbooks = connectors.quickbooks.platform:SPEC",
+        ],
+    },
     classifiers=[
         "Framework :: Odoo",
         "Framework :: Odoo :: 18.0",

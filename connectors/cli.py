@@ -1,138 +1,70 @@
 """The `odoo-collections` command.
 
-Exit codes: 0 success; 1 unexpected error; 2 usage error; 3 invalid policy;
-4 the ledger had rows that could not be loaded (with ``--strict``); 5 input error
-(a file that cannot be read, an exchange rate missing, a store that cannot be opened, a
-ledger that would close too many open items); 8 another run holds the ledger.
+``run`` is the main job for every source: a ledger file (``--ledger``, ``--demo``), a stored
+ledger or a connected platform (``--tenant``), through one pipeline (``connectors.pipeline``):
+sync, plan, deliver. Exit codes: see ``connectors.cli_common`` (0 success; 2 usage; 3 invalid
+policy; 4 rows not loaded with ``--strict``; 5 input error; 6 not connected; 7 platform failed;
+8 another run holds the tenant).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
-from decimal import Decimal, InvalidOperation
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime, time, timezone
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from collections_engine.aging import AgingReport, age_items
-from collections_engine.decisions import Decisions
-from collections_engine.defaults import default_policy, default_policy_document
-from collections_engine.engine import local_today
+from collections_engine.aging import AgingReport
+from collections_engine.defaults import default_policy_document
 from collections_engine.errors import InputError, PolicyError
 from collections_engine.experiments import ExperimentReport, experiment_results, observe_experiment
-from collections_engine.kpis import GROUPINGS, KpiReport, KpiSet, compute_kpis
+from collections_engine.kpis import GROUPINGS, KpiReport, KpiSet
 from collections_engine.policy import Policy, policy_from_json, policy_to_json
-from collections_engine.types import Customer
 
-from .cli_platforms import EXIT_LOCKED
+from .cli_common import (
+    EXIT_BAD_ROWS,
+    EXIT_INPUT,
+    EXIT_LOCKED,
+    EXIT_POLICY,
+    CliFailure,
+    check_output_path,
+    console,
+    err_console,
+    failure,
+    load_policy,
+    now_utc,
+    open_runtime,
+    parse_as_of,
+    parse_rates,
+    progress_bar,
+    read_policy_text,
+)
 from .cli_platforms import register as register_platform_commands
+from .common.contract import Platform
 from .common.errors import ConnectorError, LockedError
-from .common.planning import plan_tenant
 from .common.runtime import Runtime
 from .common.serialize import to_jsonable
-from .common.service import LOCK_TTL
 from .common.store import Store
 from .files.demo import DEMO_ANCHOR, DEMO_LEDGER, DEMO_RATES
-from .files.settings import FileSettings
-from .files.streams import DEFAULT_MAX_CLOSING_SHARE, ImportResult, import_ledger, preview_portfolio
+from .files.platform import LedgerPlatform
+from .files.settings import DEFAULT_MAX_CLOSING_SHARE, FileSettings
+from .pipeline import RunOptions, RunOutcome, run_tenant
+from .registry import open_platform
 from .report import render_html_report
 
-EXIT_POLICY = 3
-EXIT_BAD_ROWS = 4
-EXIT_INPUT = 5
 DEFAULT_TENANT_SETTING = "default_files_tenant"
 CLOSED_SHOWN = 20
 log = logging.getLogger("odoo_collections")
-err_console = Console(stderr=True)
-
-
-class CliFailure(click.ClickException):
-    """An error that ends the command with a given exit code and a clear message."""
-
-    def __init__(self, message: str, exit_code: int) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
-
-
-# --------------------------------------------------------------------------------------
-# Shared option parsing
-# --------------------------------------------------------------------------------------
-
-
-def parse_as_of(value: str | None, default: datetime) -> datetime:
-    """Parse ``--as-of``: a date (start of that day, UTC) or an ISO datetime (UTC if naive)."""
-    if not value:
-        return default
-    try:
-        if len(value) == 10:
-            return datetime.combine(date.fromisoformat(value), time(9, 0), timezone.utc)
-        moment = datetime.fromisoformat(value)
-    except ValueError as err:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD) or an ISO datetime") from err
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
-def parse_rates(values: Sequence[str]) -> dict[str, Decimal]:
-    """Parse ``--rate USD=0.92`` options (one unit of USD in the company currency)."""
-    rates = {}
-    for value in values:
-        code, _, number = value.partition("=")
-        try:
-            rate = Decimal(number.strip())
-        except InvalidOperation:
-            rate = Decimal("NaN")
-        if not re.fullmatch(r"[A-Za-z]{3}", code.strip()) or not rate.is_finite() or rate <= 0:
-            raise click.BadParameter(f"--rate {value!r}: expected CODE=NUMBER with a positive number, e.g. USD=0.92")
-        rates[code.strip().upper()] = rate
-    return rates
-
-
-def load_policy(path: Path | None) -> Policy:
-    """Read a policy file, or return the default policy when no file is given."""
-    if path is None:
-        return default_policy()
-    try:
-        return policy_from_json(read_policy_text(path))
-    except PolicyError as err:
-        raise CliFailure(f"{path}: {err}", EXIT_POLICY) from err
-
-
-def read_policy_text(path: Path) -> str:
-    """The text of a policy file (UTF-8), or a CliFailure with exit code 5."""
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise CliFailure(f"cannot read policy {path}: {err.strerror}", EXIT_INPUT) from err
-    except UnicodeDecodeError as err:
-        raise CliFailure(f"{path}: the policy is not UTF-8 text (save it as UTF-8)", EXIT_INPUT) from err
-
-
-@contextmanager
-def progress_bar(enabled: bool, label: str) -> Iterator[Any]:
-    """Yield a progress callback(done, total) drawing a bar on stderr (or doing nothing)."""
-    if not enabled:
-        yield None
-        return
-    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=err_console, transient=True) as progress:
-        task = progress.add_task(label, total=None)
-
-        def update(done: int, total: int | None) -> None:
-            progress.update(task, completed=done, total=total)
-
-        yield update
 
 
 # --------------------------------------------------------------------------------------
@@ -150,35 +82,6 @@ def cli(ctx: click.Context, store_url: str | None, verbose: bool) -> None:
         level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
     ctx.obj = {"store_url": store_url}
-
-
-def open_store(ctx: click.Context) -> Store:
-    """Open (and migrate) the store named by ``--store`` or the default SQLite file."""
-    return open_runtime(ctx).store
-
-
-def open_runtime(ctx: click.Context) -> Runtime:
-    """The store (migrated) and locks; a store that cannot be opened is an input error (exit 5)."""
-    from alembic.util.exc import CommandError
-    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
-
-    url = ctx.obj.get("store_url") if ctx.obj else None
-    try:
-        return Runtime.from_env(store_url=url)
-    except ArgumentError as err:
-        raise CliFailure("--store: not a usable SQLAlchemy URL (e.g. sqlite:////path/to/store.db)", EXIT_INPUT) from err
-    except (SQLAlchemyError, ImportError, OSError, CommandError, ConnectorError) as err:
-        reason = str(getattr(err, "orig", None) or err).splitlines()[0][:200]
-        raise CliFailure(f"cannot open the store {_masked(url)}: {reason}", EXIT_INPUT) from err
-
-
-def _masked(url: str | None) -> str:
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url or Store.default_url()).render_as_string(hide_password=True)
-    except Exception:  # an unparseable URL is not shown at all (it may hold a password)
-        return "(--store)"
 
 
 def ledger_tenant(store: Store, option: str | None, demo: bool, dry_run: bool) -> str:
@@ -217,42 +120,8 @@ def _first_default(store: Store) -> str:
     return legacy[0] if legacy else "files:default"
 
 
-def check_report_path(path: Path | None) -> None:
-    """Refuse a --report path that cannot be written before anything runs."""
-    if path is None:
-        return
-    folder = path.parent if str(path.parent) else Path(".")
-    if path.is_dir() or not folder.is_dir() or not os.access(folder, os.W_OK):
-        raise CliFailure(f"--report {path}: cannot write there (no such folder, or not writable)", EXIT_INPUT)
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """How `run` imports and plans."""
-
-    dry_run: bool = False
-    allow_closing: bool = False
-    max_closing_share: float = DEFAULT_MAX_CLOSING_SHARE
-    group_by: str | None = None
-    show_progress: bool = False
-
-
-@dataclass(frozen=True)
-class RunOutcome:
-    """What one `run` produced, ready to print."""
-
-    tenant: str
-    as_of: datetime
-    decisions: Decisions
-    aging: AgingReport
-    kpis: KpiReport
-    new_action_keys: list[str]
-    rows_read: int
-    problems: list[dict[str, Any]]
-    skipped_import: bool
-    closed_items: list[str]
-    closing_withheld: str | None
-    customers: tuple[Customer, ...]
+def _is_ledger_name(tenant: str) -> bool:
+    return tenant.startswith("files:") or ":" not in tenant
 
 
 @cli.command()
@@ -261,18 +130,24 @@ class RunOutcome:
 @click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Column mapping (JSON).")
 @click.option(
     "--tenant",
-    help="The company's ledger in the store, files:NAME (default: the store's default ledger, recorded by the "
-    "first run; files:default). A connected platform's tenant plans and pushes instead.",
+    help="A connected platform's tenant (quickbooks:REALM...), or the company's ledger in the store, files:NAME "
+    "(with --ledger: default the store's default ledger, recorded by the first run, files:default; without: plan "
+    "the stored ledger again).",
 )
 @click.option("--policy", "policy_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--as-of", "as_of_text", help="Date (YYYY-MM-DD) or ISO datetime to plan for; default now.")
-@click.option("--currency", default="EUR", show_default=True, help="Company currency.")
+@click.option("--currency", help="Company currency of a ledger (default: the stored ledger's, else EUR).")
 @click.option("--rate", "rates", multiple=True, help="Exchange rate CODE=VALUE (1 unit in company currency).")
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), help="Write an HTML report.")
+@click.option("--worklist", type=click.Path(dir_okay=False, path_type=Path),
+              help="A ledger's delivery: write the due actions to this CSV (or .json) file.")
 @click.option("--group-by", type=click.Choice(GROUPINGS), help="KPIs per collector, risk category or variant.")
-@click.option("--dry-run", is_flag=True, help="Import and plan without writing anything to the store.")
-@click.option("--strict", is_flag=True, help="Exit with code 4 when some ledger rows could not be loaded.")
+@click.option("--dry-run", is_flag=True,
+              help="Sync and plan, but record nothing and deliver nothing (no write to any platform or customer).")
+@click.option("--no-sync", is_flag=True, help="Plan what the store holds, without syncing the platform first.")
+@click.option("--full", is_flag=True, help="A connected platform: read everything again, not only the changes.")
+@click.option("--strict", is_flag=True, help="Exit with code 4 when some rows or records could not be loaded.")
 @click.option("--allow-closing", is_flag=True, help="Accept a file that closes more open items than --max-closing.")
 @click.option(
     "--max-closing",
@@ -291,154 +166,130 @@ def run(
     tenant: str | None,
     policy_path: Path | None,
     as_of_text: str | None,
-    currency: str,
+    currency: str | None,
     rates: Sequence[str],
     output_format: str,
     report_path: Path | None,
+    worklist: Path | None,
     group_by: str | None,
     dry_run: bool,
+    no_sync: bool,
+    full: bool,
     strict: bool,
     allow_closing: bool,
     max_closing: float,
     limit: int,
 ) -> None:
-    """Import a ledger (or use a connected platform's synced data), plan today's actions, print the worklist."""
-    if not ledger and not demo and tenant and ":" in tenant and not tenant.startswith("files:"):
-        from .cli_platforms import act
-
-        ctx.invoke(act, tenant=tenant, policy_path=policy_path, as_of_text=as_of_text, output_format=output_format)
-        return
-    if bool(ledger) == demo:
-        raise click.UsageError("give either --ledger FILE, --demo, or --tenant of a connected platform")
+    """Sync (import a ledger, or read a connected platform), plan today's actions, deliver the due ones, and
+    print the worklist, the aging and the KPIs."""
+    if ledger and demo:
+        raise click.UsageError("give either --ledger FILE or --demo, not both")
+    if not (ledger or demo or tenant):
+        raise click.UsageError("give --ledger FILE, --demo, or --tenant (a connected platform's or a stored ledger)")
+    if mapping and not ledger:
+        raise click.UsageError("--mapping goes with --ledger FILE")
+    check_output_path("--report", report_path)
+    check_output_path("--worklist", worklist)
     policy = load_policy(policy_path)
-    now = datetime.now(timezone.utc).replace(microsecond=0)
-    as_of = parse_as_of(as_of_text, datetime.combine(DEMO_ANCHOR, time(10, 0), timezone.utc) if demo else now)
-    rate_map = {**(DEMO_RATES if demo else {}), **parse_rates(rates)}
-    check_report_path(report_path)
     runtime = open_runtime(ctx)
-    path = DEMO_LEDGER if demo else ledger
-    assert path is not None
-    settings = FileSettings(
-        path=path,
+    source = FileSettings(
+        path=DEMO_LEDGER if demo else ledger,
+        tenant="files:pending",
         mapping_path=mapping,
-        tenant=ledger_tenant(runtime.store, tenant, demo, dry_run),
-        company_currency=currency.upper(),
+        allow_closing=allow_closing,
+        max_closing_share=max_closing / 100,
+        worklist=worklist,
     )
-    options = RunOptions(dry_run, allow_closing, max_closing / 100, group_by, output_format == "table")
-    outcome = locked_run(runtime, settings, policy, as_of, rate_map, options)
+    platform = run_source(runtime, source, tenant, currency, demo=demo, dry_run=dry_run)
+    as_of = parse_as_of(as_of_text, datetime.combine(DEMO_ANCHOR, time(10, 0), timezone.utc) if demo else now_utc())
+    rate_map = {**(DEMO_RATES if demo else {}), **parse_rates(rates)}
+    options = RunOptions(dry_run=dry_run, sync=not no_sync, full=full, group_by=group_by)
+    outcome = execute(runtime, platform, policy, as_of, rate_map, options, show_progress=output_format == "table")
     if report_path is not None:
         write_report(report_path, outcome, policy)
     if output_format == "json":
         click.echo(json.dumps(outcome_json(outcome), indent=2, ensure_ascii=False))
     else:
         print_outcome(outcome, limit)
-    if strict and outcome.problems:
-        raise CliFailure(f"{len(outcome.problems)} ledger rows could not be loaded", EXIT_BAD_ROWS)
+    problems = outcome.sync.problems if outcome.sync else []
+    if strict and problems:
+        raise CliFailure(f"{len(problems)} rows or records could not be loaded", EXIT_BAD_ROWS)
 
 
-def locked_run(
+@cli.command()
+@click.option("--tenant", required=True, help="A connected platform's tenant, or a stored ledger (files:NAME).")
+@click.option("--policy", "policy_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--as-of", "as_of_text", help="Date (YYYY-MM-DD) or ISO datetime to plan for; default now.")
+@click.option("--dry-run", is_flag=True, help="Plan, but record nothing and deliver nothing.")
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_context
+def act(
+    ctx: click.Context, tenant: str, policy_path: Path | None, as_of_text: str | None, dry_run: bool,
+    output_format: str,
+) -> None:
+    """Plan what the store holds and deliver the due actions, without syncing first (`run --no-sync`)."""
+    policy = load_policy(policy_path)
+    runtime = open_runtime(ctx)
+    platform = run_source(runtime, FileSettings(path=None, tenant="files:pending"), tenant, None, demo=False,
+                          dry_run=dry_run)
+    as_of = parse_as_of(as_of_text, now_utc())
+    outcome = execute(runtime, platform, policy, as_of, {}, RunOptions(dry_run=dry_run, sync=False),
+                      show_progress=False)
+    summary = outcome.summary()
+    if output_format == "json":
+        click.echo(json.dumps(summary, indent=2))
+    else:
+        print_delivery(console(), outcome)
+        click.echo(f"{summary['actions_planned']} actions planned, {summary['actions_new']} newly recorded")
+
+
+def run_source(
+    runtime: Runtime, source: FileSettings, tenant: str | None, currency: str | None, *, demo: bool, dry_run: bool
+) -> Platform:
+    """The platform a run reads: the given file, a stored ledger, or a connected tenant."""
+    store = runtime.store
+    if source.path is not None or (tenant and _is_ledger_name(tenant)):
+        name = ledger_tenant(store, tenant, demo, dry_run) if source.path is not None else _tenant_name(tenant or "")
+        record = store.tenant_record(name)
+        if source.path is None and record is None and name not in store.tenants():
+            raise CliFailure(f"{name}: no such ledger in the store; give the file with --ledger FILE", EXIT_INPUT)
+        stored = str(record["settings"].get("company_currency") or "") if record else ""
+        chosen = (currency or stored or "EUR").upper()
+        if not re.fullmatch(r"[A-Z]{3}", chosen):
+            raise click.BadParameter(f"{currency!r} is not an ISO 4217 code such as EUR", param_hint="--currency")
+        return LedgerPlatform(replace(source, tenant=name, company_currency=chosen))
+    assert tenant is not None
+    if source.worklist is not None or source.allow_closing:
+        raise click.UsageError("--worklist and --allow-closing go with a ledger, not with a connected platform")
+    try:
+        return open_platform(runtime, tenant)
+    except ConnectorError as err:
+        raise failure(err) from err
+
+
+def execute(
     runtime: Runtime,
-    settings: FileSettings,
+    platform: Platform,
     policy: Policy,
     as_of: datetime,
     rates: dict[str, Decimal],
     options: RunOptions,
+    *,
+    show_progress: bool,
 ) -> RunOutcome:
-    """Run under the ledger's lock (exit 8 when another run holds it), recorded as a run; a dry run takes no
-    lock and records nothing."""
-    if options.dry_run:
-        return execute_run(runtime.store, settings, policy, as_of, rates, options)
-    store, tenant = runtime.store, settings.tenant
-    try:
-        with runtime.locks.hold(f"act:{tenant}", wait=1, ttl=LOCK_TTL):
-            store.abandon_runs(tenant)  # runs left 'running' by a process that died: it no longer holds the lock
-            run_id = store.start_run(tenant, "ledger", as_of)
-            try:
-                outcome = execute_run(store, settings, policy, as_of, rates, options)
-            except BaseException as err:
-                store.finish_run(run_id, "failed", {"error": str(err)[:500] or type(err).__name__})
-                raise
-            store.finish_run(run_id, "done", _run_stats(outcome))
-            return outcome
-    except LockedError as err:
-        raise CliFailure(f"another run is busy with {tenant}: try again when it has finished", EXIT_LOCKED) from err
-
-
-def _run_stats(outcome: RunOutcome) -> dict[str, Any]:
-    return {
-        "rows_read": outcome.rows_read,
-        "rejected": len(outcome.problems),
-        "closed": len(outcome.closed_items),
-        "new_actions": len(outcome.new_action_keys),
-        "skipped_import": outcome.skipped_import,
-    }
-
-
-def run_import(store: Store, settings: FileSettings, as_of: datetime, options: RunOptions) -> ImportResult:
-    """Import the ledger (nothing written under a dry run); an unusable file is an input error (exit 5)."""
-    with progress_bar(options.show_progress and sys.stderr.isatty(), "importing ledger") as progress:
+    """Run the pipeline; every failure becomes a message and its exit code."""
+    tenant = platform.settings.tenant
+    with progress_bar(show_progress and sys.stderr.isatty(), "syncing") as progress:
         try:
-            return import_ledger(
-                settings,
-                store,
-                progress=progress,
-                today=as_of.date(),
-                dry_run=options.dry_run,
-                allow_closing=options.allow_closing,
-                max_closing_share=options.max_closing_share,
-            )
+            return run_tenant(runtime, platform, policy, as_of, rates, replace(options, on_progress=progress))
+        except LockedError as err:
+            raise CliFailure(f"another run is busy with {tenant}: try again when it has finished", EXIT_LOCKED) from err
         except OSError as err:
-            raise CliFailure(f"cannot read {settings.path}: {err.strerror or err}", EXIT_INPUT) from err
-        except ConnectorError as err:
+            raise CliFailure(f"cannot read {err.filename or 'the file'}: {err.strerror or err}", EXIT_INPUT) from err
+        except InputError as err:
             raise CliFailure(str(err), EXIT_INPUT) from err
-
-
-def execute_run(
-    store: Store,
-    settings: FileSettings,
-    policy: Policy,
-    as_of: datetime,
-    rates: dict[str, Decimal],
-    options: RunOptions,
-) -> RunOutcome:
-    """Import, plan, record and measure: the body of `run`, free of any printing."""
-    result = run_import(store, settings, as_of, options)
-    try:
-        preview = None
-        if options.dry_run:
-            stored = store.load_portfolio(settings.tenant, settings.company_currency, rates)
-            preview = preview_portfolio(stored, result, as_of.date())
-        planned = plan_tenant(
-            store,
-            settings.tenant,
-            policy,
-            as_of,
-            settings.company_currency,
-            rates,
-            dry_run=options.dry_run,
-            portfolio=preview,
-        )
-        decisions, portfolio = planned.decisions, planned.portfolio
-        kpis = compute_kpis(portfolio, policy, planned.history, as_of, decisions, options.group_by)
-    except InputError as err:
-        raise CliFailure(str(err), EXIT_INPUT) from err
-    aging = age_items(
-        portfolio.items, policy.aging_buckets, local_today(policy, as_of), portfolio.company_currency, rates
-    )
-    return RunOutcome(
-        tenant=settings.tenant,
-        as_of=as_of,
-        decisions=decisions,
-        aging=aging,
-        kpis=kpis,
-        new_action_keys=planned.new_keys,
-        rows_read=result.rows_read,
-        problems=[{"line": p.line, "reason": p.reason} for p in result.problems],
-        skipped_import=result.skipped,
-        closed_items=result.closed_ids,
-        closing_withheld=result.closing_withheld,
-        customers=portfolio.customers,
-    )
+        except ConnectorError as err:
+            raise failure(err) from err
 
 
 def write_report(path: Path, outcome: RunOutcome, policy: Policy) -> None:
@@ -459,19 +310,32 @@ def write_report(path: Path, outcome: RunOutcome, policy: Policy) -> None:
 
 def outcome_json(outcome: RunOutcome) -> dict[str, Any]:
     """Return the machine-readable result of a run."""
+    sync = outcome.sync
+    closed = sync.closed_items if sync else []
     return {
         "tenant": outcome.tenant,
+        "platform": outcome.platform,
         "as_of": outcome.as_of.isoformat(),
         "import": {
-            "rows_read": outcome.rows_read,
-            "skipped": outcome.skipped_import,
-            "problems": outcome.problems,
-            "closed": len(outcome.closed_items),
-            "closed_items": outcome.closed_items[:CLOSED_SHOWN],
-            "closing_withheld": outcome.closing_withheld,
+            "skipped": sync.skipped if sync else True,
+            "rows_read": sync.figures.get("rows_read", 0) if sync else 0,
+            "api_calls": sync.api_calls if sync else 0,
+            "figures": sync.figures if sync else {},
+            "problems": sync.problems if sync else [],
+            "closed": len(closed),
+            "closed_items": closed[:CLOSED_SHOWN],
+            "closing_withheld": sync.closing_withheld if sync else None,
+            **(sync.details if sync else {}),
         },
         "actions": [to_jsonable(action) for action in outcome.decisions.actions()],
         "new_actions": len(outcome.new_action_keys),
+        "delivery": {
+            "dry_run": outcome.delivery.dry_run,
+            "due": outcome.delivery.due,
+            "delivered": outcome.delivery.delivered,
+            "failed": outcome.delivery.failed,
+            "errors": outcome.delivery.errors,
+        },
         "customers": [
             {
                 "customer_id": d.customer_id,
@@ -502,14 +366,16 @@ def _figure(value: float | None, suffix: str = "", decimals: int = 1) -> str:
 
 def print_outcome(outcome: RunOutcome, limit: int) -> None:
     """Print the worklist, the aging and the KPIs as tables."""
-    console = _console()
-    if outcome.problems:
-        err_console.print(f"[yellow]{len(outcome.problems)} ledger rows were not loaded:[/yellow]")
-        for problem in outcome.problems[:20]:
-            err_console.print(f"  line {problem['line']}: {problem['reason']}")
-        if len(outcome.problems) > 20:
-            err_console.print(f"  ... and {len(outcome.problems) - 20} more (use --format json to see all)")
-    print_closing(console, outcome)
+    out = console()
+    problems = outcome.sync.problems if outcome.sync else []
+    if problems:
+        err_console.print(f"[yellow]{len(problems)} rows or records were not loaded:[/yellow]")
+        for problem in problems[:20]:
+            where = f"line {problem['line']}" if "line" in problem else problem.get("record", "?")
+            err_console.print(f"  {where}: {problem['reason']}")
+        if len(problems) > 20:
+            err_console.print(f"  ... and {len(problems) - 20} more (use --format json to see all)")
+    print_closing(out, outcome)
     names = {d.customer_id: d for d in outcome.decisions.customers}
     actions = sorted(outcome.decisions.actions(), key=lambda a: (-a.amount_due, a.customer_id, a.channel))
     table = Table(
@@ -532,22 +398,38 @@ def print_outcome(outcome: RunOutcome, limit: int) -> None:
             else f"{risk.score:.0f} {risk.category}",
             action.reason,
         )
-    console.print(table)
+    out.print(table)
     if limit and len(actions) > limit:
-        console.print(f"... {len(actions) - limit} more actions (--limit 0 shows all)")
-    print_aging(console, outcome.aging)
-    print_kpis(console, outcome.kpis)
+        out.print(f"... {len(actions) - limit} more actions (--limit 0 shows all)")
+    print_delivery(out, outcome)
+    print_aging(out, outcome.aging)
+    print_kpis(out, outcome.kpis)
 
 
 def print_closing(console: Console, outcome: RunOutcome) -> None:
     """Say which open items this file closed (no longer listed: paid or cancelled), or why none was."""
-    closed = outcome.closed_items
+    sync = outcome.sync
+    if sync is None:
+        return
+    closed = sync.closed_items
     if closed:
         more = f" and {len(closed) - CLOSED_SHOWN} more" if len(closed) > CLOSED_SHOWN else ""
         shown = ", ".join(closed[:CLOSED_SHOWN]) + more
         console.print(f"Closed {len(closed)} open items no longer in the file (paid or cancelled): {shown}")
-    if outcome.closing_withheld:
-        console.print(f"[yellow]{outcome.closing_withheld}[/yellow]")
+    if sync.closing_withheld:
+        console.print(f"[yellow]{sync.closing_withheld}[/yellow]")
+
+
+def print_delivery(console: Console, outcome: RunOutcome) -> None:
+    """Say what was delivered (or, under a dry run, what would have been)."""
+    delivery = outcome.delivery
+    if delivery.dry_run:
+        console.print(f"Dry run: {delivery.due} actions are due; nothing was recorded or sent.")
+        return
+    failed = f", {delivery.failed} failed (they are retried by the next run)" if delivery.failed else ""
+    console.print(f"Delivered {delivery.delivered} due actions{failed}.")
+    for error in delivery.errors[:5]:
+        err_console.print(f"  [yellow]{error}[/yellow]")
 
 
 def print_aging(console: Console, aging: AgingReport) -> None:
@@ -621,8 +503,8 @@ def experiment(
     output_format: str,
 ) -> None:
     """Compare the A/B variants of a strategy: recovery, days to pay, cost, significance."""
-    store = open_store(ctx)
-    as_of = parse_as_of(as_of_text, datetime.now(timezone.utc).replace(microsecond=0))
+    store = open_runtime(ctx).store
+    as_of = parse_as_of(as_of_text, now_utc())
     since = parse_as_of(since_text, as_of) if since_text else None
     rate_map = {**(DEMO_RATES if tenant == "files:demo" else {}), **parse_rates(rates)}
     portfolio = store.load_portfolio(tenant, currency.upper(), rate_map)
@@ -670,12 +552,7 @@ def print_experiment(report: ExperimentReport) -> None:
             _figure(v.p_value, "", 4),
             "yes" if v.significant else "no",
         )
-    _console().print(table)
-
-
-def _console() -> Console:
-    """A console for tables: the terminal's width, or wide enough not to fold when piped."""
-    return Console() if sys.stdout.isatty() else Console(width=200)
+    console().print(table)
 
 
 # --------------------------------------------------------------------------------------
@@ -737,8 +614,6 @@ def policy_pull(
     odoo_url: str, database: str, login: str, api_key: str, company_id: int | None, output: Path | None
 ) -> None:
     """Pull the policy configured in Odoo's Collections app, validated, so connectors run the same policy."""
-    from .cli_platforms import failure
-    from .common.errors import ConnectorError
     from .common.secrets import Secret
     from .odoo.policy import pull_policy
 

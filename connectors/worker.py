@@ -1,4 +1,4 @@
-"""The Celery app and its thin tasks: tenant ids in, idempotent bodies in ``connectors.common.service``.
+"""The Celery app and its thin tasks: tenant ids in, idempotent bodies in ``connectors.pipeline``.
 
 Settings come from the environment:
 
@@ -33,10 +33,11 @@ from celery.schedules import crontab
 from collections_engine.defaults import default_policy
 from collections_engine.policy import Policy, policy_from_json
 
-from .common import service
 from .common.errors import FatalError, LockedError, RetryableError
 from .common.runtime import Runtime
-from .platforms import open_platform
+from .pipeline import RunOptions, run_tenant
+from .pipeline import sync_tenant as sync_step
+from .registry import open_platform, platforms
 
 _logger = logging.getLogger(__name__)
 
@@ -119,7 +120,7 @@ def sync_tenant(self: Any, tenant: str, full: bool = False) -> dict[str, Any]:
     """Sync one tenant from its bookmarks."""
     rt = runtime()
     try:
-        return service.sync_tenant(rt, open_platform(rt, tenant), full=full)
+        return sync_step(rt, open_platform(rt, tenant), full=full)
     except (LockedError, RetryableError) as err:
         raise _retry_later(self, err) from err
     except FatalError as err:
@@ -129,11 +130,12 @@ def sync_tenant(self: Any, tenant: str, full: bool = False) -> dict[str, Any]:
 
 @app.task(name="odoo_collections.plan_and_act", bind=True)
 def plan_and_act(self: Any, tenant: str, as_of: str | None = None) -> dict[str, Any]:
-    """Plan one tenant and push its due actions."""
+    """Plan one tenant from what its syncs stored and push its due actions: ``run --no-sync``, on a worker."""
     rt = runtime()
     moment = datetime.fromisoformat(as_of) if as_of else datetime.now(timezone.utc).replace(microsecond=0)
     try:
-        return service.plan_and_act(rt, open_platform(rt, tenant), load_policy(), moment)
+        outcome = run_tenant(rt, open_platform(rt, tenant), load_policy(), moment, options=RunOptions(sync=False))
+        return outcome.summary()
     except (LockedError, RetryableError) as err:
         raise _retry_later(self, err) from err
     except FatalError as err:
@@ -147,7 +149,7 @@ def handle_webhook(self: Any, tenant: str) -> dict[str, Any]:
     rt = runtime()
     pending = [e["id"] for e in rt.store.webhook_events(tenant=tenant, status="received")]
     try:
-        result = service.sync_tenant(rt, open_platform(rt, tenant))
+        result = sync_step(rt, open_platform(rt, tenant))
     except (LockedError, RetryableError) as err:
         raise _retry_later(self, err) from err
     rt.store.set_webhook_status(pending, "handled")
@@ -156,9 +158,11 @@ def handle_webhook(self: Any, tenant: str) -> dict[str, Any]:
 
 @app.task(name="odoo_collections.dispatch")
 def dispatch(kind: str) -> int:
-    """Fan out one task per connected tenant (beat calls this; new tenants need no restart)."""
+    """Fan out one task per connected tenant of a scheduled platform (beat calls this; new tenants need no
+    restart; ledger files are run by hand)."""
     task = sync_tenant if kind == "sync" else plan_and_act
-    tenants = [t["tenant"] for t in runtime().store.connected_tenants()]
+    scheduled = {name for name, spec in platforms().items() if spec.scheduled}
+    tenants = [t["tenant"] for t in runtime().store.connected_tenants() if t["platform"] in scheduled]
     for tenant in tenants:
         task.delay(tenant)
     return len(tenants)

@@ -21,6 +21,9 @@ from typing import Any, Protocol
 
 from .errors import LockedError
 
+# Seconds a tenant's lock outlives a worker that died holding it (work in progress renews it).
+LOCK_TTL = int(os.environ.get("ODOO_COLLECTIONS_LOCK_TTL") or 300)
+
 
 class Lease(Protocol):
     """A held lock; long work renews it so that only a dead holder's lock expires."""
@@ -46,7 +49,7 @@ class _RedisLease:
 class Locks(Protocol):
     """Hands out named, exclusive locks."""
 
-    def hold(self, name: str, *, wait: float = 30.0, ttl: float = 600.0) -> Any:
+    def hold(self, name: str, *, wait: float = 30.0, ttl: float = 600.0) -> contextlib.AbstractContextManager[Lease]:
         """A context manager yielding a Lease; raises LockedError after ``wait`` seconds."""
 
 

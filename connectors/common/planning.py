@@ -6,12 +6,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from collections_engine import plan
 from collections_engine.decisions import CustomerDecision, Decisions
 from collections_engine.policy import Policy
 from collections_engine.types import History, Portfolio
+
+if TYPE_CHECKING:
+    from .store import Store
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,7 @@ def decision_context(decision: CustomerDecision) -> dict[str, Any]:
 
 
 def plan_tenant(
-    store: Any,
+    store: Store,
     tenant: str,
     policy: Policy,
     as_of: datetime,
@@ -50,14 +53,15 @@ def plan_tenant(
     dry_run: bool = False,
     portfolio: Portfolio | None = None,
 ) -> PlanOutcome:
-    """Load the tenant's portfolio (unless given) and history, ask the engine, record new actions (unless a
-    dry run); a run that fails while recording is marked failed, not left running."""
+    """Load the tenant's portfolio (unless given) and history, ask the engine, record new actions (a dry run
+    records nothing and only tells which would be new); a run that fails while recording is marked failed."""
     if portfolio is None:
         portfolio = store.load_portfolio(tenant, company_currency, rates)
     history = store.load_history(tenant)
     decisions = plan(portfolio, policy, history, as_of)
-    new_keys: list[str] = []
-    if not dry_run:
+    if dry_run:
+        new_keys = store.unrecorded_keys(tenant, [action.key for action in decisions.actions()])
+    else:
         run_id = store.start_run(tenant, "plan", as_of)
         context = {d.customer_id: decision_context(d) for d in decisions.customers if d.actions}
         try:

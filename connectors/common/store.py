@@ -10,13 +10,13 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import and_, create_engine, delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -38,6 +38,7 @@ from collections_engine.types import (
     ReceivableItem,
 )
 
+from .contract import OutboxEntry
 from .errors import StoreError
 from .models import (
     Base,
@@ -389,16 +390,7 @@ class Store:
         if not actions:
             return []
         with self.session() as session:
-            existing: set[str] = set()
-            keys = [a.key for a in actions]
-            for start in range(0, len(keys), _CHUNK):
-                existing.update(
-                    session.scalars(
-                        select(OutboxRow.key).where(
-                            OutboxRow.tenant == tenant, OutboxRow.key.in_(keys[start : start + _CHUNK])
-                        )
-                    )
-                )
+            existing = _recorded_keys(session, tenant, [a.key for a in actions])
             new = [a for a in actions if a.key not in existing]
             now = _now()
             for action in new:
@@ -420,6 +412,12 @@ class Store:
                 )
                 session.add(_event_row_model(tenant, action.as_event(as_of)))
         return [a.key for a in new]
+
+    def unrecorded_keys(self, tenant: str, keys: Sequence[str]) -> list[str]:
+        """The keys (in their order) of actions not yet in the outbox."""
+        with self.session() as session:
+            recorded = _recorded_keys(session, tenant, keys)
+        return [key for key in keys if key not in recorded]
 
     def pending_actions(self, tenant: str, limit: int = 1000, due_by: datetime | None = None) -> list[dict[str, Any]]:
         """Return pending outbox entries (optionally only those due by an instant), oldest first."""
@@ -450,11 +448,42 @@ class Store:
             for name, value in values.items():
                 setattr(row, name, value)
 
+    def mark_sent_many(self, tenant: str, sent: Sequence[tuple[str, str | None]], at: datetime) -> None:
+        """Mark claimed entries sent, each with its platform reference, in one transaction."""
+        if not sent:
+            return
+        with self.session() as session:
+            for key, reference in sent:
+                session.execute(
+                    update(OutboxRow)
+                    .where(OutboxRow.tenant == tenant, OutboxRow.key == key)
+                    .values(status="sent", sent_at=at, external_ref=reference, attempts=OutboxRow.attempts + 1)
+                )
+
+    def count_due_actions(self, tenant: str, due_by: datetime) -> int:
+        """How many recorded actions wait to be delivered by an instant."""
+        with self.session() as session:
+            return int(
+                session.scalar(
+                    select(func.count()).where(
+                        OutboxRow.tenant == tenant, OutboxRow.status == "pending", OutboxRow.not_before <= due_by
+                    )
+                )
+                or 0
+            )
+
     def claim_actions(
-        self, tenant: str, *, due_by: datetime, limit: int = 100, lease: timedelta = timedelta(minutes=15)
-    ) -> list[dict[str, Any]]:
+        self,
+        tenant: str,
+        *,
+        due_by: datetime,
+        limit: int = 100,
+        lease: timedelta = timedelta(minutes=15),
+        exclude: Collection[str] = (),
+    ) -> list[OutboxEntry]:
         """Claim due entries for sending (status ``sending``); an entry claimed longer than ``lease`` ago by a
-        worker that died is claimed again with ``reclaimed`` set, so the sender checks before sending twice."""
+        worker that died is claimed again with ``reclaimed`` set, so the sender checks before sending twice.
+        Keys in ``exclude`` (tried already by this run) are left alone."""
         now = _now()
         with self.session() as session:
             query = (
@@ -469,14 +498,15 @@ class Store:
                 .order_by(OutboxRow.not_before, OutboxRow.key)
                 .limit(limit)
             )
+            if exclude:
+                query = query.where(OutboxRow.key.not_in(list(exclude)))
             if self.engine.dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
-            claimed = []
+            claimed: list[OutboxEntry] = []
             for row in session.scalars(query):
-                claimed.append(
-                    {"key": row.key, "attempts": row.attempts, "reclaimed": row.status == "sending",
-                     **json.loads(row.payload)}
-                )
+                entry = {"key": row.key, "attempts": row.attempts, "reclaimed": row.status == "sending",
+                         **json.loads(row.payload)}
+                claimed.append(cast(OutboxEntry, entry))
                 row.status, row.claimed_at = "sending", now
             return claimed
 
@@ -607,22 +637,19 @@ class Store:
             else:
                 row.platform, row.settings = platform, text
 
+    def tenant_record(self, tenant: str) -> dict[str, Any] | None:
+        """A registered tenant with its platform and settings, or None."""
+        with self.session() as session:
+            row = session.get(TenantRow, tenant)
+            return None if row is None else _tenant(row)
+
     def connected_tenants(self, platform: str | None = None) -> list[dict[str, Any]]:
         """Connected companies with their settings, last sync and last error."""
         with self.session() as session:
             query = select(TenantRow).order_by(TenantRow.tenant)
             if platform:
                 query = query.where(TenantRow.platform == platform)
-            return [
-                {
-                    "tenant": r.tenant,
-                    "platform": r.platform,
-                    "settings": json.loads(r.settings),
-                    "last_sync_at": r.last_sync_at,
-                    "last_error": r.last_error,
-                }
-                for r in session.scalars(query)
-            ]
+            return [_tenant(r) for r in session.scalars(query)]
 
     def mark_synced(self, tenant: str, at: datetime | None, error: str | None = None) -> None:
         """Record the end of a sync (its time when it succeeded, its error otherwise)."""
@@ -640,27 +667,36 @@ class Store:
             rows = session.execute(select(BookmarkRow.stream, BookmarkRow.value).where(BookmarkRow.tenant == tenant))
             return {name: value for name, value in rows}
 
-    def record_webhook_event(self, platform: str, event_id: str, payload: Any, **fields: Any) -> bool:
-        """Keep a verified webhook event; False when that event id was seen already (a replay)."""
+    def record_webhook_events(self, platform: str, events: Sequence[Mapping[str, Any]]) -> set[str]:
+        """Keep a delivery's verified events in one transaction (each a dict with ``event_id``, ``payload``,
+        ``status`` and the columns of a webhook event); return the ids that were new (the rest are replays)."""
+        if not events:
+            return set()
+        ids = [str(e["event_id"]) for e in events]
+        factory: Any = sqlite.insert if self.engine.dialect.name == "sqlite" else postgresql.insert
         with self.session() as session:
-            exists = session.scalar(
-                select(WebhookEventRow.id).where(
-                    WebhookEventRow.platform == platform, WebhookEventRow.event_id == event_id
+            seen: set[str] = set()
+            for start in range(0, len(ids), _CHUNK):
+                seen.update(
+                    session.scalars(
+                        select(WebhookEventRow.event_id).where(
+                            WebhookEventRow.platform == platform,
+                            WebhookEventRow.event_id.in_(ids[start : start + _CHUNK]),
+                        )
+                    )
                 )
-            )
-            if exists is not None:
-                return False
-            session.add(
-                WebhookEventRow(
-                    platform=platform,
-                    event_id=event_id,
-                    received_at=_now(),
-                    status="received",
-                    payload=json.dumps(to_jsonable(payload), ensure_ascii=False),
-                    **fields,
-                )
-            )
-            return True
+            rows, new = [], set()
+            for event in events:
+                event_id = str(event["event_id"])
+                if event_id in seen or event_id in new:
+                    continue
+                new.add(event_id)
+                payload = json.dumps(to_jsonable(event["payload"]), ensure_ascii=False)
+                rows.append({**event, "platform": platform, "event_id": event_id, "payload": payload,
+                             "received_at": _now()})
+            for start in range(0, len(rows), _CHUNK):
+                session.execute(factory(WebhookEventRow).on_conflict_do_nothing(), rows[start : start + _CHUNK])
+            return new
 
     def webhook_events(self, tenant: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
         """Stored webhook events, oldest first."""
@@ -676,15 +712,6 @@ class Store:
                 for r in session.scalars(query)
             ]
 
-    def set_webhook_status_by_event(self, platform: str, event_id: str, status: str) -> None:
-        """Mark one stored event (ignored: no such tenant; stale: too old to act upon)."""
-        with self.session() as session:
-            session.execute(
-                update(WebhookEventRow)
-                .where(WebhookEventRow.platform == platform, WebhookEventRow.event_id == event_id)
-                .values(status=status)
-            )
-
     def set_webhook_status(self, ids: Iterable[int], status: str) -> None:
         """Mark webhook events handled (or failed)."""
         with self.session() as session:
@@ -699,6 +726,25 @@ class Store:
 # --------------------------------------------------------------------------------------
 # Row <-> engine type
 # --------------------------------------------------------------------------------------
+
+
+def _recorded_keys(session: Session, tenant: str, keys: Sequence[str]) -> set[str]:
+    recorded: set[str] = set()
+    for start in range(0, len(keys), _CHUNK):
+        chunk = keys[start : start + _CHUNK]
+        query = select(OutboxRow.key).where(OutboxRow.tenant == tenant, OutboxRow.key.in_(chunk))
+        recorded.update(session.scalars(query))
+    return recorded
+
+
+def _tenant(row: TenantRow) -> dict[str, Any]:
+    return {
+        "tenant": row.tenant,
+        "platform": row.platform,
+        "settings": json.loads(row.settings),
+        "last_sync_at": row.last_sync_at,
+        "last_error": row.last_error,
+    }
 
 
 def _outbox_row(session: Session, tenant: str, key: str) -> OutboxRow:

@@ -12,13 +12,22 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from collections_engine.types import Customer, Payment, ReceivableItem
+
+from .contract import SyncOutcome, SyncRequest
+from .errors import ConnectorError
+from .locks import LOCK_TTL
+
+if TYPE_CHECKING:
+    from .locks import Lease
+    from .runtime import Runtime
+    from .store import Store
 
 _logger = logging.getLogger(__name__)
 
@@ -104,7 +113,7 @@ def map_page(stream: Stream, page: Page) -> Changes:
 
 
 def sync_stream(
-    store: Any,
+    store: Store,
     tenant: str,
     stream: Stream,
     started_at: datetime,
@@ -124,3 +133,81 @@ def sync_stream(
         if on_page is not None:
             on_page(stats)
     return stats
+
+
+class SyncSession:
+    """One sync of a tenant under its lock: bookmarks, streams run page by page, figures per stream."""
+
+    def __init__(self, store: Store, tenant: str, started_at: datetime, lease: Lease, request: SyncRequest) -> None:
+        self.store = store
+        self.tenant = tenant
+        self.started_at = started_at
+        self.request = request
+        self.figures: dict[str, StreamStats] = {}
+        self._lease = lease
+
+    def bookmarks(self) -> dict[str, dict[str, Any]]:
+        """Every stream's saved bookmark."""
+        return {name: json.loads(value) for name, value in self.store.bookmarks(self.tenant).items()}
+
+    def reset(self, names: Iterable[str]) -> None:
+        """Forget these streams' bookmarks (they start again from the beginning)."""
+        for name in names:
+            self.store.delete_bookmark(self.tenant, name)
+
+    def set_bookmark(self, name: str, value: dict[str, Any]) -> None:
+        """Save a stream's bookmark."""
+        self.store.set_bookmark(self.tenant, name, json.dumps(value, sort_keys=True))
+
+    def run(self, stream: Stream) -> StreamStats:
+        """Sync one stream from its bookmark; the lease is renewed after every page."""
+        progress = self.request.on_progress
+
+        def page_done(stats: StreamStats) -> None:
+            self._lease.renew()  # a live sync keeps its lock; a killed worker's lock expires after LOCK_TTL
+            if progress is not None:
+                progress(stream.name, stats.records, None)
+
+        stats = sync_stream(self.store, self.tenant, stream, self.started_at, page_done)
+        self.figures[stream.name] = stats
+        return stats
+
+    @property
+    def pages_read(self) -> int:
+        """Pages read so far by this sync."""
+        return sum(stats.pages for stats in self.figures.values())
+
+
+def run_sync(
+    runtime: Runtime,
+    tenant: str,
+    api_calls: Callable[[], int],
+    request: SyncRequest,
+    body: Callable[[SyncSession], None],
+) -> SyncOutcome:
+    """Run a platform's sync ``body`` under the tenant's sync lock, then derive settlements and record the sync
+    (its error when it fails). ``LockedError`` when another worker is syncing the tenant."""
+    store = runtime.store
+    started_at = runtime.clock()
+    calls_before = api_calls()
+    with runtime.locks.hold(f"sync:{tenant}", wait=1, ttl=LOCK_TTL) as lease:
+        session = SyncSession(store, tenant, started_at, lease, request)
+        try:
+            body(session)
+        except ConnectorError as err:
+            store.mark_synced(tenant, None, str(err))
+            raise
+        store.derive_settlements(tenant)
+        store.mark_synced(tenant, started_at)
+    return SyncOutcome(
+        figures={name: asdict(stats) for name, stats in session.figures.items()},
+        api_calls=api_calls() - calls_before,
+        problems=[{"record": ref, "reason": reason} for ref, reason in _quarantined(store, tenant, session)],
+        details={"started_at": started_at.isoformat()},
+    )
+
+
+def _quarantined(store: Store, tenant: str, session: SyncSession) -> list[tuple[str, str]]:
+    if not any(stats.quarantined for stats in session.figures.values()):
+        return []
+    return [(entry["record"], entry["reason"]) for entry in store.quarantined(tenant)]

@@ -149,7 +149,7 @@ class TokenStore:
                 session.add(TokenRow(tenant=tenant, ciphertext=ciphertext, version=1, updated_at=now))
                 return 1
             row.ciphertext, row.version, row.updated_at = ciphertext, row.version + 1, now
-            return row.version
+            return int(row.version)
 
 
 Refresher = Callable[[OAuthToken], OAuthToken]

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from collections_engine.types import Portfolio
@@ -22,10 +23,9 @@ from ..common.errors import LedgerError
 from ..common.store import FullImport, OpenItem, Store
 from .client import read_rows
 from .mappers import MappedLedger, RowProblem, load_mapping, map_rows, resolve_mapping
-from .settings import FileSettings
+from .settings import DEFAULT_MAX_CLOSING_SHARE, FileSettings
 
 STREAM = "ledger"
-DEFAULT_MAX_CLOSING_SHARE = 0.5
 Progress = Callable[[int, int | None], None]
 
 
@@ -59,9 +59,16 @@ class ImportResult:
     ledger: MappedLedger | None = None
 
 
+def ledger_path(settings: FileSettings) -> Path:
+    """The run's file (a run without one plans what the store holds and never imports)."""
+    if settings.path is None:
+        raise LedgerError("no ledger file was given")
+    return settings.path
+
+
 def file_digest(settings: FileSettings) -> str:
     """Fingerprint of the file and its mapping: an unchanged pair need not be imported again."""
-    digest = hashlib.sha256(settings.path.read_bytes())
+    digest = hashlib.sha256(ledger_path(settings).read_bytes())
     if settings.mapping_path is not None:
         digest.update(settings.mapping_path.read_bytes())
     return digest.hexdigest()
@@ -79,7 +86,7 @@ def _counted(
 def read_ledger(settings: FileSettings, progress: Progress | None = None) -> MappedLedger:
     """Read and map a ledger file; raise LedgerError when the file or its mapping cannot be used at all."""
     document = load_mapping(settings.mapping_path) if settings.mapping_path else None
-    headers, rows, total = read_rows(settings.path, settings.sheet)
+    headers, rows, total = read_rows(ledger_path(settings), settings.sheet)
     mapping = resolve_mapping(headers, document)
     ledger = map_rows(_counted(rows, total, progress), mapping, settings.company_currency)
     if progress is not None:

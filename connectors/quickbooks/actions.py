@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from ..common.contract import OutboxEntry
 from ..common.errors import VendorError
 from .client import QuickBooksClient
 from .mappers import qbo_invoice_id
@@ -65,7 +66,10 @@ class QuickBooksActions:
         self.client = client
         self.emails = emails
 
-    def deliver(self, entry: Mapping[str, Any]) -> str:
+    def close(self) -> None:
+        """Nothing to flush: every write went to QuickBooks as it was made."""
+
+    def deliver(self, entry: OutboxEntry) -> str:
         """Push one action; return the platform reference (invoice ids touched)."""
         invoice_ids = [i for i in (qbo_invoice_id(item) for item in entry["item_ids"]) if i]
         settings = self.client.settings

@@ -138,7 +138,7 @@ class QuickBooksClient:
             session.hooks["response"].append(self._remember_response)
             timeout = self.settings.timeout
             plain_request = session.request
-            session.request = lambda method, url, **kw: plain_request(method, url, timeout=timeout, **kw)  # type: ignore[method-assign]
+            session.request = lambda method, url, **kw: plain_request(method, url, timeout=timeout, **kw)
             qb.session = session
             self._qb = qb
         return self._qb

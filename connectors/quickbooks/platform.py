@@ -1,16 +1,19 @@
-"""The QuickBooks pieces put together for one company: client, streams and actions."""
+"""The QuickBooks pieces put together for one company: client, streams, actions; and its registration."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
+from ..common.contract import PlatformSpec, SyncOutcome, SyncRequest
 from ..common.runtime import Runtime
+from ..common.sync import SyncSession, run_sync
 from .actions import QuickBooksActions
 from .client import QuickBooksClient, refresher
+from .connect import connect_quickbooks
 from .settings import LIMITS, PLATFORM, QuickBooksSettings
-from .streams import plan_streams
+from .streams import CHANGES, plan_streams
+from .webhooks import QuickBooksWebhooks
 
 
 class QuickBooksPlatform:
@@ -35,12 +38,38 @@ class QuickBooksPlatform:
         """API calls made so far (retries included)."""
         return self.client.calls
 
-    def streams(
-        self, bookmarks: dict[str, dict[str, Any]], now: datetime, full: bool
-    ) -> tuple[list[Any], dict[str, Any]]:
-        """Streams to run and bookmarks to reset."""
-        return plan_streams(self.client, bookmarks, now, full)
+    def sync(self, runtime: Runtime, request: SyncRequest) -> SyncOutcome:
+        """Full streams page by page until each is done, then the changes since the last sync through CDC."""
+        return run_sync(runtime, self.settings.tenant, lambda: self.api_calls, request, self._sync)
 
-    def actions(self) -> QuickBooksActions:
+    def _sync(self, session: SyncSession) -> None:
+        bookmarks = session.bookmarks()
+        streams, resets = plan_streams(self.client, bookmarks, session.started_at, session.request.full)
+        session.reset(resets)
+        for name in resets:
+            bookmarks.pop(name, None)
+        full_streams = [stream for stream in streams if stream.name != CHANGES]
+        for stream in full_streams:
+            session.run(stream)
+        if CHANGES not in bookmarks:
+            saved = session.bookmarks()
+            marks = [saved.get(stream.name) or {} for stream in full_streams]
+            if not all(mark.get("done") for mark in marks):
+                return
+            # changes are read from the earliest full stream's start: nothing changed since then is missed
+            session.set_bookmark(CHANGES, {"since": min(mark["since"] for mark in marks)})
+        if session.pages_read:
+            return  # a full sync ran: what changed meanwhile is read by the next sync, from its start
+        session.run(next(stream for stream in streams if stream.name == CHANGES))
+
+    def deliverer(self, runtime: Runtime) -> QuickBooksActions:
         """The deliverer of outbox entries, with the customers' emails."""
-        return QuickBooksActions(self.client, self._store.customer_emails(self.settings.tenant))
+        return QuickBooksActions(self.client, runtime.store.customer_emails(self.settings.tenant))
+
+
+def _open(runtime: Runtime, tenant: str, record: Mapping[str, Any]) -> QuickBooksPlatform:
+    return QuickBooksPlatform.from_record(runtime, record)
+
+
+SPEC = PlatformSpec(name=PLATFORM, title="QuickBooks Online", open=_open, limits=LIMITS,
+                    connect=connect_quickbooks, webhooks=QuickBooksWebhooks)

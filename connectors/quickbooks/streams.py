@@ -23,6 +23,7 @@ from .mappers import apply_record
 
 ENTITIES = ("Customer", "Invoice", "Payment", "CreditMemo")
 STREAM_NAMES = {"Customer": "customers", "Invoice": "invoices", "Payment": "payments", "CreditMemo": "credit_memos"}
+CHANGES = "changes"
 CDC_LOOKBACK = timedelta(days=30)
 CDC_CAP = 1000
 # Changes are asked for from a little before the bookmark: QuickBooks' clock and ours may differ, and
@@ -74,7 +75,7 @@ class ChangeStream:
     """Changes and deletions of every entity since the last sync, through CDC."""
 
     client: QuickBooksClient
-    name: str = "changes"
+    name: str = CHANGES
 
     def pages(self, bookmark: dict[str, Any] | None, started_at: datetime) -> Iterator[Page]:
         """One CDC call for every entity; an entity that hit CDC's cap is read again by query."""
@@ -123,10 +124,10 @@ def plan_streams(
 ) -> tuple[list[Any], dict[str, dict[str, Any] | None]]:
     """The streams to run, and bookmarks to reset first (a forced full sync, or CDC older than 30 days)."""
     resets: dict[str, dict[str, Any] | None] = {}
-    changes = bookmarks.get("changes")
+    changes = bookmarks.get(CHANGES)
     stale = changes is not None and now - datetime.fromisoformat(changes["since"]) > CDC_LOOKBACK - timedelta(hours=1)
     if full or stale:
         resets = {STREAM_NAMES[entity]: None for entity in ENTITIES}
-        resets["changes"] = None
+        resets[CHANGES] = None
     full_streams = [FullStream(client, entity) for entity in ENTITIES]
     return [*full_streams, ChangeStream(client)], resets

@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from ..common.webhooks import WebhookEvent
@@ -31,9 +31,10 @@ def _time(value: Any) -> datetime | None:
     if len(text) > 5 and text[-5] in "+-" and text[-3] != ":":  # -0700 -> -07:00
         text = f"{text[:-2]}:{text[-2:]}"
     try:
-        return datetime.fromisoformat(text)
+        moment = datetime.fromisoformat(text)
     except ValueError:
         return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)  # no zone given: UTC
 
 
 class QuickBooksWebhooks:
@@ -82,7 +83,11 @@ class QuickBooksWebhooks:
             raise ValueError("an eventNotification without realmId")
         realm = str(note["realmId"])
         events = []
-        for entity in (note.get("dataChangeEvent") or {}).get("entities") or []:
+        change = note.get("dataChangeEvent") or {}
+        entities = change.get("entities") if isinstance(change, Mapping) else None
+        if not isinstance(entities or [], list) or not all(isinstance(e, Mapping) for e in entities or []):
+            raise ValueError("dataChangeEvent.entities must be a list of objects")
+        for entity in entities or []:
             fingerprint = "|".join(
                 str(entity.get(k, "")) for k in ("name", "id", "operation", "lastUpdated")
             )

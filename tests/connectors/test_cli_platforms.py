@@ -48,7 +48,7 @@ def env(tmp_path: Path, qbo: FakeQuickBooks, monkeypatch: pytest.MonkeyPatch) ->
 
 def connect(qbo: FakeQuickBooks) -> tuple[int, dict[str, object]]:
     """Run `connect quickbooks`; a thread plays the user's browser following the authorization URL."""
-    import connectors.cli_platforms as module
+    import connectors.quickbooks.connect as module
 
     port = _free_port()
     original = module.wait_for_callback
@@ -73,7 +73,10 @@ def connect(qbo: FakeQuickBooks) -> tuple[int, dict[str, object]]:
 
 def test_connect_sync_status_and_run(qbo: FakeQuickBooks, env: dict[str, str]) -> None:
     customer = qbo.add_customer(DisplayName="Late Payer", PrimaryEmailAddr={"Address": "ap@late.example.com"})
-    issued = datetime.now(UTC).date() - timedelta(days=40)
+    day = datetime.now(UTC).date()
+    while day.weekday() >= 5:  # a working day, inside the default contact window
+        day += timedelta(days=1)
+    issued = day - timedelta(days=35)  # due five days before: the first reminder, by email
     qbo.add_invoice(customer["Id"], amount=300, txn_date=issued, due_date=issued + timedelta(days=30))
     code, connected = connect(qbo)
     assert code == 0, connected
@@ -95,13 +98,24 @@ def test_connect_sync_status_and_run(qbo: FakeQuickBooks, env: dict[str, str]) -
     assert row["tenant"] == tenant and row["last_sync_at"] and row["bookmarks"]["invoices"]["done"]
     assert set(row["rate_limit_tokens"]) == {"500/60s", "10/1s"}  # per process here; shared with a Redis URL
 
-    as_of = (datetime.now(UTC).date()).isoformat() + "T12:00:00+00:00"
+    as_of = day.isoformat() + "T12:00:00+00:00"
+    report = Path(env["ODOO_COLLECTIONS_HOME"]) / "report.html"
+    writes_before = [c for c in qbo.calls if c["operation"] in ("create", "update", "send")]
+    dry = runner.invoke(cli, ["run", "--tenant", tenant, "--as-of", as_of, "--dry-run", "--rate", "EUR=1.1",
+                              "--group-by", "risk_category", "--report", str(report), "--format", "json"])
+    assert dry.exit_code == 0, dry.output
+    preview = json.loads(dry.stdout)
+    assert preview["delivery"] == {"dry_run": True, "due": len(preview["actions"]), "delivered": 0, "failed": 0,
+                                   "errors": []}
+    assert preview["new_actions"] == 0 and preview["kpis"]["groups"] and report.read_text().startswith("<!")
+    assert qbo.sent == [] and [c for c in qbo.calls if c["operation"] in ("create", "update", "send")] == writes_before
     ran = runner.invoke(cli, ["run", "--tenant", tenant, "--as-of", as_of, "--format", "json"])
     assert ran.exit_code == 0, ran.output
     first = json.loads(ran.stdout)
-    assert first["tenant"] == tenant and first["actions_new"] == first["actions_planned"]
+    assert first["tenant"] == tenant and first["new_actions"] == len(first["actions"]) == preview["delivery"]["due"] > 0
+    assert first["delivery"]["delivered"] == len(first["actions"]) and len(qbo.sent) == 1
     again = runner.invoke(cli, ["run", "--tenant", tenant, "--as-of", as_of, "--format", "json"])
-    assert json.loads(again.stdout)["actions_new"] == 0  # the same day plans nothing twice
+    assert json.loads(again.stdout)["new_actions"] == 0  # the same day plans nothing twice
     table = runner.invoke(cli, ["status"])
     assert tenant in table.stdout
 
@@ -110,7 +124,7 @@ def test_commands_without_a_connection_exit_6(env: dict[str, str]) -> None:
     runner = CliRunner()
     result = runner.invoke(cli, ["sync"])
     assert result.exit_code == 6
-    assert "connect quickbooks" in result.output
+    assert "odoo-collections connect" in result.output
     result = runner.invoke(cli, ["run", "--tenant", "quickbooks:404", "--format", "json"])
     assert result.exit_code == 6
 

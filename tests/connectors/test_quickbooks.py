@@ -26,9 +26,9 @@ from connectors.common.locks import FileLocks
 from connectors.common.ratelimit import LocalRateLimiter
 from connectors.common.runtime import Runtime
 from connectors.common.secrets import Secret
-from connectors.common.service import plan_and_act, sync_tenant
 from connectors.common.store import Store
 from connectors.common.tokens import Cipher, OAuthToken, TokenStore
+from connectors.pipeline import RunOptions, run_tenant, sync_tenant
 from connectors.quickbooks.platform import QuickBooksPlatform
 from connectors.quickbooks.settings import QuickBooksSettings
 from tests.fakes.quickbooks_server import FakeQuickBooks, Fault
@@ -75,6 +75,12 @@ class Harness:
 
     def data_calls(self) -> list[dict[str, Any]]:
         return [c for c in self.qbo.calls if "/v3/company/" in c["path"]]
+
+
+def plan_and_act(harness: Harness, policy: Any, as_of: datetime, **options: Any) -> dict[str, Any]:
+    """What the daily task does: plan what the syncs stored and deliver the due actions."""
+    outcome = run_tenant(harness.runtime, harness.platform, policy, as_of, options=RunOptions(sync=False, **options))
+    return outcome.summary()
 
 
 class ShiftedClock:
@@ -202,11 +208,11 @@ def test_a_token_expiring_mid_sync_is_refreshed_once_and_the_rotated_token_saved
     seed(harness.qbo, invoices=2100)
     tokens = TokenStore(harness.store, harness.runtime.cipher)
 
-    def expire(stream: str, stats: Any) -> None:
-        if stream == "invoices" and stats.pages == 1:
+    def expire(stream: str, records: int, _total: int | None) -> None:
+        if stream == "invoices" and records == 1000:  # after the first page
             harness.qbo.expire_access_tokens()
 
-    harness.sync(on_page=expire)
+    harness.sync(on_progress=expire)
     assert len(harness.portfolio().items) == 2100
     stored, version = tokens.load(harness.settings.tenant)  # type: ignore[misc]
     assert version == 3  # seeded, refreshed at start (expired), refreshed after the 401
@@ -227,12 +233,12 @@ def test_a_crash_mid_sync_resumes_on_the_page_it_was_on(harness: Harness) -> Non
     class Killed(Exception):
         pass
 
-    def kill(stream: str, stats: Any) -> None:
-        if stream == "invoices" and stats.pages == 2:
+    def kill(stream: str, records: int, _total: int | None) -> None:
+        if stream == "invoices" and records == 2000:  # after the second page
             raise Killed
 
     with pytest.raises(Killed):
-        harness.sync(on_page=kill)
+        harness.sync(on_progress=kill)
     assert len(harness.portfolio().items) == 2000
     before = len(harness.data_calls())
     harness.platform = harness.open()  # a new worker
@@ -253,7 +259,7 @@ def test_reminders_are_sent_by_quickbooks_once_and_the_status_noted(harness: Har
     invoice = qbo.add_invoice(customer["Id"], amount=500, txn_date=issued, due_date=issued + timedelta(days=30))
     harness.sync()
     policy = default_policy()
-    result = plan_and_act(harness.runtime, harness.platform, policy, as_of)
+    result = plan_and_act(harness, policy, as_of)
     assert result["delivered"] >= 1 and result["failed"] == 0, result
     stored = qbo._objects["Invoice"][invoice["Id"]]
     assert "[Collections]" in stored["PrivateNote"]
@@ -261,10 +267,31 @@ def test_reminders_are_sent_by_quickbooks_once_and_the_status_noted(harness: Har
     sends = [s for s in qbo.sent if str(s["id"]) == invoice["Id"]]
     assert [s.get("sendTo") for s in sends] == ["ap@late.example.com"]
     assert harness.store.claim_actions(harness.settings.tenant, due_by=as_of) == []
-    again = plan_and_act(harness.runtime, harness.platform, policy, as_of)
+    again = plan_and_act(harness, policy, as_of)
     assert again["actions_new"] == 0 and again["delivered"] == 0
     assert len([s for s in qbo.sent if str(s["id"]) == invoice["Id"]]) == len(sends)
     assert stored["PrivateNote"].count("[Collections]") == result["delivered"]
+
+
+def test_a_dry_run_syncs_and_plans_but_makes_no_write_request(harness: Harness) -> None:
+    qbo = harness.qbo
+    customer = qbo.add_customer(DisplayName="Late Payer", PrimaryEmailAddr={"Address": "ap@late.example.com"})
+    day = TODAY
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    as_of = datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=12)
+    issued = day - timedelta(days=35)
+    invoice = qbo.add_invoice(customer["Id"], amount=500, txn_date=issued, due_date=issued + timedelta(days=30))
+    before = len(harness.data_calls())
+    preview = run_tenant(harness.runtime, harness.platform, default_policy(), as_of, options=RunOptions(dry_run=True))
+    calls = harness.data_calls()[before:]
+    reads = {"query", "cdc", "read"}  # QuickBooks queries are POSTed: what a call does is its operation
+    assert calls and all(call["operation"] in reads for call in calls), [c["operation"] for c in calls]
+    assert qbo.sent == [] and "PrivateNote" not in qbo._objects["Invoice"][invoice["Id"]]
+    assert preview.delivery.dry_run and preview.delivery.due >= 1 and preview.delivery.delivered == 0
+    assert preview.new_action_keys == [] and harness.store.outbox_counts(harness.settings.tenant) == {}
+    real = run_tenant(harness.runtime, harness.platform, default_policy(), as_of)
+    assert real.delivery.delivered == preview.delivery.due and len(qbo.sent) == 1
 
 
 def test_an_action_sent_by_a_worker_that_died_is_not_sent_again(harness: Harness) -> None:
@@ -280,11 +307,11 @@ def test_an_action_sent_by_a_worker_that_died_is_not_sent_again(harness: Harness
     tenant = harness.settings.tenant
     (entry,) = harness.store.claim_actions(tenant, due_by=as_of + timedelta(days=2))
     assert entry["channel"] == "email"  # 5 days overdue, no mobile: the first reminder goes by email
-    harness.platform.actions().deliver(entry)  # worker A sends, then dies before marking it sent
+    harness.platform.deliverer(harness.runtime).deliver(entry)  # worker A sends, then dies before marking it sent
     assert len(qbo.sent) == 1
     (again,) = harness.store.claim_actions(tenant, due_by=as_of + timedelta(days=2), lease=timedelta(seconds=-1))
     assert again["reclaimed"]
-    harness.open().actions().deliver(again)  # worker B takes the claim over
+    harness.open().deliverer(harness.runtime).deliver(again)  # worker B takes the claim over
     assert len(qbo.sent) == 1
     assert qbo._objects["Invoice"][invoice["Id"]]["PrivateNote"].count("[Collections]") == 1
 
@@ -348,7 +375,7 @@ def test_the_collection_status_goes_into_the_configured_custom_field(harness: Ha
     while day.weekday() >= 5:
         day += timedelta(days=1)
     as_of = datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=12)  # inside the contact window
-    result = plan_and_act(harness.runtime, harness.platform, default_policy(), as_of)
+    result = plan_and_act(harness, default_policy(), as_of)
     assert result["delivered"] >= 1 and result["failed"] == 0, result
     stored = qbo._objects["Invoice"][invoice["Id"]]
     fields = {f["DefinitionId"]: f for f in stored.get("CustomField") or []}

@@ -168,3 +168,62 @@ def test_a_webhook_task_syncs_what_changed(store: Store, tmp_path: Any, monkeypa
         assert result["webhook_events"] == 1
         assert f"inv:{invoice['Id']}" in {i.id for i in harness.portfolio().items}
         assert store.webhook_events(tenant=tenant)[0]["status"] == "handled"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        [{"id": "e1", "intuitaccountid": "310687", "type": "qbo.invoice.updated.v1", "time": "2026-11-24T09:00:00"}],
+        {"eventNotifications": [{"realmId": "310687", "dataChangeEvent": "oops"}]},
+        {"eventNotifications": [{"realmId": "310687", "dataChangeEvent": {"entities": {"name": "Invoice"}}}]},
+        {"eventNotifications": [{"realmId": "310687", "dataChangeEvent": {"entities": ["Invoice"]}}]},
+        {"eventNotifications": ["310687"]},
+        [{"id": "x" * 500, "intuitaccountid": "9" * 300, "type": "qbo", "time": "yesterday"}],
+        [None],
+        "a string",
+    ],
+)
+def test_well_signed_odd_payloads_get_200_or_4xx_never_500(
+    app: tuple[WebhookApp, list[str]], payload: Any
+) -> None:
+    instance, _enqueued = app
+    body = json.dumps(payload).encode()
+    status, reply = call(instance, "POST", "/webhooks/quickbooks", body, {"intuit-signature": sign(body)})
+    assert status in (200, 400), (status, reply)
+
+
+def test_an_event_time_without_a_zone_is_taken_as_utc(app: tuple[WebhookApp, list[str]], store: Store) -> None:
+    instance, enqueued = app
+    body = json.dumps([{**cloud_event("naive", "310687"), "time": "2026-11-24T09:00:00"}]).encode()
+    status, reply = call(instance, "POST", "/webhooks/quickbooks", body, {"intuit-signature": sign(body)})
+    assert (status, reply["new"], enqueued) == (200, 1, ["quickbooks:310687"])
+
+
+def test_a_large_genuine_batch_is_accepted_and_stored_at_once(
+    app: tuple[WebhookApp, list[str]], store: Store
+) -> None:
+    instance, enqueued = app
+    events = [cloud_event(f"evt-{n:05d}", "310687") for n in range(8000)]
+    body = json.dumps(events).encode()
+    assert len(body) > 1.4 * 2**20
+    status, reply = call(instance, "POST", "/webhooks/quickbooks", body, {"intuit-signature": sign(body)})
+    assert (status, reply["new"], enqueued) == (200, 8000, ["quickbooks:310687"])
+    assert len(store.webhook_events()) == 8000
+    again = call(instance, "POST", "/webhooks/quickbooks", body, {"intuit-signature": sign(body)})[1]
+    assert again["replayed"] == 8000 and again["new"] == 0
+
+
+def test_an_oversized_body_is_refused_before_it_is_read(app: tuple[WebhookApp, list[str]]) -> None:
+    instance, _enqueued = app
+    scope = {"type": "http", "method": "POST", "path": "/webhooks/quickbooks",
+             "headers": [(b"content-length", str(webhooks.MAX_BODY + 1).encode())]}
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        raise AssertionError("the body was read")
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(instance(scope, receive, send))
+    assert sent[0]["status"] == 413

@@ -1,0 +1,228 @@
+"""One pipeline for every tenant and every command: sync -> plan -> deliver.
+
+``odoo-collections run`` (a ledger file or a connected platform), ``act``, and the Celery tasks
+all call :func:`run_tenant` with the same :class:`RunOptions`; only the platform differs. A dry
+run takes the same path with two differences: nothing is recorded (the plan is not written to
+the outbox, a file's import is previewed, not stored) and the deliverer is never opened, so a
+dry run sends nothing and makes no write request to any platform.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from collections_engine.aging import AgingReport, age_items
+from collections_engine.decisions import Decisions
+from collections_engine.engine import local_today
+from collections_engine.kpis import KpiReport, compute_kpis
+from collections_engine.policy import Policy
+from collections_engine.types import Customer
+
+from .common.contract import Platform, SyncOutcome, SyncRequest
+from .common.errors import ConnectorError, RetryableError
+from .common.locks import LOCK_TTL, Lease
+from .common.planning import plan_tenant
+from .common.runtime import Runtime
+
+_logger = logging.getLogger(__name__)
+Progress = Callable[[str, int, int | None], None]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How a tenant is run; the same for every platform."""
+
+    dry_run: bool = False
+    sync: bool = True
+    """Sync before planning (``act`` and the daily task plan what the last sync stored)."""
+    full: bool = False
+    deliver: bool = True
+    group_by: str | None = None
+    batch: int = 100
+    on_progress: Progress | None = None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What the deliver step did (or, under a dry run, would have done)."""
+
+    delivered: int = 0
+    failed: int = 0
+    due: int = 0
+    """Actions due by the run's time that were not delivered before it (a dry run delivers none of them)."""
+    dry_run: bool = False
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What one run produced, ready to print."""
+
+    tenant: str
+    platform: str
+    as_of: datetime
+    decisions: Decisions
+    aging: AgingReport
+    kpis: KpiReport
+    new_action_keys: list[str]
+    sync: SyncOutcome | None
+    delivery: Delivery
+    customers: tuple[Customer, ...]
+
+    def summary(self) -> dict[str, Any]:
+        """The figures a task returns and a run record keeps."""
+        sync = self.sync
+        return {
+            "tenant": self.tenant,
+            "as_of": self.as_of.isoformat(),
+            "synced": sync is not None and not sync.skipped,
+            "api_calls": sync.api_calls if sync else 0,
+            "rejected": len(sync.problems) if sync else 0,
+            "closed": len(sync.closed_items) if sync else 0,
+            "actions_planned": len(self.decisions.actions()),
+            "actions_new": len(self.new_action_keys),
+            "due": self.delivery.due,
+            "delivered": self.delivery.delivered,
+            "failed": self.delivery.failed,
+            "dry_run": self.delivery.dry_run,
+        }
+
+
+def sync_tenant(
+    runtime: Runtime, platform: Platform, *, full: bool = False, on_progress: Progress | None = None
+) -> dict[str, Any]:
+    """The sync step alone (the `sync` command, the 15-minute task, a webhook's follow-up), as figures."""
+    outcome = platform.sync(runtime, SyncRequest(today=runtime.clock().date(), full=full, on_progress=on_progress))
+    return {
+        "tenant": platform.settings.tenant,
+        "api_calls": outcome.api_calls,
+        "skipped": outcome.skipped,
+        "streams": outcome.figures,
+        "quarantined": len(outcome.problems),
+        **outcome.details,
+    }
+
+
+def run_tenant(
+    runtime: Runtime,
+    platform: Platform,
+    policy: Policy,
+    as_of: datetime,
+    rates: Mapping[str, Decimal] | None = None,
+    options: RunOptions = RunOptions(),
+) -> RunOutcome:
+    """Sync, plan and deliver one tenant under its lock (``LockedError`` when another run holds it), recorded
+    as a run; a dry run takes no lock and records nothing."""
+    if options.dry_run:
+        return _execute(runtime, platform, policy, as_of, rates or {}, options, None)
+    store, tenant = runtime.store, platform.settings.tenant
+    with runtime.locks.hold(f"act:{tenant}", wait=1, ttl=LOCK_TTL) as lease:
+        store.abandon_runs(tenant)  # runs left 'running' by a process that died: it no longer holds the lock
+        run_id = store.start_run(tenant, "run", as_of)
+        try:
+            outcome = _execute(runtime, platform, policy, as_of, rates or {}, options, lease)
+        except BaseException as err:
+            store.finish_run(run_id, "failed", {"error": str(err)[:500] or type(err).__name__})
+            raise
+        store.finish_run(run_id, "done", outcome.summary())
+        return outcome
+
+
+def _execute(
+    runtime: Runtime,
+    platform: Platform,
+    policy: Policy,
+    as_of: datetime,
+    rates: Mapping[str, Decimal],
+    options: RunOptions,
+    lease: Lease | None,
+) -> RunOutcome:
+    store, settings = runtime.store, platform.settings
+    tenant = settings.tenant
+    synced = None
+    if options.sync:
+        request = SyncRequest(today=as_of.date(), full=options.full, dry_run=options.dry_run,
+                              on_progress=options.on_progress)
+        synced = platform.sync(runtime, request)
+    known = {**store.exchange_rates(tenant), **rates}  # rates given by the caller win
+    portfolio = None
+    if synced is not None and synced.preview is not None:
+        portfolio = synced.preview(store.load_portfolio(tenant, settings.home_currency, known))
+    planned = plan_tenant(store, tenant, policy, as_of, settings.home_currency, known, dry_run=options.dry_run,
+                          portfolio=portfolio)
+    decisions, portfolio = planned.decisions, planned.portfolio
+    kpis = compute_kpis(portfolio, policy, planned.history, as_of, decisions, options.group_by)
+    aging = age_items(portfolio.items, policy.aging_buckets, local_today(policy, as_of), portfolio.company_currency,
+                      known)
+    if not options.deliver:
+        delivery = Delivery(dry_run=options.dry_run)
+    elif options.dry_run:
+        delivery = _would_deliver(runtime, tenant, as_of, decisions, planned.new_keys)
+    else:
+        delivery = deliver_due(runtime, platform, as_of, batch=options.batch, lease=lease)
+    return RunOutcome(
+        tenant=tenant,
+        platform=platform.name,
+        as_of=as_of,
+        decisions=decisions,
+        aging=aging,
+        kpis=kpis,
+        new_action_keys=[] if options.dry_run else planned.new_keys,
+        sync=synced,
+        delivery=delivery,
+        customers=portfolio.customers,
+    )
+
+
+def _would_deliver(
+    runtime: Runtime, tenant: str, as_of: datetime, decisions: Decisions, new_keys: list[str]
+) -> Delivery:
+    """Under a dry run: the recorded actions due now plus the new ones the plan would record, none delivered."""
+    new = set(new_keys)
+    waiting = runtime.store.count_due_actions(tenant, as_of)
+    fresh = sum(1 for action in decisions.actions() if action.key in new and action.not_before <= as_of)
+    return Delivery(due=waiting + fresh, dry_run=True)
+
+
+def deliver_due(
+    runtime: Runtime, platform: Platform, as_of: datetime, *, batch: int = 100, lease: Lease | None = None
+) -> Delivery:
+    """Claim the actions due by ``as_of`` batch by batch and push each through the platform's deliverer.
+
+    A failed action is released (pending again when the failure is retryable) and not tried again in this
+    run; when a whole batch fails the run stops there and the rest waits for the next run.
+    """
+    store, tenant = runtime.store, platform.settings.tenant
+    delivered = failed = 0
+    errors: list[str] = []
+    tried: set[str] = set()
+    deliverer = platform.deliverer(runtime)
+    try:
+        while entries := store.claim_actions(tenant, due_by=as_of, limit=batch, exclude=tried):
+            sent: list[tuple[str, str]] = []
+            for entry in entries:
+                tried.add(entry["key"])
+                try:
+                    reference = deliverer.deliver(entry)
+                except ConnectorError as err:
+                    store.mark_failed(tenant, entry["key"], str(err), retryable=isinstance(err, RetryableError))
+                    failed += 1
+                    if len(errors) < 20:
+                        errors.append(f"{entry['key']}: {err}")
+                    _logger.warning("%s: action %s failed: %s", tenant, entry["key"], err)
+                    continue
+                sent.append((entry["key"], reference))
+            store.mark_sent_many(tenant, sent, runtime.clock())
+            delivered += len(sent)
+            if lease is not None:
+                lease.renew()
+            if not sent:
+                break  # everything in this batch failed: the rest stays pending for the next run
+    finally:
+        deliverer.close()
+    return Delivery(delivered=delivered, failed=failed, due=delivered + failed, errors=errors)
