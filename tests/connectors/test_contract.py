@@ -24,15 +24,20 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+def install(site: Path, monkeypatch: pytest.MonkeyPatch, name: str, target: str) -> None:
+    """Install a distribution that registers one platform, the way a package's metadata does."""
+    dist = site / f"{name}-0.1.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text(f"[{ENTRY_POINT_GROUP}]\n{target}\n")
+    monkeypatch.syspath_prepend(str(site))
+    registry.platforms.cache_clear()
+
+
 @pytest.fixture
 def toy_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Install the toy platform the way a package would: a distribution with one entry point."""
-    dist = tmp_path / "site" / "odoo_collections_toy-0.1.dist-info"
-    dist.mkdir(parents=True)
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: odoo-collections-toy\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text(f"[{ENTRY_POINT_GROUP}]\ntoy = tests.fakes.toy_platform:SPEC\n")
-    monkeypatch.syspath_prepend(str(tmp_path / "site"))
-    registry.platforms.cache_clear()
+    """The toy platform, installed by an entry point only."""
+    install(tmp_path / "site", monkeypatch, "odoo_collections_toy", "toy = tests.fakes.toy_platform:SPEC")
     toy_platform.DELIVERED.clear()
     toy_platform.INVOICES.clear()
     yield
@@ -74,12 +79,7 @@ def test_a_new_platform_is_one_package_and_one_registration(env: Path, toy_insta
 def test_a_broken_registration_is_left_out_and_the_others_still_load(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    dist = tmp_path / "site" / "broken-0.1.dist-info"
-    dist.mkdir(parents=True)
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: broken\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text(f"[{ENTRY_POINT_GROUP}]\nbroken = no_such_module:SPEC\n")
-    monkeypatch.syspath_prepend(str(tmp_path / "site"))
-    registry.platforms.cache_clear()
+    install(tmp_path / "site", monkeypatch, "broken", "broken = no_such_module:SPEC")
     try:
         assert "broken" not in registry.platforms() and "quickbooks" in registry.platforms()
         assert "broken" in caplog.text

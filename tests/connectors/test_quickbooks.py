@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -75,6 +75,14 @@ class Harness:
 
     def data_calls(self) -> list[dict[str, Any]]:
         return [c for c in self.qbo.calls if "/v3/company/" in c["path"]]
+
+
+def working_noon() -> tuple[date, datetime]:
+    """The next working day from today, and its noon UTC (inside the default contact window)."""
+    day = TODAY
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day, datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=12)
 
 
 def plan_and_act(harness: Harness, policy: Any, as_of: datetime, **options: Any) -> dict[str, Any]:
@@ -251,10 +259,7 @@ def test_a_crash_mid_sync_resumes_on_the_page_it_was_on(harness: Harness) -> Non
 def test_reminders_are_sent_by_quickbooks_once_and_the_status_noted(harness: Harness) -> None:
     qbo = harness.qbo
     customer = qbo.add_customer(DisplayName="Late Payer", PrimaryEmailAddr={"Address": "ap@late.example.com"})
-    day = TODAY
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
-    as_of = datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=12)  # inside the contact window
+    day, as_of = working_noon()  # inside the contact window
     issued = day - timedelta(days=35)  # due 5 days ago: the first reminder, by email (no mobile number)
     invoice = qbo.add_invoice(customer["Id"], amount=500, txn_date=issued, due_date=issued + timedelta(days=30))
     harness.sync()
@@ -276,10 +281,7 @@ def test_reminders_are_sent_by_quickbooks_once_and_the_status_noted(harness: Har
 def test_a_dry_run_syncs_and_plans_but_makes_no_write_request(harness: Harness) -> None:
     qbo = harness.qbo
     customer = qbo.add_customer(DisplayName="Late Payer", PrimaryEmailAddr={"Address": "ap@late.example.com"})
-    day = TODAY
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
-    as_of = datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=12)
+    day, as_of = working_noon()
     issued = day - timedelta(days=35)
     invoice = qbo.add_invoice(customer["Id"], amount=500, txn_date=issued, due_date=issued + timedelta(days=30))
     before = len(harness.data_calls())
@@ -371,10 +373,7 @@ def test_the_collection_status_goes_into_the_configured_custom_field(harness: Ha
     harness.settings = replace(harness.settings, collections_custom_field="1", send_reminders=False)
     harness.platform = harness.open()
     harness.sync()
-    day = TODAY
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
-    as_of = datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=12)  # inside the contact window
+    _day, as_of = working_noon()  # inside the contact window
     result = plan_and_act(harness, default_policy(), as_of)
     assert result["delivered"] >= 1 and result["failed"] == 0, result
     stored = qbo._objects["Invoice"][invoice["Id"]]
