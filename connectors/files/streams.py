@@ -14,13 +14,15 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from decimal import Decimal
+from itertools import chain, islice
 from typing import Any
 
 from collections_engine.types import Portfolio
 
 from ..common.errors import LedgerError
 from ..common.store import FullImport, OpenItem, Store
-from .client import read_rows
+from .client import Grid, header_names, read_grid, records
+from .layouts import HEAD_ROWS, read_report, recognise, skip_rows
 from .mappers import MappedLedger, RowProblem, load_mapping, map_rows, resolve_mapping
 from .settings import FileSettings
 
@@ -58,6 +60,11 @@ class ImportResult:
     """Why items absent from the file were not closed, when they were not."""
     ledger: MappedLedger | None = None
 
+    @property
+    def report(self) -> Any:
+        """What was recognised when the file is an accounting report (``layouts.ReportInfo``), else None."""
+        return None if self.ledger is None else self.ledger.report
+
 
 def file_digest(settings: FileSettings) -> str:
     """Fingerprint of the file and its mapping: an unchanged pair need not be imported again."""
@@ -76,11 +83,41 @@ def _counted(
         yield row
 
 
-def read_ledger(settings: FileSettings, progress: Progress | None = None) -> MappedLedger:
-    """Read and map a ledger file; raise LedgerError when the file or its mapping cannot be used at all."""
+def read_ledger(
+    settings: FileSettings, progress: Progress | None = None, report_date: date | None = None
+) -> MappedLedger:
+    """Read and map a ledger file: a plain table, or an accounting report recognised by its layout (its rows
+    become the same ledger rows); raise LedgerError when the file or its mapping cannot be used at all.
+
+    ``report_date`` places a summary's buckets when the report gives no "As of" date (default: today).
+    """
     document = load_mapping(settings.mapping_path) if settings.mapping_path else None
-    headers, rows, total = read_rows(settings.path, settings.sheet)
+    grid, lines = read_grid(settings.path, settings.sheet or (document or {}).get("sheet"))
+    grid = skip_rows(grid, document)
+    head = list(islice(grid, HEAD_ROWS))
+    if not head:
+        raise LedgerError(f"{settings.path.name}: the file is empty")
+    recognition = recognise(settings.path.name, head, document)
+    if recognition is None:
+        return _read_table(settings, head, grid, lines, document, progress)
+    on = report_date or datetime.now(timezone.utc).date()
+    rows, mapping, info = read_report(recognition, chain(head, grid), document, on)
+    ledger = map_rows(_counted(iter(rows), len(rows), progress), mapping, settings.company_currency)
+    info.items, info.customers = len(ledger.items), len(ledger.customers)
+    ledger.report = info
+    if progress is not None:
+        progress(ledger.rows_read, ledger.rows_read)
+    return ledger
+
+
+def _read_table(
+    settings: FileSettings, head: list[Any], grid: Grid, lines: int | None, document: Any, progress: Progress | None
+) -> MappedLedger:
+    """A plain table: the first row is the header, every other row one invoice (or instalment)."""
+    headers = header_names(head[0].cells)
+    rows = records(chain(head[1:], grid), headers)
     mapping = resolve_mapping(headers, document)
+    total = None if lines is None else max(0, lines - 1)
     ledger = map_rows(_counted(rows, total, progress), mapping, settings.company_currency)
     if progress is not None:
         progress(ledger.rows_read, ledger.rows_read)
@@ -116,7 +153,7 @@ def import_ledger(
     digest = file_digest(settings)
     if store.get_bookmark(settings.tenant, STREAM) == digest:
         return ImportResult(skipped=True, problems=[RowProblem(**p) for p in _quarantined_problems(store, settings)])
-    ledger = read_ledger(settings, progress)
+    ledger = read_ledger(settings, progress, today)
     open_items = store.open_items(settings.tenant)
     closing = items_to_close(open_items, ledger)
     if closing and not allow_closing and len(closing) > max_closing_share * len(open_items):
