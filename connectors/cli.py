@@ -253,6 +253,8 @@ class RunOutcome:
     closed_items: list[str]
     closing_withheld: str | None
     customers: tuple[Customer, ...]
+    report: dict[str, Any] | None = None
+    """What was recognised when the ledger is an accounting report (layout, as-of date, totals), else None."""
 
 
 @cli.command()
@@ -334,6 +336,8 @@ def run(
         print_outcome(outcome, limit)
     if strict and outcome.problems:
         raise CliFailure(f"{len(outcome.problems)} ledger rows could not be loaded", EXIT_BAD_ROWS)
+    if strict and outcome.report and outcome.report["total_mismatch"]:
+        raise CliFailure("the report's rows do not add up to its total row", EXIT_BAD_ROWS)
 
 
 def locked_run(
@@ -438,7 +442,22 @@ def execute_run(
         closed_items=result.closed_ids,
         closing_withheld=result.closing_withheld,
         customers=portfolio.customers,
+        report=report_json(result, as_of),
     )
+
+
+def report_json(result: ImportResult, as_of: datetime) -> dict[str, Any] | None:
+    """The recognised report of an import, with a note when its date is not the planning date."""
+    if result.report is None:
+        return None
+    report: dict[str, Any] = result.report.to_json()
+    report["describe"] = result.report.describe()
+    if report["as_of"] and report["as_of"] != as_of.date().isoformat():
+        report["notes"].append(
+            f"the report is as of {report['as_of']} but this run plans for {as_of.date()}: "
+            f"give --as-of {report['as_of']} to plan on the report's date"
+        )
+    return report
 
 
 def write_report(path: Path, outcome: RunOutcome, policy: Policy) -> None:
@@ -470,6 +489,7 @@ def outcome_json(outcome: RunOutcome) -> dict[str, Any]:
             "closed_items": outcome.closed_items[:CLOSED_SHOWN],
             "closing_withheld": outcome.closing_withheld,
         },
+        "report": outcome.report,
         "actions": [to_jsonable(action) for action in outcome.decisions.actions()],
         "new_actions": len(outcome.new_action_keys),
         "customers": [
@@ -509,6 +529,7 @@ def print_outcome(outcome: RunOutcome, limit: int) -> None:
             err_console.print(f"  line {problem['line']}: {problem['reason']}")
         if len(outcome.problems) > 20:
             err_console.print(f"  ... and {len(outcome.problems) - 20} more (use --format json to see all)")
+    print_report(console, outcome.report)
     print_closing(console, outcome)
     names = {d.customer_id: d for d in outcome.decisions.customers}
     actions = sorted(outcome.decisions.actions(), key=lambda a: (-a.amount_due, a.customer_id, a.channel))
@@ -537,6 +558,16 @@ def print_outcome(outcome: RunOutcome, limit: int) -> None:
         console.print(f"... {len(actions) - limit} more actions (--limit 0 shows all)")
     print_aging(console, outcome.aging)
     print_kpis(console, outcome.kpis)
+
+
+def print_report(console: Console, report: dict[str, Any] | None) -> None:
+    """Say which accounting report the ledger was recognised as, and its notes (summary, dates, total row)."""
+    if report is None:
+        return
+    console.print(f"Recognised {report['describe']}")
+    for note in report["notes"]:
+        warning = note.startswith("the report's total row")
+        console.print(f"[yellow]warning: {note}[/yellow]" if warning else f"  note: {note}")
 
 
 def print_closing(console: Console, outcome: RunOutcome) -> None:

@@ -450,6 +450,8 @@ _GRAND_TOTAL = re.compile(
     r"(grand )?totals?( aged receivables?| receivables?| accounts receivable| outstanding| debtors)?( \(\w+\))?"
 )
 _SUBTOTAL = re.compile(r"(sub-?)?total\b.*")
+_GROUP_TOTAL = re.compile(r"(sub-?total|total for|total -|total:).*")
+"""A subtotal in a summary ('Total for Parent'); 'Total Fitness Ltd' there is a customer."""
 _FOOTER = re.compile(
     r"((accrual|cash) basis\b.*|.*\b\d{1,2}:\d{2}( ?[ap]m)?\b.*(gmt|utc|[ap]m).*|percentage of total|page \d+.*)"
 )
@@ -515,6 +517,18 @@ def _cell(row: GridRow, column: int | None) -> Any:
     return "" if value is None else value
 
 
+_DATE_LIKE = re.compile(
+    r"\d{1,4}[/.-]\d{1,2}[/.-]\d{2,4}|\d{1,2}[ -][A-Za-z]{3,9}[ -]\d{2,4}|[A-Za-z]{3,9} \d{1,2},? \d{4}"
+)
+
+
+def _looks_date(value: Any) -> bool:
+    """Whether a cell holds a date (a date cell, or text such as '06/30/2026', '30 Jun 2026', 'Jun 30, 2026')."""
+    if isinstance(value, (date, datetime)):
+        return True
+    return isinstance(value, str) and bool(_DATE_LIKE.search(value))
+
+
 def _is_amount(value: Any) -> bool:
     """Whether a cell holds money (a number, or text such as '$1,234.56' or '(12.00)'; not a date)."""
     if isinstance(value, bool):
@@ -548,7 +562,7 @@ def _read_row(recognition: Recognition, row: GridRow, reading: _Reading) -> None
     if recognition.layout.summary:
         _read_summary_row(recognition, row, reading, first)
         return
-    dated = any(_cell(row, cols.get(f)) not in ("", None) for f in ("due_date", "invoice_date"))
+    dated = any(_looks_date(_cell(row, cols.get(f))) for f in ("due_date", "invoice_date"))
     invoice = cols.get("invoice_number")
     text_column = next((i for i, c in enumerate(row.cells) if isinstance(c, str) and c.strip()), None)
     numbered = invoice is not None and invoice != text_column and _cell(row, invoice) not in ("", None)
@@ -589,7 +603,7 @@ def _read_summary_row(recognition: Recognition, row: GridRow, reading: _Reading,
         reading.total_row = _total_value(recognition, row)
         reading.ended = True
         return
-    if not label or _FOOTER.fullmatch(label) or _SUBTOTAL.fullmatch(label):
+    if not label or _FOOTER.fullmatch(label) or _GROUP_TOTAL.fullmatch(label):
         return
     values = {f: _cell(row, c) for f, c in recognition.columns.items()}
     values["_buckets"] = {i: _cell(row, i) for i, _ in recognition.buckets}
