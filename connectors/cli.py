@@ -36,6 +36,7 @@ from collections_engine.kpis import GROUPINGS, KpiReport, KpiSet, compute_kpis
 from collections_engine.policy import Policy, policy_from_json, policy_to_json
 from collections_engine.types import Customer
 
+from .cli_mapping import register as register_mapping_commands
 from .cli_platforms import EXIT_LOCKED
 from .cli_platforms import register as register_platform_commands
 from .common.errors import ConnectorError, LockedError
@@ -785,6 +786,7 @@ def policy_pull(
 
 
 register_platform_commands(cli)
+register_mapping_commands(cli)
 
 
 def main() -> None:

@@ -232,18 +232,10 @@ def resolve_mapping(headers: Iterable[str], document: Mapping[str, Any] | None) 
     """Match headers to fields: the mapping file first, then the known aliases (case-insensitive)."""
     document = document or {}
     explicit: dict[str, str] = dict(document.get("columns", {}))
-    by_lower = {h.strip().lower(): h for h in headers if h}
-    columns: dict[str, str] = {}
-    for target in TARGETS:
-        if target in explicit:
-            if explicit[target] not in headers:
-                raise LedgerError(f"columns.{target}: header {printable(explicit[target])!r} is not in the file")
-            columns[target] = explicit[target]
-            continue
-        for alias in ALIASES[target]:
-            if alias in by_lower and by_lower[alias] not in columns.values():
-                columns[target] = by_lower[alias]
-                break
+    for target, header in explicit.items():
+        if header not in headers:
+            raise LedgerError(f"columns.{target}: header {printable(header)!r} is not in the file")
+    columns = guess_columns(headers, explicit)
     missing = [target for target in REQUIRED if target not in columns]
     if missing:
         shown = [printable(h) for h in list(headers)[:20]]
@@ -253,6 +245,22 @@ def resolve_mapping(headers: Iterable[str], document: Mapping[str, Any] | None) 
     return ColumnMapping(
         columns, document.get("date_format"), document.get("decimal_separator"), document.get("currency")
     )
+
+
+def guess_columns(headers: Iterable[str], explicit: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The header of each field: the explicit ones, then the known aliases (case-insensitive), each header once."""
+    explicit = explicit or {}
+    by_lower = {h.strip().lower(): h for h in headers if h}
+    columns: dict[str, str] = {}
+    for target in TARGETS:
+        if target in explicit:
+            columns[target] = explicit[target]
+            continue
+        for alias in ALIASES[target]:
+            if alias in by_lower and by_lower[alias] not in columns.values():
+                columns[target] = by_lower[alias]
+                break
+    return columns
 
 
 def decide_decimal_mark(rows: Iterable[tuple[int, Mapping[str, Any]]], mapping: ColumnMapping) -> str | None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from itertools import chain, islice
+from pathlib import Path
 from typing import Any
 
 from collections_engine.types import Portfolio
@@ -22,8 +23,19 @@ from collections_engine.types import Portfolio
 from ..common.errors import LedgerError
 from ..common.store import FullImport, OpenItem, Store
 from .client import Grid, header_names, read_grid, records
-from .layouts import HEAD_ROWS, read_report, recognise, skip_rows
-from .mappers import MappedLedger, RowProblem, load_mapping, map_rows, resolve_mapping
+from .layouts import HEAD_ROWS, ReportInfo, infer_date_format, read_report, recognise, skip_rows
+from .mappers import (
+    REQUIRED,
+    TARGETS,
+    ColumnMapping,
+    MappedLedger,
+    RowProblem,
+    decide_decimal_mark,
+    guess_columns,
+    load_mapping,
+    map_rows,
+    resolve_mapping,
+)
 from .settings import FileSettings
 
 STREAM = "ledger"
@@ -213,3 +225,52 @@ def _quarantined_problems(store: Store, settings: FileSettings) -> list[dict[str
         for entry in store.quarantined(settings.tenant)
         if entry["stream"] == STREAM
     ]
+
+
+@dataclass(frozen=True)
+class MappingSuggestion:
+    """The mapping that reading a file found, to write and edit; what was recognised; what is still missing."""
+
+    document: dict[str, Any]
+    report: ReportInfo | None
+    missing: list[str]
+
+
+def suggest_mapping(path: Path, sheet: str | None = None, today: date | None = None) -> MappingSuggestion:
+    """What detection makes of a file, as a mapping document: layout, header row, columns, date format, decimal
+    mark. Loading the file with it gives what loading it without a mapping gives, and each key can be edited."""
+    grid, _lines = read_grid(path, sheet)
+    head = list(islice(grid, HEAD_ROWS))
+    if not head:
+        raise LedgerError(f"{path.name}: the file is empty")
+    document: dict[str, Any] = {}
+    recognition = recognise(path.name, head, None)
+    if recognition is None:
+        headers = header_names(head[0].cells)
+        columns = guess_columns(headers)
+        rows = list(records(chain(head[1:], grid), headers))
+        dated = [columns[t] for t in ("due_date", "invoice_date") if t in columns]
+        texts = [v for _, r in rows for h in dated if isinstance(v := r.get(h), str)]
+        fmt, _problem = infer_date_format(texts, None)
+        mark = decide_decimal_mark(rows, ColumnMapping(columns))
+        report = None
+    else:
+        on = today or datetime.now(timezone.utc).date()
+        report_rows, mapping, report = read_report(recognition, chain(head, grid), None, on)
+        headers = recognition.headers
+        columns = {t: headers[i] for t, i in recognition.columns.items() if t in TARGETS and headers[i]}
+        document.update(layout=recognition.layout.key, header_row=recognition.header_line)
+        if recognition.customer_from_group_rows:
+            document["customer_from_group_rows"] = True
+        fmt, mark = report.date_format, decide_decimal_mark(report_rows, mapping)
+        ledger = map_rows(report_rows, mapping, "EUR")
+        report.items, report.customers = len(ledger.items), len(ledger.customers)
+    document["columns"] = columns
+    if fmt and fmt != "%Y-%m-%d":
+        document["date_format"] = fmt
+    if mark:
+        document["decimal_separator"] = mark
+    if sheet:
+        document["sheet"] = sheet
+    missing = [] if recognition is not None else [t for t in REQUIRED if t not in columns]
+    return MappingSuggestion(document, report, missing)
