@@ -13,6 +13,7 @@ says, so reminders never escalate beyond what it shows.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from .mappers import ALIASES, ColumnMapping, decide_decimal_mark, parse_amount, 
 
 HEAD_ROWS = 60
 """Rows read before deciding where the header is (title blocks are a few lines)."""
-MIN_HEADER_SCORE = 3
+MIN_HEADER_SCORE = 2
 EXTRA_FIELDS = ("type", "age")
 """Columns a report has beyond the ledger fields: the transaction type (credit notes) and the age in days."""
 
@@ -298,11 +299,14 @@ def _header_index(name: str, head: Sequence[GridRow], document: Mapping[str, Any
             if row.line == line:
                 return index
         raise LedgerError(f"header_row: line {line} of {name} is blank, skipped or beyond the first {HEAD_ROWS} lines")
-    scores = [header_score(row.cells) for row in head]
+    named = {normalise(h) for h in dict(document.get("columns", {})).values()}
+    scores = [header_score(row.cells) + sum(normalise(c) in named for c in row.cells if c) for row in head]
     if not scores:
         return None
     best = max(scores)
-    return scores.index(best) if best >= MIN_HEADER_SCORE else None
+    if best < MIN_HEADER_SCORE:
+        return 0 if any(key in document for key in _MAPPING_LAYOUT_KEYS) else None
+    return scores.index(best)
 
 
 def _layout(name: str, title: list[str], headers: list[str], document: Mapping[str, Any]) -> Layout | None:
@@ -483,7 +487,10 @@ def read_report(
     date_format, date_problem = _date_format(recognition, reading.rows, document)
     as_of = _as_of(recognition, date_format)
     on = as_of or default_as_of
-    rows = _summary_items(recognition, reading.rows, on) if recognition.layout.summary else _dated(reading, on)
+    if recognition.layout.summary:
+        rows = _summary_items(recognition, reading.rows, on)
+    else:
+        rows = _dated(reading, on, date_format)
     fields = sorted({key for _, values in rows for key in values} | {"customer_id", "invoice_number", "due_date",
                                                                      "amount"})
     mapping = ColumnMapping({f: f for f in fields}, date_format, document.get("decimal_separator"),
@@ -660,7 +667,7 @@ def _as_of(recognition: Recognition, date_format: str | None) -> date | None:
     return None
 
 
-def _dated(reading: _Reading, as_of: date) -> list[tuple[int, dict[str, Any]]]:
+def _dated(reading: _Reading, as_of: date, date_format: str | None) -> list[tuple[int, dict[str, Any]]]:
     """Detail rows with a due date: the report's, else the age or section counted back, else the invoice date."""
     rows = []
     for line, values in reading.rows:
@@ -671,7 +678,7 @@ def _dated(reading: _Reading, as_of: date) -> list[tuple[int, dict[str, Any]]]:
             elif values.get("invoice_date") not in ("", None):
                 values["due_date"] = values["invoice_date"]
         if values.get("invoice_number") in ("", None) and values.get("open_amount", values.get("amount")):
-            values["invoice_number"] = _anonymous_id(values)
+            values["invoice_number"] = _anonymous_id(values, date_format)
         if values.get("amount") in ("", None):
             values["amount"] = values.get("open_amount", "")
         values.pop("age", None)
@@ -685,11 +692,18 @@ def _age(value: Any, section_days: int | None) -> int | None:
     return int(match[1]) if match else section_days
 
 
-def _anonymous_id(values: Mapping[str, Any]) -> str:
-    """An unapplied payment has no number: name it by type, date and amount (stable while it stays open)."""
-    parts = [str(values.get("type") or "item"), str(values.get("invoice_date") or values.get("due_date") or ""),
-             str(values.get("open_amount") or values.get("amount") or "")]
-    return re.sub(r"\s+", "-", " ".join(p.strip() for p in parts if p.strip()))
+def _anonymous_id(values: Mapping[str, Any], date_format: str | None) -> str:
+    """An unapplied payment has no number: name it by type, date and amount ('Payment 2026-06-18 -500.00'),
+    the same in a CSV or an XLSX export and stable while it stays open."""
+    day: Any = values.get("invoice_date") or values.get("due_date") or ""
+    if isinstance(day, str) and date_format:
+        with contextlib.suppress(ValueError):
+            day = datetime.strptime(day.strip(), date_format).date()
+    amount: Any = values.get("open_amount") or values.get("amount") or ""
+    with contextlib.suppress(ValueError):
+        amount = f"{parse_amount(amount, None):.2f}"
+    kind = str(values.get("type") or "item").strip()
+    return " ".join(str(part).strip() for part in (kind, day.isoformat() if isinstance(day, date) else day, amount))
 
 
 def _summary_items(
