@@ -134,7 +134,8 @@ class Bucket:
 
     def due_date(self, as_of: date) -> date:
         """The due date of an amount in this bucket on its first day overdue (not due yet: the report's date)."""
-        return as_of - relativedelta(months=self.months, days=self.days)
+        due: date = as_of - relativedelta(months=self.months, days=self.days)
+        return due
 
 
 _CURRENT = {"current", "not due", "not due on", "not yet due", "at date", "future"}
@@ -756,11 +757,6 @@ def _notes(recognition: Recognition, info: ReportInfo, date_problem: str | None)
             f"(difference {mismatch:,.2f})"
         )
     return notes
-
-
-def mapping_keys_force_layout(document: Mapping[str, Any] | None) -> bool:
-    """Whether a mapping asks for the report reader (a header row, rows to skip, a layout...)."""
-    return bool(document) and any(key in document for key in _MAPPING_LAYOUT_KEYS)
 
 
 def skip_rows(grid: Iterator[GridRow], document: Mapping[str, Any] | None) -> Iterator[GridRow]:
