@@ -474,6 +474,8 @@ class _Reading:
     ended: bool = False
     rows: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     ages: dict[int, int] = field(default_factory=dict)
+    aged: int = 0
+    """Rows dated by their age or section because the report gives no due date."""
 
 
 def read_report(
@@ -500,7 +502,7 @@ def read_report(
         recognition.layout.key, recognition.layout.name, recognition.layout.summary, recognition.header_line, on,
         as_of is not None, date_format, _file_total(rows, mapping), reading.total_row,
     )
-    info.notes += _notes(recognition, info, date_problem)
+    info.notes += _notes(recognition, info, date_problem, reading.aged)
     if date_problem and not date_format:
         rows = [(line, _undated(values, date_problem)) for line, values in rows]
     return rows, mapping, info
@@ -676,6 +678,7 @@ def _dated(reading: _Reading, as_of: date, date_format: str | None) -> list[tupl
             age = _age(values.get("age"), reading.ages.get(line))
             if age is not None:
                 values["due_date"] = as_of - relativedelta(days=age)
+                reading.aged += 1
             elif values.get("invoice_date") not in ("", None):
                 values["due_date"] = values["invoice_date"]
         if values.get("invoice_number") in ("", None) and values.get("open_amount", values.get("amount")):
@@ -739,14 +742,14 @@ def _file_total(rows: list[tuple[int, dict[str, Any]]], mapping: ColumnMapping) 
     return total
 
 
-def _notes(recognition: Recognition, info: ReportInfo, date_problem: str | None) -> list[str]:
+def _notes(recognition: Recognition, info: ReportInfo, date_problem: str | None, aged: int) -> list[str]:
     notes = []
     if recognition.layout.summary:
         notes.append(
             "a summary report has no invoices: one open item per customer and bucket, due on the bucket's "
             f"first day overdue counted back from {info.as_of}"
         )
-    if not info.as_of_from_report and (recognition.layout.summary or "age" in recognition.columns):
+    if not info.as_of_from_report and (recognition.layout.summary or aged):
         notes.append(f"the report gives no 'As of' date: ages are counted back from the planning date {info.as_of}")
     if date_problem:
         notes.append(date_problem)
