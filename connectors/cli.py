@@ -49,6 +49,7 @@ from .cli_common import (
     progress_bar,
     read_policy_text,
 )
+from .cli_mapping import register as register_mapping_commands
 from .cli_platforms import register as register_platform_commands
 from .common.contract import Platform
 from .common.errors import ConnectorError, LockedError
@@ -214,6 +215,9 @@ def run(
     problems = outcome.sync.problems if outcome.sync else []
     if strict and problems:
         raise CliFailure(f"{len(problems)} rows or records could not be loaded", EXIT_BAD_ROWS)
+    report = recognised_report(outcome)
+    if strict and report and report["total_mismatch"]:
+        raise CliFailure("the report's rows do not add up to its total row", EXIT_BAD_ROWS)
 
 
 @cli.command()
@@ -325,8 +329,9 @@ def outcome_json(outcome: RunOutcome) -> dict[str, Any]:
             "closed": len(closed),
             "closed_items": closed[:CLOSED_SHOWN],
             "closing_withheld": sync.closing_withheld if sync else None,
-            **(sync.details if sync else {}),
+            **{k: v for k, v in (sync.details if sync else {}).items() if k != "report"},
         },
+        "report": recognised_report(outcome),
         "actions": [to_jsonable(action) for action in outcome.decisions.actions()],
         "new_actions": len(outcome.new_action_keys),
         "delivery": {
@@ -375,6 +380,7 @@ def print_outcome(outcome: RunOutcome, limit: int) -> None:
             err_console.print(f"  {where}: {problem['reason']}")
         if len(problems) > 20:
             err_console.print(f"  ... and {len(problems) - 20} more (use --format json to see all)")
+    print_report(out, recognised_report(outcome))
     print_closing(out, outcome)
     names = {d.customer_id: d for d in outcome.decisions.customers}
     actions = sorted(outcome.decisions.actions(), key=lambda a: (-a.amount_due, a.customer_id, a.channel))
@@ -404,6 +410,22 @@ def print_outcome(outcome: RunOutcome, limit: int) -> None:
     print_delivery(out, outcome)
     print_aging(out, outcome.aging)
     print_kpis(out, outcome.kpis)
+
+
+def recognised_report(outcome: RunOutcome) -> dict[str, Any] | None:
+    """The accounting report the ledger file was recognised as (layout, as-of date, totals), else None."""
+    report = outcome.sync.details.get("report") if outcome.sync else None
+    return report if isinstance(report, dict) else None
+
+
+def print_report(console: Console, report: dict[str, Any] | None) -> None:
+    """Say which accounting report the ledger was recognised as, and its notes (summary, dates, total row)."""
+    if report is None:
+        return
+    console.print(f"Recognised {report['describe']}")
+    for note in report["notes"]:
+        warning = note.startswith("the report's total row")
+        console.print(f"[yellow]warning: {note}[/yellow]" if warning else f"  note: {note}")
 
 
 def print_closing(console: Console, outcome: RunOutcome) -> None:
@@ -629,6 +651,7 @@ def policy_pull(
 
 
 register_platform_commands(cli)
+register_mapping_commands(cli)
 
 
 def main() -> None:

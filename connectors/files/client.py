@@ -1,4 +1,4 @@
-"""Reads rows from CSV and XLSX files: (line number, {header: value}).
+"""Reads CSV and XLSX files: rows of cells with their line numbers (a grid), or (line number, {header: value}).
 
 Every way a file can be unusable ends in a ``LedgerError`` with a message that names the
 file and never echoes its bytes: a binary file, an empty one, a corrupt or oversized
@@ -48,17 +48,55 @@ class _Text:
     bad_lines: dict[int, str]
 
 
-def read_rows(path: Path, sheet: str | None = None) -> tuple[list[str], Rows, int | None]:
-    """Return the headers, the rows with their line numbers, and the number of rows when known."""
+@dataclass(frozen=True)
+class GridRow:
+    """One non-blank row of a file as it is laid out: its line (CSV) or row (XLSX) number and its cells."""
+
+    line: int
+    cells: list[Any]
+    unreadable: str | None = None
+    """Why the row's bytes could not be read as text, when they could not."""
+
+
+Grid = Iterator[GridRow]
+
+
+def read_grid(path: Path, sheet: str | None = None) -> tuple[Grid, int | None]:
+    """Return the file's non-blank rows as cells, with their line numbers, and the number of lines when known.
+
+    Title blocks, section rows and footers are all there: a report layout decides what they are.
+    """
     suffix = path.suffix.lower()
     if path.stat().st_size > MAX_FILE_BYTES:
         raise LedgerError(f"{path.name}: the file is larger than {MAX_FILE_BYTES // 2**20} MB")
     if suffix in (".xlsx", ".xlsm"):
-        return _xlsx_rows(path, sheet)
+        return _xlsx_grid(path, sheet)
     if suffix in (".csv", ".txt", ".tsv"):
-        return _csv_rows(path)
+        return _csv_grid(path)
     hint = " (save an old .xls workbook as .xlsx)" if suffix == ".xls" else ""
     raise LedgerError(f"{path.name}: unsupported file type {suffix or '(none)'!r}: use .csv or .xlsx{hint}")
+
+
+def read_rows(path: Path, sheet: str | None = None) -> tuple[list[str], Rows, int | None]:
+    """Return the headers (the first row), the rows with their line numbers, and the number of rows when known."""
+    grid, total = read_grid(path, sheet)
+    first = next(grid, None)
+    if first is None:
+        raise LedgerError(f"{path.name}: the file is empty")
+    headers = header_names(first.cells)
+    return headers, records(grid, headers), None if total is None else max(0, total - 1)
+
+
+def header_names(cells: list[Any]) -> list[str]:
+    """The cells of a header row as names ('' for an empty cell)."""
+    return ["" if cell is None else str(cell).strip() for cell in cells]
+
+
+def records(grid: Grid, headers: list[str]) -> Rows:
+    """The rows below a header as {header: value}; a row whose bytes were unreadable is an UnreadableRow."""
+    for row in grid:
+        values = dict(zip(headers, row.cells))
+        yield row.line, UnreadableRow(values, row.unreadable) if row.unreadable else values
 
 
 # --------------------------------------------------------------------------------------
@@ -116,7 +154,7 @@ def _bad_lines(raw: bytes, text: str) -> dict[int, str]:
     return lines
 
 
-def _csv_rows(path: Path) -> tuple[list[str], Rows, int | None]:
+def _csv_grid(path: Path) -> tuple[Grid, int | None]:
     decoded = decode(path.read_bytes(), path.name)
     text = decoded.text
     if not text.strip():
@@ -126,17 +164,11 @@ def _csv_rows(path: Path) -> tuple[list[str], Rows, int | None]:
     except csv.Error:
         dialect = csv.excel
     reader = csv.reader(io.StringIO(text), dialect)
-    try:
-        headers = [h.strip() for h in next(reader)]
-    except (StopIteration, csv.Error) as err:
-        raise LedgerError(f"{path.name}: no header row could be read") from err
-    _check_width(path.name, len(headers))
-    total = max(0, text.count("\n") - 1)
-    return headers, _csv_records(path.name, reader, headers, decoded.bad_lines), total
+    return _csv_records(path.name, reader, decoded.bad_lines), text.count("\n")
 
 
-def _csv_records(name: str, reader: Any, headers: list[str], bad_lines: dict[int, str]) -> Rows:
-    first_line = reader.line_num + 1
+def _csv_records(name: str, reader: Any, bad_lines: dict[int, str]) -> Grid:
+    first_line = 1
     while True:
         try:
             values = next(reader)
@@ -149,9 +181,8 @@ def _csv_records(name: str, reader: Any, headers: list[str], bad_lines: dict[int
         if not any(v.strip() for v in values):
             continue
         _check_width(name, len(values))
-        row = dict(zip(headers, (v.strip() for v in values)))
         reasons = [bad_lines[n] for n in span if n in bad_lines]
-        yield last_line, UnreadableRow(row, reasons[0]) if reasons else row
+        yield GridRow(last_line, [v.strip() for v in values], reasons[0] if reasons else None)
 
 
 def _check_width(name: str, columns: int) -> None:
@@ -210,7 +241,7 @@ def _check_extent(name: str, rows: int, columns: int) -> None:
         )
 
 
-def _xlsx_rows(path: Path, sheet: str | None) -> tuple[list[str], Rows, int | None]:
+def _xlsx_grid(path: Path, sheet: str | None) -> tuple[Grid, int | None]:
     check_workbook_size(path)
     from openpyxl import load_workbook
 
@@ -219,25 +250,16 @@ def _xlsx_rows(path: Path, sheet: str | None) -> tuple[list[str], Rows, int | No
     except Exception as err:  # openpyxl raises KeyError, ValueError, XML errors... for a damaged workbook
         raise LedgerError(f"{path.name}: not a valid XLSX workbook (corrupt, or another format)") from err
     if sheet is not None and sheet not in workbook.sheetnames:
+        workbook.close()
         raise LedgerError(f"{path.name}: no sheet {sheet!r} (sheets: {', '.join(workbook.sheetnames)})")
     worksheet = workbook[sheet] if sheet else workbook.worksheets[0]
     iterator = worksheet.iter_rows(values_only=True, max_col=MAX_COLUMNS + 1, max_row=MAX_ROWS + 2)
-    try:
-        first = next(iterator)
-    except StopIteration:
-        raise LedgerError(f"{path.name}: the sheet is empty") from None
-    except Exception as err:
-        raise LedgerError(f"{path.name}: the sheet cannot be read (corrupt workbook)") from err
-    headers = [str(h).strip() if h is not None else "" for h in first]
-    while headers and not headers[-1]:
-        headers.pop()
-    _check_width(path.name, len(headers))
-    total = (worksheet.max_row - 1) if worksheet.max_row else None
-    return headers, _xlsx_records(path.name, workbook, iterator, headers), total
+    return _xlsx_records(path.name, workbook, iterator), worksheet.max_row or None
 
 
-def _xlsx_records(name: str, workbook: Any, iterator: Iterator[tuple[Any, ...]], headers: list[str]) -> Rows:
-    number = 1
+def _xlsx_records(name: str, workbook: Any, iterator: Iterator[tuple[Any, ...]]) -> Grid:
+    number = 0
+    seen = False
     try:
         for values in iterator:
             number += 1
@@ -247,13 +269,19 @@ def _xlsx_records(name: str, workbook: Any, iterator: Iterator[tuple[Any, ...]],
                 _check_width(name, MAX_COLUMNS + 1)
             if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
                 continue
-            yield number, {h: _cell(v) for h, v in zip(headers, values)}
+            cells = [_cell(v) for v in values]
+            while cells and cells[-1] == "":
+                cells.pop()
+            seen = True
+            yield GridRow(number, cells)
     except LedgerError:
         raise
     except Exception as err:
         raise LedgerError(f"{name}: row {number} cannot be read (corrupt workbook)") from err
     finally:
         workbook.close()
+    if not seen:
+        raise LedgerError(f"{name}: the sheet is empty")
 
 
 def _cell(value: Any) -> Any:

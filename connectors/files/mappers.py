@@ -144,6 +144,8 @@ class MappedLedger:
     rows_read: int
     rejected: list[tuple[str, str]] = field(default_factory=list)
     """(customer id, invoice number) of every rejected row, '' where the row does not say."""
+    report: Any = None
+    """What was recognised when the file is an accounting report (``layouts.ReportInfo``), else None."""
 
     @property
     def fully_identified(self) -> bool:
@@ -163,7 +165,7 @@ def load_mapping(path: Path) -> dict[str, Any]:
         raise LedgerError(f"{path}: the mapping is not valid JSON ({err.msg}, line {err.lineno})") from err
     if not isinstance(document, dict):
         raise LedgerError(f"{path}: the mapping must be a JSON object with a \"columns\" object")
-    allowed = {"columns", "date_format", "decimal_separator", "currency"}
+    allowed = {"columns", "date_format", "decimal_separator", "currency", *REPORT_KEYS}
     unknown = sorted(set(document) - allowed)
     if unknown:
         raise LedgerError(f"{path}: unknown mapping keys: {', '.join(unknown)} (allowed: {', '.join(sorted(allowed))})")
@@ -179,7 +181,32 @@ def load_mapping(path: Path) -> dict[str, Any]:
     if currency is not None and not (isinstance(currency, str) and re.fullmatch(r"[A-Za-z]{3}", currency)):
         raise LedgerError(f"{path}: currency: must be an ISO 4217 code such as EUR")
     _check_date_format(path, document.get("date_format"))
+    _check_report_keys(path, document)
     return dict(document)
+
+
+REPORT_KEYS = ("header_row", "skip_rows", "sheet", "customer_from_group_rows", "layout")
+"""Mapping keys for an accounting report that detection cannot guess (see ``layouts``)."""
+
+
+def _check_report_keys(path: Path, document: Mapping[str, Any]) -> None:
+    """Each report key has one type; the message names the key."""
+    from .layouts import BY_KEY
+
+    header_row, skip = document.get("header_row"), document.get("skip_rows")
+    if header_row is not None and (type(header_row) is not int or header_row < 1):
+        raise LedgerError(f"{path}: header_row: must be the line number of the header (1 for the first line)")
+    lines = skip if isinstance(skip, list) else [skip]
+    if skip is not None and not all(type(n) is int and n >= (0 if skip is n else 1) for n in lines):
+        raise LedgerError(f"{path}: skip_rows: must be a number of lines (e.g. 4) or a list of line numbers")
+    if "sheet" in document and not (isinstance(document["sheet"], str) and document["sheet"].strip()):
+        raise LedgerError(f"{path}: sheet: must be the name of a sheet of the workbook")
+    if "customer_from_group_rows" in document and not isinstance(document["customer_from_group_rows"], bool):
+        raise LedgerError(f"{path}: customer_from_group_rows: must be true or false")
+    layout = document.get("layout")
+    if layout is not None and layout not in BY_KEY:
+        shown = str(layout)[:40] if isinstance(layout, str) else type(layout).__name__
+        raise LedgerError(f"{path}: layout: {shown!r} is not a known layout (known: {', '.join(BY_KEY)})")
 
 
 def _check_date_format(path: Path, fmt: Any) -> None:
@@ -205,18 +232,10 @@ def resolve_mapping(headers: Iterable[str], document: Mapping[str, Any] | None) 
     """Match headers to fields: the mapping file first, then the known aliases (case-insensitive)."""
     document = document or {}
     explicit: dict[str, str] = dict(document.get("columns", {}))
-    by_lower = {h.strip().lower(): h for h in headers if h}
-    columns: dict[str, str] = {}
-    for target in TARGETS:
-        if target in explicit:
-            if explicit[target] not in headers:
-                raise LedgerError(f"columns.{target}: header {printable(explicit[target])!r} is not in the file")
-            columns[target] = explicit[target]
-            continue
-        for alias in ALIASES[target]:
-            if alias in by_lower and by_lower[alias] not in columns.values():
-                columns[target] = by_lower[alias]
-                break
+    for target, header in explicit.items():
+        if header not in headers:
+            raise LedgerError(f"columns.{target}: header {printable(header)!r} is not in the file")
+    columns = guess_columns(headers, explicit)
     missing = [target for target in REQUIRED if target not in columns]
     if missing:
         shown = [printable(h) for h in list(headers)[:20]]
@@ -226,6 +245,22 @@ def resolve_mapping(headers: Iterable[str], document: Mapping[str, Any] | None) 
     return ColumnMapping(
         columns, document.get("date_format"), document.get("decimal_separator"), document.get("currency")
     )
+
+
+def guess_columns(headers: Iterable[str], explicit: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The header of each field: the explicit ones, then the known aliases (case-insensitive), each header once."""
+    explicit = explicit or {}
+    by_lower = {h.strip().lower(): h for h in headers if h}
+    columns: dict[str, str] = {}
+    for target in TARGETS:
+        if target in explicit:
+            columns[target] = explicit[target]
+            continue
+        for alias in ALIASES[target]:
+            if alias in by_lower and by_lower[alias] not in columns.values():
+                columns[target] = by_lower[alias]
+                break
+    return columns
 
 
 def decide_decimal_mark(rows: Iterable[tuple[int, Mapping[str, Any]]], mapping: ColumnMapping) -> str | None:

@@ -7,6 +7,7 @@ same ledger continues its history. A run without a file plans what the store hol
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from collections_engine.types import Portfolio
@@ -14,8 +15,22 @@ from collections_engine.types import Portfolio
 from ..common.contract import PlatformSpec, SyncOutcome, SyncRequest
 from ..common.runtime import Runtime
 from .settings import PLATFORM, FileSettings
-from .streams import import_ledger, preview_portfolio
+from .streams import ImportResult, import_ledger, preview_portfolio
 from .worklist import WorklistDeliverer
+
+
+def report_json(result: ImportResult, planned_for: date) -> dict[str, Any] | None:
+    """The accounting report a file was recognised as, with a note when its date is not the planning date."""
+    if result.report is None:
+        return None
+    report: dict[str, Any] = result.report.to_json()
+    report["describe"] = result.report.describe()
+    if report["as_of"] and report["as_of"] != planned_for.isoformat():
+        report["notes"].append(
+            f"the report is as of {report['as_of']} but this run plans for {planned_for}: "
+            f"give --as-of {report['as_of']} to plan on the report's date"
+        )
+    return report
 
 
 class LedgerPlatform:
@@ -66,7 +81,7 @@ class LedgerPlatform:
             closed_items=result.closed_ids,
             closing_withheld=result.closing_withheld,
             preview=preview if request.dry_run else None,
-            details={"file": str(settings.path)},
+            details={"file": str(settings.path), "report": report_json(result, request.today)},
         )
 
     def deliverer(self, runtime: Runtime) -> WorklistDeliverer:

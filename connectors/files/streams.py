@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from decimal import Decimal
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,20 @@ from collections_engine.types import Portfolio
 
 from ..common.errors import LedgerError
 from ..common.store import FullImport, OpenItem, Store
-from .client import read_rows
-from .mappers import MappedLedger, RowProblem, load_mapping, map_rows, resolve_mapping
+from .client import Grid, header_names, read_grid, records
+from .layouts import HEAD_ROWS, ReportInfo, infer_date_format, read_report, recognise, skip_rows
+from .mappers import (
+    REQUIRED,
+    TARGETS,
+    ColumnMapping,
+    MappedLedger,
+    RowProblem,
+    decide_decimal_mark,
+    guess_columns,
+    load_mapping,
+    map_rows,
+    resolve_mapping,
+)
 from .settings import DEFAULT_MAX_CLOSING_SHARE, FileSettings
 
 STREAM = "ledger"
@@ -58,6 +71,11 @@ class ImportResult:
     """Why items absent from the file were not closed, when they were not."""
     ledger: MappedLedger | None = None
 
+    @property
+    def report(self) -> Any:
+        """What was recognised when the file is an accounting report (``layouts.ReportInfo``), else None."""
+        return None if self.ledger is None else self.ledger.report
+
 
 def ledger_path(settings: FileSettings) -> Path:
     """The run's file (a run without one plans what the store holds and never imports)."""
@@ -83,11 +101,42 @@ def _counted(
         yield row
 
 
-def read_ledger(settings: FileSettings, progress: Progress | None = None) -> MappedLedger:
-    """Read and map a ledger file; raise LedgerError when the file or its mapping cannot be used at all."""
+def read_ledger(
+    settings: FileSettings, progress: Progress | None = None, report_date: date | None = None
+) -> MappedLedger:
+    """Read and map a ledger file: a plain table, or an accounting report recognised by its layout (its rows
+    become the same ledger rows); raise LedgerError when the file or its mapping cannot be used at all.
+
+    ``report_date`` places a summary's buckets when the report gives no "As of" date (default: today).
+    """
     document = load_mapping(settings.mapping_path) if settings.mapping_path else None
-    headers, rows, total = read_rows(ledger_path(settings), settings.sheet)
+    path = ledger_path(settings)
+    grid, lines = read_grid(path, settings.sheet or (document or {}).get("sheet"))
+    grid = skip_rows(grid, document)
+    head = list(islice(grid, HEAD_ROWS))
+    if not head:
+        raise LedgerError(f"{path.name}: the file is empty")
+    recognition = recognise(path.name, head, document)
+    if recognition is None:
+        return _read_table(settings, head, grid, lines, document, progress)
+    on = report_date or datetime.now(timezone.utc).date()
+    rows, mapping, info = read_report(recognition, chain(head, grid), document, on)
+    ledger = map_rows(_counted(iter(rows), len(rows), progress), mapping, settings.company_currency)
+    info.items, info.customers = len(ledger.items), len(ledger.customers)
+    ledger.report = info
+    if progress is not None:
+        progress(ledger.rows_read, ledger.rows_read)
+    return ledger
+
+
+def _read_table(
+    settings: FileSettings, head: list[Any], grid: Grid, lines: int | None, document: Any, progress: Progress | None
+) -> MappedLedger:
+    """A plain table: the first row is the header, every other row one invoice (or instalment)."""
+    headers = header_names(head[0].cells)
+    rows = records(chain(head[1:], grid), headers)
     mapping = resolve_mapping(headers, document)
+    total = None if lines is None else max(0, lines - 1)
     ledger = map_rows(_counted(rows, total, progress), mapping, settings.company_currency)
     if progress is not None:
         progress(ledger.rows_read, ledger.rows_read)
@@ -123,7 +172,7 @@ def import_ledger(
     digest = file_digest(settings)
     if store.get_bookmark(settings.tenant, STREAM) == digest:
         return ImportResult(skipped=True, problems=[RowProblem(**p) for p in _quarantined_problems(store, settings)])
-    ledger = read_ledger(settings, progress)
+    ledger = read_ledger(settings, progress, today)
     open_items = store.open_items(settings.tenant)
     closing = items_to_close(open_items, ledger)
     if closing and not allow_closing and len(closing) > max_closing_share * len(open_items):
@@ -183,3 +232,52 @@ def _quarantined_problems(store: Store, settings: FileSettings) -> list[dict[str
         for entry in store.quarantined(settings.tenant)
         if entry["stream"] == STREAM
     ]
+
+
+@dataclass(frozen=True)
+class MappingSuggestion:
+    """The mapping that reading a file found, to write and edit; what was recognised; what is still missing."""
+
+    document: dict[str, Any]
+    report: ReportInfo | None
+    missing: list[str]
+
+
+def suggest_mapping(path: Path, sheet: str | None = None, today: date | None = None) -> MappingSuggestion:
+    """What detection makes of a file, as a mapping document: layout, header row, columns, date format, decimal
+    mark. Loading the file with it gives what loading it without a mapping gives, and each key can be edited."""
+    grid, _lines = read_grid(path, sheet)
+    head = list(islice(grid, HEAD_ROWS))
+    if not head:
+        raise LedgerError(f"{path.name}: the file is empty")
+    document: dict[str, Any] = {}
+    recognition = recognise(path.name, head, None)
+    if recognition is None:
+        headers = header_names(head[0].cells)
+        columns = guess_columns(headers)
+        rows = list(records(chain(head[1:], grid), headers))
+        dated = [columns[t] for t in ("due_date", "invoice_date") if t in columns]
+        texts = [v for _, r in rows for h in dated if isinstance(v := r.get(h), str)]
+        fmt, _problem = infer_date_format(texts, None)
+        mark = decide_decimal_mark(rows, ColumnMapping(columns))
+        report = None
+    else:
+        on = today or datetime.now(timezone.utc).date()
+        report_rows, mapping, report = read_report(recognition, chain(head, grid), None, on)
+        headers = recognition.headers
+        columns = {t: headers[i] for t, i in recognition.columns.items() if t in TARGETS and headers[i]}
+        document.update(layout=recognition.layout.key, header_row=recognition.header_line)
+        if recognition.customer_from_group_rows:
+            document["customer_from_group_rows"] = True
+        fmt, mark = report.date_format, decide_decimal_mark(report_rows, mapping)
+        ledger = map_rows(report_rows, mapping, "EUR")
+        report.items, report.customers = len(ledger.items), len(ledger.customers)
+    document["columns"] = columns
+    if fmt and fmt != "%Y-%m-%d":
+        document["date_format"] = fmt
+    if mark:
+        document["decimal_separator"] = mark
+    if sheet:
+        document["sheet"] = sheet
+    missing = [] if recognition is not None else [t for t in REQUIRED if t not in columns]
+    return MappingSuggestion(document, report, missing)
