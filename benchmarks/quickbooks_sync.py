@@ -39,9 +39,9 @@ def main() -> int:
     from connectors.common.ratelimit import LocalRateLimiter
     from connectors.common.runtime import Runtime
     from connectors.common.secrets import Secret
-    from connectors.common.service import sync_tenant
     from connectors.common.store import Store
     from connectors.common.tokens import Cipher, OAuthToken, TokenStore
+    from connectors.pipeline import sync_tenant
     from connectors.quickbooks.platform import QuickBooksPlatform
     from connectors.quickbooks.settings import QuickBooksSettings
     from tests.fakes.quickbooks_server import FakeQuickBooks

@@ -184,7 +184,7 @@ def webhooks(ctx: click.Context, host: str, port: int) -> None:
     import os
 
     from .common.webhooks import WebhookApp, serve
-    from .pipeline import sync_tenant
+    from .pipeline import sync_after_webhook
 
     runtime = open_runtime(ctx)
     if os.environ.get("ODOO_COLLECTIONS_BROKER_URL") or os.environ.get("ODOO_COLLECTIONS_REDIS_URL"):
@@ -196,9 +196,7 @@ def webhooks(ctx: click.Context, host: str, port: int) -> None:
 
         def work(tenant: str) -> None:
             try:
-                pending = [e["id"] for e in runtime.store.webhook_events(tenant=tenant, status="received")]
-                sync_tenant(runtime, open_platform(runtime, tenant))
-                runtime.store.set_webhook_status(pending, "handled")
+                sync_after_webhook(runtime, open_platform(runtime, tenant))
             except ConnectorError as err:
                 err_console.print(f"{tenant}: sync after webhook failed: {err}")
 

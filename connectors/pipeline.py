@@ -108,6 +108,16 @@ def sync_tenant(
     }
 
 
+def sync_after_webhook(runtime: Runtime, platform: Platform) -> dict[str, Any]:
+    """Sync what webhooks said changed (the incremental sync reads every change since the last one), then mark
+    the events that were waiting handled; they stay 'received' when the sync fails, for the next try."""
+    store, tenant = runtime.store, platform.settings.tenant
+    pending = [event["id"] for event in store.webhook_events(tenant=tenant, status="received")]
+    result = sync_tenant(runtime, platform)
+    store.set_webhook_status(pending, "handled")
+    return {**result, "webhook_events": len(pending)}
+
+
 def run_tenant(
     runtime: Runtime,
     platform: Platform,

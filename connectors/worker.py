@@ -35,7 +35,7 @@ from collections_engine.policy import Policy, policy_from_json
 
 from .common.errors import FatalError, LockedError, RetryableError
 from .common.runtime import Runtime
-from .pipeline import RunOptions, run_tenant
+from .pipeline import RunOptions, run_tenant, sync_after_webhook
 from .pipeline import sync_tenant as sync_step
 from .registry import open_platform, platforms
 
@@ -147,13 +147,10 @@ def plan_and_act(self: Any, tenant: str, as_of: str | None = None) -> dict[str, 
 def handle_webhook(self: Any, tenant: str) -> dict[str, Any]:
     """Sync what a webhook said changed (CDC picks up every change since the last sync), then mark it handled."""
     rt = runtime()
-    pending = [e["id"] for e in rt.store.webhook_events(tenant=tenant, status="received")]
     try:
-        result = sync_step(rt, open_platform(rt, tenant))
+        return sync_after_webhook(rt, open_platform(rt, tenant))
     except (LockedError, RetryableError) as err:
         raise _retry_later(self, err) from err
-    rt.store.set_webhook_status(pending, "handled")
-    return {**result, "webhook_events": len(pending)}
 
 
 @app.task(name="odoo_collections.dispatch")
