@@ -51,7 +51,8 @@ class CliFailure(click.ClickException):
 
     def __init__(self, message: str, exit_code: int) -> None:
         super().__init__(message)
-        self.exit_code = exit_code
+        # click declares exit_code a class variable; each failure here carries its own code
+        setattr(self, "exit_code", exit_code)  # noqa: B010
 
 
 def failure(err: ConnectorError) -> CliFailure:
