@@ -33,7 +33,7 @@ from celery.schedules import crontab
 from collections_engine.defaults import default_policy
 from collections_engine.policy import Policy, policy_from_json
 
-from .common.errors import FatalError, LockedError, RetryableError
+from .common.errors import FatalError, LockedError, QuotaExhaustedError, RetryableError
 from .common.runtime import Runtime
 from .pipeline import RunOptions, run_tenant, sync_after_webhook
 from .pipeline import sync_tenant as sync_step
@@ -59,6 +59,7 @@ def _transport_options(visibility_timeout: int) -> dict[str, int]:
 QUEUE_SYNC = _env("ODOO_COLLECTIONS_QUEUE_SYNC", "collections.sync")
 QUEUE_ACT = _env("ODOO_COLLECTIONS_QUEUE_ACT", "collections.act")
 QUEUE_WEBHOOKS = _env("ODOO_COLLECTIONS_QUEUE_WEBHOOKS", "collections.webhooks")
+VISIBILITY_TIMEOUT = int(_env("ODOO_COLLECTIONS_VISIBILITY_TIMEOUT", "3600"))
 BROKER_URL = os.environ.get("ODOO_COLLECTIONS_BROKER_URL") or os.environ.get("ODOO_COLLECTIONS_REDIS_URL")
 
 app = Celery("odoo_collections", broker=BROKER_URL or "memory://", backend=BROKER_URL or None)
@@ -76,7 +77,7 @@ app.conf.update(
         "odoo_collections.handle_webhook": {"queue": QUEUE_WEBHOOKS},
         "odoo_collections.dispatch": {"queue": QUEUE_SYNC},
     },
-    broker_transport_options=_transport_options(int(_env("ODOO_COLLECTIONS_VISIBILITY_TIMEOUT", "3600"))),
+    broker_transport_options=_transport_options(VISIBILITY_TIMEOUT),
     broker_connection_retry_on_startup=True,
     beat_schedule={
         "sync-every-tenant": {
@@ -110,7 +111,11 @@ def load_policy() -> Policy:
 
 
 def _retry_later(task: Any, err: Exception) -> Any:
-    """Retry a busy or throttled tenant with a jittered delay well under the visibility timeout."""
+    """Retry a busy or throttled tenant with a jittered delay well under the visibility timeout; a tenant whose
+    daily quota is spent waits for its reset in steps under that timeout, as long as it takes."""
+    if isinstance(err, QuotaExhaustedError):
+        wait = min(err.retry_after or 3600.0, 0.8 * VISIBILITY_TIMEOUT)
+        return task.retry(exc=err, countdown=wait + random.uniform(0, 30), max_retries=None)
     base = 30 if isinstance(err, LockedError) else min(600, 30 * 2 ** task.request.retries)
     return task.retry(exc=err, countdown=base + random.uniform(0, base / 2), max_retries=20)
 

@@ -20,6 +20,11 @@ class RateLimitedError(RetryableError):
     """The platform throttled us (HTTP 429 or its equivalent fault)."""
 
 
+class QuotaExhaustedError(RetryableError):
+    """The platform's quota for a long period (a day) is spent: retry after ``retry_after``, never in-process
+    (the task is rescheduled, so one tenant's spent quota holds no worker and blocks no other tenant)."""
+
+
 class AuthExpiredError(ConnectorError):
     """The access token was refused (HTTP 401): refresh it once, then retry."""
 

@@ -15,7 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from .errors import AuthExpiredError, AuthorizationError, RateLimitedError, RetryableError, VendorError
+from .errors import (
+    AuthExpiredError,
+    AuthorizationError,
+    QuotaExhaustedError,
+    RateLimitedError,
+    RetryableError,
+    VendorError,
+)
 
 T = TypeVar("T")
 _logger = logging.getLogger(__name__)
@@ -59,6 +66,8 @@ def call_with_retry(
                 raise AuthorizationError(f"{describe}: the platform refused the token after a refresh") from err
             refreshed = True
             refresh()
+        except QuotaExhaustedError:
+            raise  # waiting hours belongs to the scheduler, not to this call
         except RetryableError as err:
             if attempt >= policy.max_attempts:
                 raise

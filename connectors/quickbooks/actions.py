@@ -22,29 +22,11 @@ from typing import Any
 
 from ..common.contract import OutboxEntry
 from ..common.errors import VendorError
+from ..common.notes import note_line
 from .client import QuickBooksClient
 from .mappers import qbo_invoice_id
 
 NOTE_LIMIT = 4000  # QuickBooks' PrivateNote length
-NOTE_MARK = "[Collections]"
-
-
-def note_line(entry: Mapping[str, Any]) -> str:
-    """One line of the private note for an action."""
-    context = entry.get("context") or {}
-    parts = [
-        f"{NOTE_MARK} {str(entry['not_before'])[:10]}",
-        f"level {entry['level']} ({entry['tone']})",
-        f"by {entry['channel']}",
-        f"due {entry['amount_due']} {entry['currency']}",
-    ]
-    if context.get("stage"):
-        parts.append(f"stage {context['stage']}")
-    if context.get("risk_category"):
-        parts.append(f"risk {context['risk_category']} ({context.get('risk_score')})")
-    for promise in context.get("promises") or []:
-        parts.append(f"promise {promise['amount']} by {promise['deadline']} {promise['status']}")
-    return "; ".join(parts)
 
 
 def merged_note(existing: str | None, line: str) -> str:

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import requests
 
+from ..common.calls import ApiCalls
 from ..common.errors import (
     AuthExpiredError,
     AuthorizationError,
@@ -25,8 +26,8 @@ from ..common.errors import (
     RetryableError,
     VendorError,
 )
-from ..common.ratelimit import RateLimiter, acquire
-from ..common.retry import RetryPolicy, call_with_retry, error_for_status, parse_retry_after
+from ..common.ratelimit import RateLimiter
+from ..common.retry import RetryPolicy, error_for_status, parse_retry_after
 from ..common.secrets import mask_secrets
 from ..common.tokens import OAuthToken, TokenManager
 from .settings import LIMITS, QuickBooksSettings
@@ -111,14 +112,12 @@ class QuickBooksClient:
         _enable_local_http(settings)
         self.settings = settings
         self._tokens = tokens
-        self._limiter = limiter
-        self._policy = policy or RetryPolicy()
-        self._sleep = sleep
         self._local = threading.local()
         self._token: OAuthToken | None = None
         self._session_token: OAuthToken | None = None
         self._qb: Any = None
-        self.calls = 0
+        self._calls = ApiCalls(limiter, [(settings.tenant, LIMITS)], translate=self._translate, refresh=self._refresh,
+                               policy=policy, sleep=sleep)
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -154,18 +153,15 @@ class QuickBooksClient:
         """Run ``operation(qb)`` under the rate limits and the retry policy."""
 
         def attempt() -> T:
-            acquire(self._limiter, self.settings.tenant, LIMITS, **({"sleep": self._sleep} if self._sleep else {}))
             self._local.status, self._local.retry_after = None, None
-            self.calls += 1
-            try:
-                return operation(self._client())
-            except Exception as err:  # the SDK's exceptions, requests' and oauthlib's
-                raise self._translate(err, describe) from err
+            return operation(self._client())
 
-        options: dict[str, Any] = {"policy": self._policy, "refresh": self._refresh, "describe": describe}
-        if self._sleep:
-            options["sleep"] = self._sleep
-        return call_with_retry(attempt, **options)
+        return self._calls.call(describe, attempt)
+
+    @property
+    def calls(self) -> int:
+        """Requests made so far (retries included)."""
+        return self._calls.count
 
     def _translate(self, err: Exception, describe: str) -> Exception:
         from quickbooks.exceptions import QuickbooksException
