@@ -51,6 +51,7 @@ setup(
             "redis>=5",
             "python-quickbooks>=0.9",
             "intuit-oauth>=1.2",
+            "xero-python>=6",
             "odoorpc>=0.10",
         ],
     },

@@ -26,8 +26,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import contextlib
 import copy
+import heapq
+import itertools
 import json
 import logging
 import re
@@ -36,7 +39,7 @@ import socket
 import threading
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
@@ -218,6 +221,23 @@ def _parse_time(text: str) -> datetime:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=COMPANY_TZ)
     return parsed
+
+
+def _insert(index: list[Any], key: Any) -> None:
+    """Add a key to a sorted list of distinct keys (new keys usually go last)."""
+    if not index or index[-1] < key:
+        index.append(key)
+        return
+    position = bisect.bisect_left(index, key)
+    if position == len(index) or index[position] != key:
+        index.insert(position, key)
+
+
+def _remove(index: list[Any], key: Any) -> None:
+    """Remove a key from a sorted list, if there."""
+    position = bisect.bisect_left(index, key)
+    if position < len(index) and index[position] == key:
+        del index[position]
 
 
 # --------------------------------------------------------------------------- query language
@@ -572,6 +592,16 @@ class FakeQuickBooks:
         self._objects: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in ENTITIES.values()}
         self._deleted: dict[str, dict[str, datetime]] = {name: {} for name in ENTITIES.values()}
         self._changed: dict[tuple[str, str], datetime] = {}
+        # Indexes, so that a page of a query or a CDC call costs O(log n + page), not a scan of everything:
+        # ids in Id order per entity, active customers' ids, (change time, id) per entity including deletions;
+        # any other query is computed once and kept until the data changes (``_version``).
+        self._ids: dict[str, list[int]] = {name: [] for name in ENTITIES.values()}
+        self._active_customers: list[int] = []
+        self._customer_names: dict[str, set[str]] = {}  # DisplayName in lower case -> customer ids
+        self._customer_name_of: dict[str, str] = {}
+        self._change_index: dict[str, list[tuple[datetime, int]]] = {name: [] for name in ENTITIES.values()}
+        self._version = 0
+        self._query_cache: dict[tuple[str, str, str], tuple[int, list[dict[str, Any]]]] = {}
         self._counters = {"name": 0, "txn": 0, "note": 0}
         self._doc_number = 1000
         self._faults: deque[Fault] = deque()
@@ -677,14 +707,17 @@ class FakeQuickBooks:
         obj["SyncToken"] = "0"
         obj["MetaData"] = {"CreateTime": self._ts(now), "LastUpdatedTime": self._ts(now)}
         self._objects[entity][obj["Id"]] = obj
-        self._changed[(entity, obj["Id"])] = now
+        _insert(self._ids[entity], int(obj["Id"]))
+        self._mark_changed(entity, obj["Id"], now)
+        self._index_customer(entity, obj)
         return obj
 
     def _bump(self, entity: str, obj: dict[str, Any]) -> None:
         now = self._now()
         obj["SyncToken"] = str(int(obj.get("SyncToken") or 0) + 1)
         obj.setdefault("MetaData", {})["LastUpdatedTime"] = self._ts(now)
-        self._changed[(entity, obj["Id"])] = now
+        self._mark_changed(entity, obj["Id"], now)
+        self._index_customer(entity, obj)
         self._corrupt.pop((entity, obj["Id"]), None)
 
     def _get(self, entity: str, obj_id: str) -> dict[str, Any]:
@@ -698,7 +731,33 @@ class FakeQuickBooks:
         raw = self._corrupt.get((entity, obj["Id"]))
         return copy.deepcopy(raw) if raw is not None else _wire(obj)
 
+    def _mark_changed(self, entity: str, obj_id: str, moment: datetime) -> None:
+        """Note a change (or deletion) of an object at ``moment``, in the dict and in the CDC index."""
+        index = self._change_index[entity]
+        old = self._changed.get((entity, obj_id))
+        if old is not None:
+            _remove(index, (old, int(obj_id)))
+        self._changed[(entity, obj_id)] = moment
+        _insert(index, (moment, int(obj_id)))
+        self._version += 1
+
+    def _index_customer(self, entity: str, obj: dict[str, Any]) -> None:
+        """Keep the customers' indexes: names, and the ones a query without an ``Active`` condition returns."""
+        if entity != "Customer":
+            return
+        old_name = self._customer_name_of.pop(obj["Id"], None)
+        if old_name is not None:
+            self._customer_names[old_name].discard(obj["Id"])
+        if isinstance(obj.get("DisplayName"), str):
+            self._customer_name_of[obj["Id"]] = obj["DisplayName"].lower()
+            self._customer_names.setdefault(obj["DisplayName"].lower(), set()).add(obj["Id"])
+        if _compare(_lookup(obj, "Active"), "=", True, "Active"):
+            _insert(self._active_customers, int(obj["Id"]))
+        else:
+            _remove(self._active_customers, int(obj["Id"]))
+
     def _customer_balance(self, customer_id: str, delta: Decimal) -> None:
+        self._version += 1
         customer = self._objects["Customer"].get(customer_id)
         if customer is not None:
             customer["Balance"] = _money(customer.get("Balance", 0)) + delta
@@ -841,11 +900,10 @@ class FakeQuickBooks:
         return out
 
     def _check_unique_name(self, display: str, own_id: str | None) -> None:
-        for other in self._objects["Customer"].values():
-            if other["Id"] != own_id and other["DisplayName"].lower() == display.lower():
-                raise _QboError(400, "6240", "Duplicate Name Exists Error",
-                                f"The name supplied already exists. : Another customer, vendor or employee is "
-                                f"already using this name ({display}). Please use a different name.")
+        if self._customer_names.get(display.lower(), set()) - {own_id}:
+            raise _QboError(400, "6240", "Duplicate Name Exists Error",
+                            f"The name supplied already exists. : Another customer, vendor or employee is "
+                            f"already using this name ({display}). Please use a different name.")
 
     def _customer_of(self, body: dict[str, Any]) -> dict[str, Any]:
         ref = body.get("CustomerRef")
@@ -1128,9 +1186,10 @@ class FakeQuickBooks:
                     self._bump("Invoice", invoice)
                     self._customer_balance(invoice["CustomerRef"]["value"], _money(line["Amount"]))
         del self._objects[entity][obj_id]
+        _remove(self._ids[entity], int(obj_id))
         now = self._now()
         self._deleted[entity][obj_id] = now
-        self._changed[(entity, obj_id)] = now
+        self._mark_changed(entity, obj_id, now)
         self._corrupt.pop((entity, obj_id), None)
 
     def _void(self, invoice: dict[str, Any]) -> None:
@@ -1472,18 +1531,18 @@ class FakeQuickBooks:
     # ----------------------------------------------------------------- query, CDC and batch
 
     def _run_query(self, query: _Query) -> dict[str, Any]:
-        rows = list(self._objects[query.entity].values())
-        conditions = list(query.conditions)
-        if query.entity == "Customer" and not any(f.lower() == "active" for f, _, _ in conditions):
-            conditions.append(("Active", "=", True))
-        rows = [r for r in rows if all(_compare(_lookup(r, f), op, v, f) for f, op, v in conditions)]
-        if query.count:
-            return {"totalCount": len(rows)}
-        rows.sort(key=lambda r: int(r["Id"]))
-        for path, desc in reversed(query.order):
-            rows.sort(key=lambda r, p=path: _sort_key(p, _lookup(r, p)), reverse=desc)
         size = min(query.max_results, self.page_cap)
-        page = rows[query.start - 1:query.start - 1 + size]
+        ordered = self._ordered_ids(query)
+        if ordered is not None:
+            if query.count:
+                return {"totalCount": len(ordered)}
+            objects = self._objects[query.entity]
+            page = [objects[str(i)] for i in ordered[query.start - 1:query.start - 1 + size]]
+        else:
+            rows = self._matching_rows(query)
+            if query.count:
+                return {"totalCount": len(rows)}
+            page = rows[query.start - 1:query.start - 1 + size]
         if not page:
             return {}
         out = [self._out(query.entity, r) for r in page]
@@ -1491,6 +1550,38 @@ class FakeQuickBooks:
             wanted = {f.lower() for f in query.fields}
             out = [{k: v for k, v in o.items() if k.lower() in wanted} for o in out]
         return {query.entity: out, "startPosition": query.start, "maxResults": len(out)}
+
+    def _ordered_ids(self, query: _Query) -> list[int] | None:
+        """The index answering a query by itself: no conditions (customers: the active ones), Id order."""
+        if query.conditions or any(path.lower() != "id" or desc for path, desc in query.order):
+            return None
+        return self._active_customers if query.entity == "Customer" else self._ids[query.entity]
+
+    def _matching_rows(self, query: _Query) -> list[dict[str, Any]]:
+        """Every object a query matches, in its order; computed once until the data changes."""
+        key = (query.entity, repr(query.conditions), repr(query.order))
+        cached = self._query_cache.get(key)
+        if cached is not None and cached[0] == self._version:
+            return cached[1]
+        rows = list(self._objects[query.entity].values())
+        conditions = list(query.conditions)
+        if query.entity == "Customer" and not any(f.lower() == "active" for f, _, _ in conditions):
+            conditions.append(("Active", "=", True))
+        rows = [r for r in rows if all(_compare(_lookup(r, f), op, v, f) for f, op, v in conditions)]
+        rows.sort(key=lambda r: int(r["Id"]))
+        for path, desc in reversed(query.order):
+            rows.sort(key=lambda r, p=path: _sort_key(p, _lookup(r, p)), reverse=desc)
+        if len(self._query_cache) >= 32:
+            self._query_cache.clear()
+        self._query_cache[key] = (self._version, rows)
+        return rows
+
+    def _changes_since(self, entity: str, since: datetime) -> Iterator[tuple[datetime, str, int]]:
+        """(time, entity, Id) of the changes of an entity from ``since`` on, oldest first."""
+        index = self._change_index[entity]
+        for position in range(bisect.bisect_left(index, (since,)), len(index)):
+            moment, obj_id = index[position]
+            yield moment, entity, obj_id
 
     def _cdc(self, entities: str, changed_since: str) -> dict[str, Any]:
         names = [n.strip() for n in entities.split(",") if n.strip()]
@@ -1511,12 +1602,10 @@ class FakeQuickBooks:
         if since < self._now() - CDC_LOOKBACK:
             raise _invalid_query(f"Operation cdc with changedSince date {changed_since} which is older than "
                                  f"fixed days is not supported.")
-        changes: list[tuple[datetime, str, str]] = []
-        for entity in wanted:
-            ids = set(self._objects[entity]) | set(self._deleted[entity])
-            changes += [(self._changed[(entity, i)], entity, i) for i in ids if self._changed[(entity, i)] >= since]
-        changes.sort(key=lambda c: (c[0], c[1], int(c[2])))
-        changes = changes[:CDC_CAP]
+        # the oldest changes first, by (time, entity, Id), from each entity's index: O(log n + CDC_CAP)
+        streams = [self._changes_since(entity, since) for entity in wanted]
+        changes = [(moment, entity, str(obj_id))
+                   for moment, entity, obj_id in itertools.islice(heapq.merge(*streams), CDC_CAP)]
         blocks = []
         for entity in wanted:
             objs = []
