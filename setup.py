@@ -61,6 +61,7 @@ setup(
         "odoo_collections.platforms": [
             "files = connectors.files.platform:SPEC",
             "quickbooks = connectors.quickbooks.platform:SPEC",
+            "xero = connectors.xero.platform:SPEC",
         ],
     },
     classifiers=[

@@ -77,7 +77,9 @@ class Page:
 class Stream(Protocol):
     """What a platform syncs: its name, its pages from a bookmark, and how a record maps."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The stream's bookmark name."""
 
     def pages(self, bookmark: dict[str, Any] | None, started_at: datetime) -> Iterator[Page]:
         """Yield pages from the bookmark on; never set a time bookmark past ``started_at``."""

@@ -1,0 +1,155 @@
+"""One policy document, three sources: a ledger file, QuickBooks and Xero give the same decisions for the same
+receivables (levels, channels, stages and the amount each reminder asks), through the same pipeline."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("xero_python", reason="xero-python is not installed (pip install '.[xero]')")
+pytest.importorskip("quickbooks", reason="python-quickbooks is not installed (pip install '.[quickbooks]')")
+
+from collections_engine.defaults import default_policy_document
+from collections_engine.policy import Policy, policy_from_json
+from connectors.common.locks import FileLocks
+from connectors.common.ratelimit import LocalRateLimiter
+from connectors.common.runtime import Runtime
+from connectors.common.secrets import Secret
+from connectors.common.store import Store
+from connectors.common.tokens import Cipher, OAuthToken, TokenStore
+from connectors.files.platform import LedgerPlatform
+from connectors.files.settings import FileSettings
+from connectors.pipeline import RunOptions, RunOutcome, run_tenant
+from connectors.quickbooks.platform import QuickBooksPlatform
+from connectors.quickbooks.settings import QuickBooksSettings
+from connectors.xero.platform import XeroPlatform
+from connectors.xero.settings import XeroSettings
+from tests.fakes.quickbooks_server import FakeQuickBooks
+from tests.fakes.xero_server import FakeXero
+
+UTC = timezone.utc
+AS_OF = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)  # a Tuesday, inside the contact window
+TODAY = AS_OF.date()
+# name, email, [(days overdue, amount, open amount)]
+BOOK: list[tuple[str, str, list[tuple[int, str, str]]]] = [
+    ("Prompt Payer", "ap@prompt.test", [(-10, "1200.00", "1200.00")]),
+    ("Slightly Late", "ap@slight.test", [(6, "500.00", "500.00"), (-3, "80.00", "80.00")]),
+    ("Partly Paid", "ap@partly.test", [(20, "900.00", "400.00")]),
+    ("Long Overdue", "ap@long.test", [(75, "2500.00", "2500.00"), (40, "300.00", "300.00")]),
+]
+
+
+def policy() -> Policy:
+    """One policy document, read from its JSON text by every source."""
+    return policy_from_json(json.dumps(default_policy_document()))
+
+
+def due_and_issue(days_overdue: int) -> tuple[date, date]:
+    due = TODAY - timedelta(days=days_overdue)
+    return due, due - timedelta(days=30)
+
+
+def decisions(outcome: RunOutcome, names: dict[str, str]) -> dict[str, Any]:
+    """Per customer name: stage, level and each action's channel and amount asked."""
+    actions: dict[str, list[tuple[str, str, str]]] = {}
+    for action in outcome.decisions.actions():
+        actions.setdefault(names[action.customer_id], []).append(
+            (action.level, action.channel, f"{action.amount_due:.2f}"))
+    return {
+        names[d.customer_id]: (d.stage, d.level, sorted(actions.get(names[d.customer_id], [])))
+        for d in outcome.decisions.customers
+    }
+
+
+@pytest.fixture
+def runtime(store: Store, tmp_path: Path) -> Runtime:
+    return Runtime(store=store, locks=FileLocks(tmp_path / "locks"), limiter=LocalRateLimiter(),
+                   cipher_keys=Cipher.generate_key())
+
+
+@pytest.fixture
+def qbo() -> Iterator[FakeQuickBooks]:
+    with FakeQuickBooks() as server:
+        yield server
+
+
+@pytest.fixture
+def xero() -> Iterator[FakeXero]:
+    with FakeXero(organisations=("Same Policy Ltd (US)",)) as server:
+        yield server
+
+
+def from_ledger(runtime: Runtime, tmp_path: Path) -> tuple[RunOutcome, dict[str, str]]:
+    path = tmp_path / "ledger.csv"
+    rows = ["customer_id,customer_name,email,invoice_number,invoice_date,due_date,amount,open_amount,currency"]
+    for n, (name, email, invoices) in enumerate(BOOK):
+        for m, (days, amount, open_amount) in enumerate(invoices):
+            due, issued = due_and_issue(days)
+            rows.append(f"C{n},{name},{email},F-{n}-{m},{issued},{due},{amount},{open_amount},USD")
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    platform = LedgerPlatform(FileSettings(path=path, tenant="files:same", company_currency="USD"))
+    outcome = run_tenant(runtime, platform, policy(), AS_OF, options=RunOptions(dry_run=True))
+    return outcome, {f"C{n}": name for n, (name, _e, _i) in enumerate(BOOK)}
+
+
+def from_quickbooks(runtime: Runtime, qbo: FakeQuickBooks, monkeypatch: pytest.MonkeyPatch) -> tuple[
+        RunOutcome, dict[str, str]]:
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    names = {}
+    for name, email, invoices in BOOK:
+        person = qbo.add_customer(DisplayName=name, PrimaryEmailAddr={"Address": email},
+                                  BillAddr={"Line1": "1 Main St", "City": "Springfield"})
+        names[str(person["Id"])] = name
+        for days, amount, open_amount in invoices:
+            due, issued = due_and_issue(days)
+            qbo.add_invoice(person["Id"], amount=amount, balance=open_amount, txn_date=issued, due_date=due)
+    settings = QuickBooksSettings(realm_id=qbo.realm_id, client_id=qbo.client_id,
+                                  client_secret=Secret(qbo.client_secret), environment=qbo.discovery_url,
+                                  api_base=qbo.base_url)
+    runtime.store.save_tenant(settings.tenant, "quickbooks", settings.to_record())
+    TokenStore(runtime.store, runtime.cipher).save(
+        settings.tenant, OAuthToken("expired", qbo.refresh_token(), datetime.now(UTC) - timedelta(hours=1)))
+    platform = QuickBooksPlatform(runtime, settings)
+    outcome = run_tenant(runtime, platform, policy(), AS_OF, options=RunOptions(dry_run=True))
+    assert not [c for c in qbo.calls if c["operation"] in ("create", "update", "send")]
+    return outcome, names
+
+
+def from_xero(runtime: Runtime, xero: FakeXero) -> tuple[RunOutcome, dict[str, str]]:
+    names = {}
+    for name, email, invoices in BOOK:
+        contact = xero.add_contact(name, email=email, addresses=[
+            {"AddressType": "POBOX", "AddressLine1": "1 Main St", "City": "Springfield"}])
+        names[str(contact["ContactID"])] = name
+        for days, amount, open_amount in invoices:
+            due, issued = due_and_issue(days)
+            invoice = xero.add_invoice(contact["ContactID"], total=amount, date=issued, due_date=due)
+            paid = float(amount) - float(open_amount)
+            if paid:
+                xero.add_payment(invoice["InvoiceID"], paid, issued + timedelta(days=5))
+    settings = XeroSettings(tenant_id=xero.tenant_id, connection="same", client_id=xero.client_id,
+                            client_secret=Secret(xero.client_secret), home_currency="USD",
+                            api_base=xero.accounting_url, connections_base=xero.url, token_url=xero.token_url)
+    runtime.store.save_tenant(settings.tenant, "xero", settings.to_record())
+    issued_token = xero.token_set()
+    TokenStore(runtime.store, runtime.cipher).save(settings.token_key, OAuthToken(
+        issued_token["access_token"], issued_token["refresh_token"], datetime.now(UTC) + timedelta(minutes=30)))
+    outcome = run_tenant(runtime, XeroPlatform(runtime, settings), policy(), AS_OF, options=RunOptions(dry_run=True))
+    assert xero.writes == []
+    return outcome, names
+
+
+def test_one_policy_gives_the_same_decisions_on_a_ledger_quickbooks_and_xero(
+    runtime: Runtime, qbo: FakeQuickBooks, xero: FakeXero, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ledger = decisions(*from_ledger(runtime, tmp_path))
+    quickbooks = decisions(*from_quickbooks(runtime, qbo, monkeypatch))
+    on_xero = decisions(*from_xero(runtime, xero))
+    assert ledger == quickbooks == on_xero
+    assert ledger["Prompt Payer"][2] == [] and ledger["Long Overdue"][2]  # something to decide, both ways
+    assert any(amount == "400.00" for _level, _channel, amount in ledger["Partly Paid"][2])
