@@ -110,7 +110,7 @@ def status(ctx: click.Context, tenants: tuple[str, ...], output_format: str) -> 
             "last_run": {k: last_run[k] for k in ("as_of", "status", "started_at")} if last_run else None,
             "last_error": record["last_error"] if record else None,
             "bookmarks": {k: _bookmark(v) for k, v in store.bookmarks(name).items()},
-            "rate_limit_tokens": runtime.limiter.state(name, spec.limits) if spec and spec.limits else {},
+            "rate_limit_left": runtime.limiter.state(name, spec.limits) if spec and spec.limits else {},
             "outbox": store.outbox_counts(name),
             "quarantined": len(store.quarantined(name)),
         })
@@ -130,7 +130,7 @@ def status(ctx: click.Context, tenants: tuple[str, ...], output_format: str) -> 
         table.add_row(row["tenant"], row["last_sync_at"] or "never",
                       f"{run['as_of'][:10]} {run['status']}" if run else "never", streams,
                       ", ".join(f"{k} {v}" for k, v in row["outbox"].items()) or "empty", str(row["quarantined"]),
-                      ", ".join(f"{k}: {v:g}" for k, v in row["rate_limit_tokens"].items()), row["last_error"] or "")
+                      ", ".join(f"{k}: {v:g}" for k, v in row["rate_limit_left"].items()), row["last_error"] or "")
     console().print(table)
 
 

@@ -23,16 +23,16 @@ class ApiCalls:
     def __init__(
         self,
         limiter: RateLimiter,
-        buckets: Sequence[tuple[str, Sequence[Limit]]],
+        windows: Sequence[tuple[str, Sequence[Limit]]],
         *,
         translate: Callable[[Exception, str], Exception],
         refresh: Callable[[], None] | None = None,
         policy: RetryPolicy | None = None,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
-        """``buckets``: (key, limits) pairs every call takes a token from, e.g. the tenant's and the app's."""
+        """``windows``: (key, limits) pairs every call is counted in, e.g. the tenant's and the app's."""
         self._limiter = limiter
-        self._buckets = [(key, tuple(limits)) for key, limits in buckets if limits]
+        self._windows = [(key, tuple(limits)) for key, limits in windows if limits]
         self._translate = translate
         self._refresh = refresh
         self._policy = policy or RetryPolicy()
@@ -43,7 +43,7 @@ class ApiCalls:
         """Run ``operation`` once the limits allow it, translating and retrying its failures."""
 
         def attempt() -> T:
-            for key, limits in self._buckets:
+            for key, limits in self._windows:
                 acquire(self._limiter, key, limits, sleep=self._sleep)
             self.count += 1
             try:

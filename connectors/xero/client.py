@@ -10,8 +10,8 @@ What the SDK does that a connector must not let it do (see VENDOR_NOTES):
   manager gets ``retries=False`` and the one retry policy decides.
 
 Reads ask for the raw JSON (``_preload_content=False``) so that one malformed record is
-quarantined instead of failing the page in the SDK's model layer. Each call takes a token from
-the organisation's buckets (60/min, 5,000/day) and the app's (10,000/min); the limit headers
+quarantined instead of failing the page in the SDK's model layer. Each call is counted in
+the organisation's windows (60/min, 5,000/day) and the app's (10,000/min); the limit headers
 of the last response are kept; a spent daily quota is ``QuotaExhaustedError`` (the task waits
 for the reset without holding the worker).
 """

@@ -96,7 +96,7 @@ def test_connect_sync_status_and_run(qbo: FakeQuickBooks, env: dict[str, str]) -
     assert state.exit_code == 0, state.output
     (row,) = json.loads(state.stdout)
     assert row["tenant"] == tenant and row["last_sync_at"] and row["bookmarks"]["invoices"]["done"]
-    assert set(row["rate_limit_tokens"]) == {"500/60s", "10/1s"}  # per process here; shared with a Redis URL
+    assert set(row["rate_limit_left"]) == {"500/60s", "10/1s"}  # per process here; shared with a Redis URL
 
     as_of = day.isoformat() + "T12:00:00+00:00"
     report = Path(env["ODOO_COLLECTIONS_HOME"]) / "report.html"
