@@ -316,6 +316,7 @@ def outcome_json(outcome: RunOutcome) -> dict[str, Any]:
     """Return the machine-readable result of a run."""
     sync = outcome.sync
     closed = sync.closed_items if sync else []
+    links = outcome.pay_links
     return {
         "tenant": outcome.tenant,
         "platform": outcome.platform,
@@ -332,7 +333,10 @@ def outcome_json(outcome: RunOutcome) -> dict[str, Any]:
             **{k: v for k, v in (sync.details if sync else {}).items() if k != "report"},
         },
         "report": recognised_report(outcome),
-        "actions": [to_jsonable(action) for action in outcome.decisions.actions()],
+        "actions": [
+            {**to_jsonable(action), "pay_links": [links[i] for i in action.item_ids if i in links]}
+            for action in outcome.decisions.actions()
+        ],
         "new_actions": len(outcome.new_action_keys),
         "delivery": {
             "dry_run": outcome.delivery.dry_run,

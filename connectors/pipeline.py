@@ -73,6 +73,8 @@ class RunOutcome:
     sync: SyncOutcome | None
     delivery: Delivery
     customers: tuple[Customer, ...]
+    pay_links: dict[str, str] = field(default_factory=dict)
+    """Where the customer pays each item of today's actions online, when the platform gave a link."""
 
     def summary(self) -> dict[str, Any]:
         """The figures a task returns and a run record keeps."""
@@ -175,7 +177,9 @@ def _execute(
         delivery = _would_deliver(runtime, tenant, as_of, decisions, planned.new_keys)
     else:
         delivery = deliver_due(runtime, platform, as_of, batch=options.batch, lease=lease)
+    item_ids = sorted({item for action in decisions.actions() for item in action.item_ids})
     return RunOutcome(
+        pay_links=store.pay_links(tenant, item_ids),
         tenant=tenant,
         platform=platform.name,
         as_of=as_of,

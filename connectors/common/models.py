@@ -261,6 +261,16 @@ class ExchangeRateRow(Base):
     rate: Mapped[Decimal] = mapped_column(ExactDecimal)
 
 
+class PayLinkRow(Base):
+    """Where the customer pays an item online (Xero's online invoice, Zoho's payment link), as the platform gave it."""
+
+    __tablename__ = "pay_links"
+    tenant: Mapped[str] = mapped_column(String(120), primary_key=True)
+    item_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    fetched_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class StoreSettingRow(Base):
     """A setting of the store itself (the default tenant of `run --ledger`), set once."""
 

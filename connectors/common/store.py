@@ -48,6 +48,7 @@ from .models import (
     ExchangeRateRow,
     ItemRow,
     OutboxRow,
+    PayLinkRow,
     PaymentRow,
     PlanRow,
     PromiseRow,
@@ -716,6 +717,27 @@ class Store:
         """Mark webhook events handled (or failed)."""
         with self.session() as session:
             session.execute(update(WebhookEventRow).where(WebhookEventRow.id.in_(list(ids))).values(status=status))
+
+    def pay_links(self, tenant: str, item_ids: Sequence[str]) -> dict[str, str]:
+        """The stored pay link of each of these items that has one."""
+        links: dict[str, str] = {}
+        with self.session() as session:
+            for start in range(0, len(item_ids), _CHUNK):
+                chunk = list(item_ids[start : start + _CHUNK])
+                rows = session.execute(
+                    select(PayLinkRow.item_id, PayLinkRow.url).where(
+                        PayLinkRow.tenant == tenant, PayLinkRow.item_id.in_(chunk)
+                    )
+                )
+                links.update({item_id: url for item_id, url in rows})
+        return links
+
+    def save_pay_links(self, tenant: str, links: Mapping[str, str]) -> None:
+        """Keep the pay links a platform gave (a newer one replaces the older)."""
+        rows = [{"tenant": tenant, "item_id": item_id, "url": url[:2000], "fetched_at": _now()}
+                for item_id, url in links.items()]
+        if rows:
+            self._upsert(PayLinkRow, rows, ("tenant", "item_id"))
 
     def tenants(self) -> list[str]:
         """Return every tenant that has customers in the store."""

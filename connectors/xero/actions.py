@@ -6,7 +6,9 @@
 - every action adds one line to each invoice's history and notes (never shown to the customer):
   date, level, channel, amount asked, stage, risk and open promises;
 - with ``risk_groups`` the contact is put in the contact group of its risk category
-  (``Collections risk: high`` ...) and taken out of the others.
+  (``Collections risk: high`` ...) and taken out of the others;
+- the online invoice of each invoice asked for (where the customer can pay when the organisation
+  takes card payments) is fetched once and kept as its pay link, which the worklist shows.
 
 Calls, SMS, letters and WhatsApp are the collector's work: they appear in the worklist and the
 history records them. Every write carries an ``Idempotency-Key`` made of the outbox key and the
@@ -19,6 +21,7 @@ import hashlib
 
 from ..common.contract import OutboxEntry
 from ..common.notes import note_line
+from ..common.store import Store
 from .client import XeroClient
 
 HISTORY_LIMIT = 2500  # Xero's limit of a history note's details
@@ -38,8 +41,9 @@ def xero_invoice_id(item_id: str) -> str | None:
 class XeroActions:
     """Delivers claimed outbox entries of one organisation."""
 
-    def __init__(self, client: XeroClient) -> None:
+    def __init__(self, client: XeroClient, store: Store) -> None:
         self.client = client
+        self._store = store
         self._groups: dict[str, tuple[str, set[str]]] | None = None
 
     def close(self) -> None:
@@ -57,7 +61,20 @@ class XeroActions:
         category = (entry.get("context") or {}).get("risk_category")
         if settings.risk_groups and category:
             self._group(str(entry["customer_id"]), str(category), entry["key"])
+        self._pay_links(invoice_ids)
         return ",".join(invoice_ids)
+
+    def _pay_links(self, invoice_ids: list[str]) -> None:
+        """Fetch once, and keep, the online invoice of each invoice asked for: the worklist shows it."""
+        tenant = self.client.settings.tenant
+        known = self._store.pay_links(tenant, invoice_ids)
+        found = {}
+        for invoice_id in invoice_ids:
+            if invoice_id not in known:
+                url = self.client.online_invoice_url(invoice_id)
+                if url:
+                    found[invoice_id] = url
+        self._store.save_pay_links(tenant, found)
 
     def _group(self, contact_id: str, category: str, key: str) -> None:
         """Put the contact in its risk category's group only, touching Xero only where membership changes."""

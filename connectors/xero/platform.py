@@ -50,7 +50,7 @@ class XeroPlatform:
 
     def deliverer(self, runtime: Runtime) -> XeroActions:
         """The deliverer of outbox entries."""
-        return XeroActions(self.client)
+        return XeroActions(self.client, runtime.store)
 
 
 def _open(runtime: Runtime, tenant: str, record: Mapping[str, Any]) -> XeroPlatform:

@@ -294,8 +294,11 @@ def test_reminders_are_emailed_by_xero_once_noted_in_history_and_the_risk_groupe
     groups = {g["Name"]: g["Contacts"] for g in harness.fake.contact_groups()}
     (name,) = [n for n, members in groups.items() if payer["ContactID"] in [str(m) for m in members]]
     assert name.startswith("Collections risk: ")
+    assert outcome.pay_links[invoice["InvoiceID"]].startswith("http")  # the online invoice, for the worklist
     again = run_tenant(harness.runtime, harness.platform, default_policy(), as_of)
     assert again.new_action_keys == [] and again.delivery.delivered == 0 and len(harness.fake.emails()) == 1
+    online = [c for c in harness.fake.calls if c["path"].lower().endswith("/onlineinvoice")]
+    assert len(online) == 1 and again.pay_links == outcome.pay_links  # fetched once, then kept
 
 
 def test_a_retried_delivery_is_a_no_op_at_xero(harness: Harness) -> None:
@@ -460,6 +463,8 @@ def test_connect_xero_then_run_and_status_from_the_command_line(
     assert dry.exit_code == 0, dry.output
     assert json.loads(dry.stdout)["delivery"]["due"] >= 1 and fake.writes == []
     ran = runner.invoke(cli, ["run", "--tenant", tenant, "--as-of", as_of.isoformat(), "--format", "json"])
-    assert json.loads(ran.stdout)["delivery"]["delivered"] >= 1 and len(fake.emails()) == 1
+    outcome = json.loads(ran.stdout)
+    assert outcome["delivery"]["delivered"] >= 1 and len(fake.emails()) == 1
+    assert all(action["pay_links"] for action in outcome["actions"])  # the worklist carries the pay links
     status = json.loads(runner.invoke(cli, ["status", "--format", "json"]).stdout)
     assert {row["tenant"]: row["platform"] for row in status}[tenant] == "xero"
