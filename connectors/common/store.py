@@ -25,12 +25,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from collections_engine.decisions import Action
 from collections_engine.types import (
-    Allocation,
     ContactEvent,
-    ContactWindow,
     Customer,
     History,
-    Installment,
     Payment,
     PaymentPlan,
     Portfolio,
@@ -58,6 +55,7 @@ from .models import (
     TenantRow,
     WebhookEventRow,
 )
+from .rows import ALLOCATIONS, IDS, INSTALMENTS, NAME_SET, WINDOW, RowMapping
 from .serialize import to_jsonable
 from .sync import Changes
 
@@ -183,9 +181,9 @@ class Store:
         """Write a synced page - rows, deletions, quarantined records - and its bookmark in one transaction."""
         with self.session() as session:
             for model, rows in (
-                (CustomerRow, [_customer_row(tenant, c) for c in _last_by_id(changes.customers)]),
-                (ItemRow, [_item_row(tenant, i) for i in _last_by_id(changes.items)]),
-                (PaymentRow, [_payment_row(tenant, p) for p in _last_by_id(changes.payments)]),
+                (CustomerRow, [CUSTOMERS.row(tenant, c) for c in _last_by_id(changes.customers)]),
+                (ItemRow, [ITEMS.row(tenant, i) for i in _last_by_id(changes.items)]),
+                (PaymentRow, [PAYMENTS.row(tenant, p) for p in _last_by_id(changes.payments)]),
             ):
                 if rows:
                     self._upsert(model, rows, ("tenant", "id"), session)
@@ -245,17 +243,17 @@ class Store:
 
     def upsert_customers(self, tenant: str, customers: Iterable[Customer]) -> int:
         """Insert or update customers by (tenant, id)."""
-        rows = [_customer_row(tenant, c) for c in customers]
+        rows = [CUSTOMERS.row(tenant, c) for c in customers]
         return self._upsert(CustomerRow, rows, ("tenant", "id")) if rows else 0
 
     def upsert_items(self, tenant: str, items: Iterable[ReceivableItem]) -> int:
         """Insert or update receivable items by (tenant, id)."""
-        rows = [_item_row(tenant, i) for i in items]
+        rows = [ITEMS.row(tenant, i) for i in items]
         return self._upsert(ItemRow, rows, ("tenant", "id")) if rows else 0
 
     def upsert_payments(self, tenant: str, payments: Iterable[Payment]) -> int:
         """Insert or update payments (with their allocations) by (tenant, id)."""
-        rows = [_payment_row(tenant, p) for p in payments]
+        rows = [PAYMENTS.row(tenant, p) for p in payments]
         return self._upsert(PaymentRow, rows, ("tenant", "id")) if rows else 0
 
     def close_items_not_in(self, tenant: str, keep_ids: set[str], on: date) -> int:
@@ -285,9 +283,9 @@ class Store:
         """Write a new version of a ledger - rows, rejected rows, closings, bookmark - in one transaction."""
         with self.session() as session:
             for model, rows in (
-                (CustomerRow, [_customer_row(tenant, c) for c in _last_by_id(snapshot.customers)]),
-                (ItemRow, [_item_row(tenant, i) for i in _last_by_id(snapshot.items)]),
-                (PaymentRow, [_payment_row(tenant, p) for p in _last_by_id(snapshot.payments)]),
+                (CustomerRow, [CUSTOMERS.row(tenant, c) for c in _last_by_id(snapshot.customers)]),
+                (ItemRow, [ITEMS.row(tenant, i) for i in _last_by_id(snapshot.items)]),
+                (PaymentRow, [PAYMENTS.row(tenant, p) for p in _last_by_id(snapshot.payments)]),
             ):
                 if rows:
                     self._upsert(model, rows, ("tenant", "id"), session)
@@ -297,15 +295,15 @@ class Store:
 
     def save_promise(self, tenant: str, promise: Promise) -> None:
         """Insert or update a promise to pay."""
-        self._upsert(PromiseRow, [_promise_row(tenant, promise)], ("tenant", "id"))
+        self._upsert(PromiseRow, [PROMISES.row(tenant, promise)], ("tenant", "id"))
 
     def save_plan(self, tenant: str, plan: PaymentPlan) -> None:
         """Insert or update a payment plan with its schedule."""
-        self._upsert(PlanRow, [_plan_row(tenant, plan)], ("tenant", "id"))
+        self._upsert(PlanRow, [PLANS.row(tenant, plan)], ("tenant", "id"))
 
     def record_events(self, tenant: str, events: Iterable[ContactEvent]) -> int:
         """Insert or update contact events by (tenant, id)."""
-        rows = [_event_row(tenant, e) for e in events]
+        rows = [EVENTS.row(tenant, e) for e in events]
         return self._upsert(ContactEventRow, rows, ("tenant", "id")) if rows else 0
 
     def update_event_outcome(self, tenant: str, event_id: str, outcome: str, responded_at: datetime | None) -> None:
@@ -327,13 +325,13 @@ class Store:
         """Rebuild the engine's portfolio of a tenant."""
         with self.session() as session:
             customers = tuple(
-                _customer(r)
+                CUSTOMERS.load(r)
                 for r in session.scalars(
                     select(CustomerRow).where(CustomerRow.tenant == tenant).order_by(CustomerRow.id)
                 )
             )
             items = tuple(
-                _item(r)
+                ITEMS.load(r)
                 for r in session.scalars(
                     select(ItemRow)
                     .where(ItemRow.tenant == tenant)
@@ -341,17 +339,18 @@ class Store:
                 )
             )
             payments = tuple(
-                _payment(r)
+                PAYMENTS.load(r)
                 for r in session.scalars(
                     select(PaymentRow).where(PaymentRow.tenant == tenant).order_by(PaymentRow.date, PaymentRow.id)
                 )
             )
             promises = tuple(
-                _promise(r)
+                PROMISES.load(r)
                 for r in session.scalars(select(PromiseRow).where(PromiseRow.tenant == tenant).order_by(PromiseRow.id))
             )
             plans = tuple(
-                _plan(r) for r in session.scalars(select(PlanRow).where(PlanRow.tenant == tenant).order_by(PlanRow.id))
+                PLANS.load(r)
+                for r in session.scalars(select(PlanRow).where(PlanRow.tenant == tenant).order_by(PlanRow.id))
             )
         return Portfolio(company_currency, customers, items, payments, promises, plans, dict(rates))
 
@@ -369,7 +368,7 @@ class Store:
                 .where(ContactEventRow.tenant == tenant)
                 .order_by(ContactEventRow.at, ContactEventRow.id)
             )
-            return History(events=tuple(_event(r) for r in rows))
+            return History(events=tuple(EVENTS.load(r) for r in rows))
 
     # ----------------------------------------------------------------------------------
     # Outbox
@@ -411,7 +410,7 @@ class Store:
                         ),
                     )
                 )
-                session.add(_event_row_model(tenant, action.as_event(as_of)))
+                session.add(ContactEventRow(**EVENTS.row(tenant, action.as_event(as_of))))
         return [a.key for a in new]
 
     def unrecorded_keys(self, tenant: str, keys: Sequence[str]) -> list[str]:
@@ -812,213 +811,9 @@ def _last_by_id(records: Sequence[Any]) -> list[Any]:
     return list({record.id: record for record in records}.values())
 
 
-def _window_json(window: ContactWindow | None) -> str | None:
-    return json.dumps({"hours": window.hours, "weekdays": window.weekdays}) if window else None
-
-
-def _window(text: str | None) -> ContactWindow | None:
-    if not text:
-        return None
-    data = json.loads(text)
-    return ContactWindow(hours=tuple((a, b) for a, b in data["hours"]), weekdays=tuple(data["weekdays"]))
-
-
-def _customer_row(tenant: str, c: Customer) -> dict[str, Any]:
-    return {
-        "tenant": tenant,
-        "id": c.id,
-        "name": c.name,
-        "country": c.country,
-        "timezone": c.timezone,
-        "email": c.email,
-        "phone": c.phone,
-        "mobile": c.mobile,
-        "has_postal_address": c.has_postal_address,
-        "language": c.language,
-        "credit_limit": c.credit_limit,
-        "collector": c.collector,
-        "strategy": c.strategy,
-        "preferred_channel": c.preferred_channel,
-        "opted_out_channels": json.dumps(sorted(c.opted_out_channels)),
-        "contact_window": _window_json(c.contact_window),
-        "do_not_dun": c.do_not_dun,
-        "paused_until": c.paused_until,
-    }
-
-
-def _customer(r: CustomerRow) -> Customer:
-    return Customer(
-        id=r.id,
-        name=r.name,
-        country=r.country,
-        timezone=r.timezone,
-        email=r.email,
-        phone=r.phone,
-        mobile=r.mobile,
-        has_postal_address=r.has_postal_address,
-        language=r.language,
-        credit_limit=r.credit_limit,
-        collector=r.collector,
-        strategy=r.strategy,
-        preferred_channel=r.preferred_channel,
-        opted_out_channels=frozenset(json.loads(r.opted_out_channels)),
-        contact_window=_window(r.contact_window),
-        do_not_dun=r.do_not_dun,
-        paused_until=r.paused_until,
-    )
-
-
-def _item_row(tenant: str, i: ReceivableItem) -> dict[str, Any]:
-    return {
-        "tenant": tenant,
-        "id": i.id,
-        "customer_id": i.customer_id,
-        "invoice_ref": i.invoice_ref,
-        "currency": i.currency,
-        "amount": i.amount,
-        "residual": i.residual,
-        "issue_date": i.issue_date,
-        "due_date": i.due_date,
-        "disputed": i.disputed,
-        "settled_on": i.settled_on,
-        "is_credit": i.is_credit,
-    }
-
-
-def _item(r: ItemRow) -> ReceivableItem:
-    return ReceivableItem(
-        id=r.id,
-        customer_id=r.customer_id,
-        invoice_ref=r.invoice_ref,
-        currency=r.currency,
-        amount=r.amount,
-        residual=r.residual,
-        issue_date=r.issue_date,
-        due_date=r.due_date,
-        disputed=r.disputed,
-        settled_on=r.settled_on,
-        is_credit=r.is_credit,
-    )
-
-
-def _payment_row(tenant: str, p: Payment) -> dict[str, Any]:
-    allocations = [[a.item_id, str(a.amount)] for a in p.allocations]
-    return {
-        "tenant": tenant,
-        "id": p.id,
-        "customer_id": p.customer_id,
-        "date": p.date,
-        "amount": p.amount,
-        "currency": p.currency,
-        "allocations": json.dumps(allocations),
-    }
-
-
-def _payment(r: PaymentRow) -> Payment:
-    allocations = tuple(Allocation(item_id, Decimal(amount)) for item_id, amount in json.loads(r.allocations))
-    return Payment(
-        id=r.id, customer_id=r.customer_id, date=r.date, amount=r.amount, currency=r.currency, allocations=allocations
-    )
-
-
-def _promise_row(tenant: str, p: Promise) -> dict[str, Any]:
-    return {
-        "tenant": tenant,
-        "id": p.id,
-        "customer_id": p.customer_id,
-        "created_on": p.created_on,
-        "promised_date": p.promised_date,
-        "amount": p.amount,
-        "currency": p.currency,
-        "item_ids": json.dumps(list(p.item_ids)),
-        "cancelled": p.cancelled,
-    }
-
-
-def _promise(r: PromiseRow) -> Promise:
-    return Promise(
-        id=r.id,
-        customer_id=r.customer_id,
-        created_on=r.created_on,
-        promised_date=r.promised_date,
-        amount=r.amount,
-        currency=r.currency,
-        item_ids=tuple(json.loads(r.item_ids)),
-        cancelled=r.cancelled,
-    )
-
-
-def _plan_row(tenant: str, p: PaymentPlan) -> dict[str, Any]:
-    schedule = [[i.sequence, i.due_date.isoformat(), str(i.amount)] for i in p.installments]
-    return {
-        "tenant": tenant,
-        "id": p.id,
-        "customer_id": p.customer_id,
-        "created_on": p.created_on,
-        "currency": p.currency,
-        "total": p.total,
-        "installments": json.dumps(schedule),
-        "frequency": p.frequency,
-        "grace_days": p.grace_days,
-        "item_ids": json.dumps(list(p.item_ids)),
-        "payment_ids": json.dumps(list(p.payment_ids)),
-        "cancelled": p.cancelled,
-    }
-
-
-def _plan(r: PlanRow) -> PaymentPlan:
-    schedule = tuple(Installment(n, date.fromisoformat(d), Decimal(a)) for n, d, a in json.loads(r.installments))
-    return PaymentPlan(
-        id=r.id,
-        customer_id=r.customer_id,
-        created_on=r.created_on,
-        currency=r.currency,
-        total=r.total,
-        installments=schedule,
-        frequency=r.frequency,
-        grace_days=r.grace_days,
-        item_ids=tuple(json.loads(r.item_ids)),
-        payment_ids=tuple(json.loads(r.payment_ids)),
-        cancelled=r.cancelled,
-    )
-
-
-def _event_row(tenant: str, e: ContactEvent) -> dict[str, Any]:
-    return {
-        "tenant": tenant,
-        "id": e.id,
-        "customer_id": e.customer_id,
-        "at": e.at,
-        "channel": e.channel,
-        "level": e.level,
-        "strategy": e.strategy,
-        "variant": e.variant,
-        "item_ids": json.dumps(list(e.item_ids)),
-        "outcome": e.outcome,
-        "responded_at": e.responded_at,
-        "cost": e.cost,
-        "collector": e.collector,
-        "planned_at": e.planned_at,
-    }
-
-
-def _event_row_model(tenant: str, e: ContactEvent) -> ContactEventRow:
-    return ContactEventRow(**_event_row(tenant, e))
-
-
-def _event(r: ContactEventRow) -> ContactEvent:
-    return ContactEvent(
-        id=r.id,
-        customer_id=r.customer_id,
-        at=r.at,
-        channel=r.channel,
-        level=r.level,
-        strategy=r.strategy,
-        variant=r.variant,
-        item_ids=tuple(json.loads(r.item_ids)),
-        outcome=r.outcome,
-        responded_at=r.responded_at,
-        cost=r.cost,
-        collector=r.collector,
-        planned_at=r.planned_at,
-    )
+CUSTOMERS = RowMapping(Customer, CustomerRow, {"opted_out_channels": NAME_SET, "contact_window": WINDOW})
+ITEMS = RowMapping(ReceivableItem, ItemRow)
+PAYMENTS = RowMapping(Payment, PaymentRow, {"allocations": ALLOCATIONS})
+PROMISES = RowMapping(Promise, PromiseRow, {"item_ids": IDS})
+PLANS = RowMapping(PaymentPlan, PlanRow, {"installments": INSTALMENTS, "item_ids": IDS, "payment_ids": IDS})
+EVENTS = RowMapping(ContactEvent, ContactEventRow, {"item_ids": IDS})

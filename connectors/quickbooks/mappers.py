@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from collections_engine.types import Allocation, Customer, Payment, ReceivableItem
 
 from ..common.sync import Changes, MappingError
+from ..common.values import money
 
 ENTITY_PREFIX = {"Invoice": "inv", "CreditMemo": "cm", "Payment": "pay", "Customer": ""}
 
@@ -39,16 +40,7 @@ def _ref(record: Mapping[str, Any], name: str, entity: str) -> str:
 
 
 def _money(record: Mapping[str, Any], name: str, entity: str, default: Any = None) -> Decimal:
-    raw = record.get(name, default)
-    if raw is None:
-        raise MappingError(f"{entity} {record.get('Id')}: {name} is missing")
-    try:
-        value = Decimal(str(raw))
-    except InvalidOperation:
-        raise MappingError(f"{entity} {record.get('Id')}: {name} is not a number ({raw!r})") from None
-    if not value.is_finite():
-        raise MappingError(f"{entity} {record.get('Id')}: {name} is not a number ({raw!r})")
-    return value
+    return money(record, name, f"{entity} {record.get('Id')}", default)
 
 
 def _date(record: Mapping[str, Any], name: str, entity: str, default: str | None = None) -> date:

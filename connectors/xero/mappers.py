@@ -14,12 +14,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from collections_engine.types import Allocation, Customer, Payment, ReceivableItem
 
 from ..common.sync import Changes, MappingError
+from ..common.values import money
 
 _MS_DATE = re.compile(r"/Date\((-?\d+)([+-]\d{4})?\)/")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -58,19 +59,6 @@ def _date(record: Mapping[str, Any], name: str, what: str, *, required: bool = T
     if required:
         raise MappingError(f"{what}: {name} is missing")
     return None
-
-
-def _money(record: Mapping[str, Any], name: str, what: str, default: Any = None) -> Decimal:
-    raw = record.get(name, default)
-    if raw is None:
-        raise MappingError(f"{what}: {name} is missing")
-    try:
-        value = Decimal(str(raw))
-    except InvalidOperation:
-        raise MappingError(f"{what}: {name} is not a number ({str(raw)[:40]!r})") from None
-    if not value.is_finite():
-        raise MappingError(f"{what}: {name} is not a number ({str(raw)[:40]!r})")
-    return value
 
 
 def _contact_id(record: Mapping[str, Any], what: str) -> str:
@@ -132,8 +120,8 @@ def invoice(record: Mapping[str, Any], home_currency: str) -> ReceivableItem | N
     status = str(record.get("Status") or "").upper()
     if record.get("Type") != "ACCREC" or status in GONE or status in NOT_YET:
         return None
-    total = _money(record, "Total", what)
-    due = _money(record, "AmountDue", what)
+    total = money(record, "Total", what)
+    due = money(record, "AmountDue", what)
     if due < 0 or due > total:
         raise MappingError(f"{what}: AmountDue {due} is outside 0..Total {total}")
     issued = _date(record, "Date", what)
@@ -159,8 +147,8 @@ def credit(collection: str, record: Mapping[str, Any], home_currency: str) -> Re
     status = str(record.get("Status") or "").upper()
     if record.get("Type") != CREDIT_TYPE[collection] or status in GONE or status in NOT_YET:
         return None
-    total = _money(record, "Total", what)
-    remaining = _money(record, "RemainingCredit", what, default=total)
+    total = money(record, "Total", what)
+    remaining = money(record, "RemainingCredit", what, default=total)
     if remaining < 0 or remaining > total:
         raise MappingError(f"{what}: RemainingCredit {remaining} is outside 0..Total {total}")
     issued = _date(record, "Date", what)
@@ -189,7 +177,7 @@ def payment(record: Mapping[str, Any], home_currency: str) -> Payment | None:
     target = record.get("Invoice")
     if not isinstance(target, Mapping) or not target.get("InvoiceID"):
         raise MappingError(f"{what}: Invoice.InvoiceID is missing")
-    amount = _money(record, "Amount", what)
+    amount = money(record, "Amount", what)
     paid_on = _date(record, "Date", what)
     assert paid_on is not None
     return Payment(
@@ -242,6 +230,6 @@ def apply_record(collection: str, record: Mapping[str, Any], changes: Changes, h
 def _see_rate(record: Mapping[str, Any], item: ReceivableItem, changes: Changes, home_currency: str) -> None:
     if item.currency == home_currency.upper() or not record.get("CurrencyRate"):
         return
-    rate = _money(record, "CurrencyRate", f"Invoice {item.id}")
+    rate = money(record, "CurrencyRate", f"Invoice {item.id}")
     if rate > 0:
         changes.see_rate(item.currency, item.issue_date, (Decimal(1) / rate).quantize(Decimal("0.000001")))

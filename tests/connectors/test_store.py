@@ -197,3 +197,15 @@ def test_naive_datetimes_are_refused(store: Store) -> None:
     event = ContactEvent(id="e", customer_id="c1", at=datetime(2026, 11, 20, 9), channel="email")
     with pytest.raises(Exception, match="timezone-aware"):
         store.record_events("t", [event])
+
+
+def test_a_row_mapping_refuses_a_column_that_is_no_field_and_a_codec_of_no_column() -> None:
+    from collections_engine.types import Payment, ReceivableItem
+    from connectors.common.models import ItemRow, PaymentRow
+    from connectors.common.rows import IDS, RowMapping
+
+    with pytest.raises(TypeError, match="no field of Payment"):
+        RowMapping(Payment, ItemRow)  # residual, due_date... are no fields of a payment
+    with pytest.raises(TypeError, match="not stored"):
+        RowMapping(ReceivableItem, ItemRow, {"kind": IDS})  # kind has no column
+    assert RowMapping(Payment, PaymentRow).fields[:2] == ["id", "customer_id"]

@@ -1,0 +1,84 @@
+"""Engine records <-> store rows, by field name: one mapping per type, no column written out by hand.
+
+A :class:`RowMapping` pairs an engine dataclass with its table: every field that has a column
+of the same name is stored (``tenant`` added), the others keep their defaults when loaded, and a
+field whose value is not a column type (a tuple of ids, a contact window, allocations) names a
+:class:`Codec` that turns it into text and back. Adding a field to an engine type and a column to
+its table is then the whole change.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+
+from collections_engine.types import Allocation, ContactWindow, Installment
+
+from .models import Base
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Codec:
+    """How a field that is not a column type is written (``dump``) and read back (``load``)."""
+
+    dump: Callable[[Any], Any]
+    load: Callable[[Any], Any]
+
+
+IDS = Codec(lambda ids: json.dumps(list(ids)), lambda text: tuple(json.loads(text)))
+NAME_SET = Codec(lambda names: json.dumps(sorted(names)), lambda text: frozenset(json.loads(text)))
+WINDOW = Codec(
+    lambda w: json.dumps({"hours": w.hours, "weekdays": w.weekdays}) if w else None,
+    lambda text: ContactWindow(hours=tuple((a, b) for a, b in json.loads(text)["hours"]),
+                               weekdays=tuple(json.loads(text)["weekdays"])) if text else None,
+)
+ALLOCATIONS = Codec(
+    lambda allocations: json.dumps([[a.item_id, str(a.amount)] for a in allocations]),
+    lambda text: tuple(Allocation(item_id, Decimal(amount)) for item_id, amount in json.loads(text)),
+)
+INSTALMENTS = Codec(
+    lambda instalments: json.dumps([[i.sequence, i.due_date.isoformat(), str(i.amount)] for i in instalments]),
+    lambda text: tuple(Installment(n, date.fromisoformat(d), Decimal(a)) for n, d, a in json.loads(text)),
+)
+
+
+class RowMapping(Generic[T]):
+    """The columns of ``model`` that are fields of ``kind``, with the codecs of the fields that need one."""
+
+    def __init__(self, kind: type[T], model: type[Base], codecs: Mapping[str, Codec] | None = None) -> None:
+        columns = set(model.__table__.columns.keys())
+        self.kind = kind
+        self.model = model
+        self.codecs = dict(codecs or {})
+        self.fields = [f.name for f in dataclasses.fields(kind) if f.name in columns]  # type: ignore[arg-type]
+        missing = columns - set(self.fields) - {"tenant"}
+        if missing:
+            raise TypeError(f"{model.__tablename__}: columns {sorted(missing)} are no field of {kind.__name__}")
+        unknown = set(self.codecs) - set(self.fields)
+        if unknown:
+            raise TypeError(f"{kind.__name__}: codecs for fields that are not stored: {sorted(unknown)}")
+
+    def row(self, tenant: str, record: T) -> dict[str, Any]:
+        """The column values of a record."""
+        values: dict[str, Any] = {"tenant": tenant}
+        for name in self.fields:
+            value = getattr(record, name)
+            codec = self.codecs.get(name)
+            values[name] = codec.dump(value) if codec else value
+        return values
+
+    def load(self, row: Any) -> T:
+        """The record a row holds."""
+        values = {}
+        for name in self.fields:
+            value = getattr(row, name)
+            codec = self.codecs.get(name)
+            values[name] = codec.load(value) if codec else value
+        return self.kind(**values)
