@@ -70,7 +70,7 @@ def main() -> int:
         settings = QuickBooksSettings(realm_id=qbo.realm_id, client_id=qbo.client_id,
                                       client_secret=Secret(qbo.client_secret), environment=qbo.discovery_url,
                                       api_base=qbo.base_url)
-        store.save_tenant(settings.tenant, "quickbooks", settings.to_record())
+        store.tenants.save_tenant(settings.tenant, "quickbooks", settings.to_record())
         TokenStore(store, runtime.cipher).save(
             settings.tenant, OAuthToken("expired", qbo.refresh_token(), datetime.now(UTC) - timedelta(hours=1)))
         platform = QuickBooksPlatform(runtime, settings)
@@ -96,7 +96,7 @@ def main() -> int:
         started = time.perf_counter()
         incremental = sync_tenant(runtime, platform)
         incremental_s = time.perf_counter() - started
-        items = len(store.load_portfolio(settings.tenant, "USD", {}).items)
+        items = len(store.ledger.load_portfolio(settings.tenant, "USD", {}).items)
 
     figures = {
         "customers": args.customers,

@@ -42,7 +42,7 @@ def backtest(as_of_day: date, until: date | None = None) -> dict[str, float | in
             path=DATA / "late_payment_histories.csv", tenant="files:ibm", mapping_path=MAPPING, company_currency="USD"
         )
         result = import_ledger(settings, store, today=date(2014, 12, 31))
-        portfolio = store.load_portfolio("files:ibm", "USD", {})
+        portfolio = store.ledger.load_portfolio("files:ibm", "USD", {})
         store.engine.dispose()
     as_of = datetime.combine(as_of_day, time(0), timezone.utc)
     decisions = plan(portfolio, default_policy(), History(), as_of)

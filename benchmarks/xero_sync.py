@@ -85,7 +85,7 @@ def main() -> int:
                                 client_secret=Secret(fake.client_secret), home_currency="NZD",
                                 api_base=fake.accounting_url, connections_base=fake.url, token_url=fake.token_url,
                                 page_size=1000)
-        store.save_tenant(settings.tenant, "xero", settings.to_record())
+        store.tenants.save_tenant(settings.tenant, "xero", settings.to_record())
         issued = fake.token_set()
         TokenStore(store, runtime.cipher).save(settings.token_key, OAuthToken(
             issued["access_token"], issued["refresh_token"], datetime.now(UTC) + timedelta(minutes=30)))
@@ -122,7 +122,7 @@ def main() -> int:
         started = time.perf_counter()
         incremental = sync_tenant(runtime, platform)
         incremental_s = time.perf_counter() - started
-        items = len(store.load_portfolio(settings.tenant, "NZD", {}).items)
+        items = len(store.ledger.load_portfolio(settings.tenant, "NZD", {}).items)
 
     figures = {
         "contacts": args.contacts,

@@ -95,13 +95,13 @@ def ledger_tenant(store: Store, option: str | None, demo: bool, dry_run: bool) -
         return _tenant_name(option) if option else "files:demo"
     if option:
         if not dry_run:
-            store.set_setting_once(DEFAULT_TENANT_SETTING, _tenant_name(option))
+            store.tenants.set_setting_once(DEFAULT_TENANT_SETTING, _tenant_name(option))
         return _tenant_name(option)
-    stored = store.setting(DEFAULT_TENANT_SETTING)
+    stored = store.tenants.setting(DEFAULT_TENANT_SETTING)
     if stored:
         return stored
     first = _first_default(store)
-    return first if dry_run else store.set_setting_once(DEFAULT_TENANT_SETTING, first)
+    return first if dry_run else store.tenants.set_setting_once(DEFAULT_TENANT_SETTING, first)
 
 
 def _tenant_name(option: str) -> str:
@@ -112,7 +112,7 @@ def _tenant_name(option: str) -> str:
 
 
 def _first_default(store: Store) -> str:
-    legacy = [t for t in store.tenants() if t.startswith("files:") and t != "files:demo"]
+    legacy = [t for t in store.ledger.tenants() if t.startswith("files:") and t != "files:demo"]
     if len(legacy) > 1:
         raise click.UsageError(
             f"this store holds several ledgers ({', '.join(legacy[:10])}); name the company's with "
@@ -254,8 +254,8 @@ def run_source(
     store = runtime.store
     if source.path is not None or (tenant and _is_ledger_name(tenant)):
         name = ledger_tenant(store, tenant, demo, dry_run) if source.path is not None else _tenant_name(tenant or "")
-        record = store.tenant_record(name)
-        if source.path is None and record is None and name not in store.tenants():
+        record = store.tenants.tenant_record(name)
+        if source.path is None and record is None and name not in store.ledger.tenants():
             raise CliFailure(f"{name}: no such ledger in the store; give the file with --ledger FILE", EXIT_INPUT)
         stored = str(record["settings"].get("company_currency") or "") if record else ""
         chosen = (currency or stored or "EUR").upper()
@@ -533,9 +533,9 @@ def experiment(
     as_of = parse_as_of(as_of_text, now_utc())
     since = parse_as_of(since_text, as_of) if since_text else None
     rate_map = {**(DEMO_RATES if tenant == "files:demo" else {}), **parse_rates(rates)}
-    portfolio = store.load_portfolio(tenant, currency.upper(), rate_map)
+    portfolio = store.ledger.load_portfolio(tenant, currency.upper(), rate_map)
     try:
-        observations = observe_experiment(portfolio, store.load_history(tenant), as_of, strategy, since)
+        observations = observe_experiment(portfolio, store.history.load_history(tenant), as_of, strategy, since)
         report = experiment_results(observations, control, confidence)
     except (InputError, ValueError) as err:
         raise CliFailure(str(err), EXIT_INPUT) from err

@@ -54,7 +54,8 @@ def sync(ctx: click.Context, tenants: tuple[str, ...], full: bool, output_format
 
     runtime = open_runtime(ctx)
     scheduled = {name for name, spec in platforms().items() if spec.scheduled}
-    names = list(tenants) or [t["tenant"] for t in runtime.store.connected_tenants() if t["platform"] in scheduled]
+    connected = runtime.store.tenants.connected_tenants()
+    names = list(tenants) or [t["tenant"] for t in connected if t["platform"] in scheduled]
     if not names:
         raise CliFailure("no connected tenant: run `odoo-collections connect <platform>` first", EXIT_AUTH)
     results = []
@@ -94,25 +95,25 @@ def status(ctx: click.Context, tenants: tuple[str, ...], output_format: str) -> 
     outbox backlog, quarantined records, last error."""
     runtime = open_runtime(ctx)
     store = runtime.store
-    records = {record["tenant"]: record for record in store.connected_tenants()}
+    records = {record["tenant"]: record for record in store.tenants.connected_tenants()}
     rows: list[dict[str, Any]] = []
-    for name in sorted(set(records) | set(store.tenants())):
+    for name in sorted(set(records) | set(store.ledger.tenants())):
         if tenants and name not in tenants:
             continue
         record = records.get(name)
         platform = record["platform"] if record else _platform_of(name)
         spec = platforms().get(platform)
-        last_run = next(iter(store.last_runs(name, 1)), None)
+        last_run = next(iter(store.runs.last_runs(name, 1)), None)
         rows.append({
             "tenant": name,
             "platform": platform,
             "last_sync_at": record["last_sync_at"].isoformat() if record and record["last_sync_at"] else None,
             "last_run": {k: last_run[k] for k in ("as_of", "status", "started_at")} if last_run else None,
             "last_error": record["last_error"] if record else None,
-            "bookmarks": {k: _bookmark(v) for k, v in store.bookmarks(name).items()},
+            "bookmarks": {k: _bookmark(v) for k, v in store.sync.bookmarks(name).items()},
             "rate_limit_left": runtime.limiter.state(name, spec.limits) if spec and spec.limits else {},
-            "outbox": store.outbox_counts(name),
-            "quarantined": len(store.quarantined(name)),
+            "outbox": store.outbox.outbox_counts(name),
+            "quarantined": len(store.sync.quarantined(name)),
         })
     if output_format == "json":
         click.echo(json.dumps(rows, indent=2))

@@ -114,9 +114,9 @@ def sync_after_webhook(runtime: Runtime, platform: Platform) -> dict[str, Any]:
     """Sync what webhooks said changed (the incremental sync reads every change since the last one), then mark
     the events that were waiting handled; they stay 'received' when the sync fails, for the next try."""
     store, tenant = runtime.store, platform.settings.tenant
-    pending = [event["id"] for event in store.webhook_events(tenant=tenant, status="received")]
+    pending = [event["id"] for event in store.webhooks.webhook_events(tenant=tenant, status="received")]
     result = sync_tenant(runtime, platform)
-    store.set_webhook_status(pending, "handled")
+    store.webhooks.set_webhook_status(pending, "handled")
     return {**result, "webhook_events": len(pending)}
 
 
@@ -134,14 +134,14 @@ def run_tenant(
         return _execute(runtime, platform, policy, as_of, rates or {}, options, None)
     store, tenant = runtime.store, platform.settings.tenant
     with runtime.locks.hold(f"act:{tenant}", wait=1, ttl=LOCK_TTL) as lease:
-        store.abandon_runs(tenant)  # runs left 'running' by a process that died: it no longer holds the lock
-        run_id = store.start_run(tenant, "run", as_of)
+        store.runs.abandon_runs(tenant)  # runs left 'running' by a process that died: it no longer holds the lock
+        run_id = store.runs.start_run(tenant, "run", as_of)
         try:
             outcome = _execute(runtime, platform, policy, as_of, rates or {}, options, lease)
         except BaseException as err:
-            store.finish_run(run_id, "failed", {"error": str(err)[:500] or type(err).__name__})
+            store.runs.finish_run(run_id, "failed", {"error": str(err)[:500] or type(err).__name__})
             raise
-        store.finish_run(run_id, "done", outcome.summary())
+        store.runs.finish_run(run_id, "done", outcome.summary())
         return outcome
 
 
@@ -161,10 +161,10 @@ def _execute(
         request = SyncRequest(today=as_of.date(), full=options.full, dry_run=options.dry_run,
                               on_progress=options.on_progress)
         synced = platform.sync(runtime, request)
-    known = {**store.exchange_rates(tenant), **rates}  # rates given by the caller win
+    known = {**store.ledger.exchange_rates(tenant), **rates}  # rates given by the caller win
     portfolio = None
     if synced is not None and synced.preview is not None:
-        portfolio = synced.preview(store.load_portfolio(tenant, settings.home_currency, known))
+        portfolio = synced.preview(store.ledger.load_portfolio(tenant, settings.home_currency, known))
     planned = plan_tenant(store, tenant, policy, as_of, settings.home_currency, known, dry_run=options.dry_run,
                           portfolio=portfolio)
     decisions, portfolio = planned.decisions, planned.portfolio
@@ -179,7 +179,7 @@ def _execute(
         delivery = deliver_due(runtime, platform, as_of, batch=options.batch, lease=lease)
     item_ids = sorted({item for action in decisions.actions() for item in action.item_ids})
     return RunOutcome(
-        pay_links=store.pay_links(tenant, item_ids),
+        pay_links=store.ledger.pay_links(tenant, item_ids),
         tenant=tenant,
         platform=platform.name,
         as_of=as_of,
@@ -198,7 +198,7 @@ def _would_deliver(
 ) -> Delivery:
     """Under a dry run: the recorded actions due now plus the new ones the plan would record, none delivered."""
     new = set(new_keys)
-    waiting = runtime.store.count_due_actions(tenant, as_of)
+    waiting = runtime.store.outbox.count_due_actions(tenant, as_of)
     fresh = sum(1 for action in decisions.actions() if action.key in new and action.not_before <= as_of)
     return Delivery(due=waiting + fresh, dry_run=True)
 
@@ -217,21 +217,21 @@ def deliver_due(
     tried: set[str] = set()
     deliverer = platform.deliverer(runtime)
     try:
-        while entries := store.claim_actions(tenant, due_by=as_of, limit=batch, exclude=tried):
+        while entries := store.outbox.claim_actions(tenant, due_by=as_of, limit=batch, exclude=tried):
             sent: list[tuple[str, str]] = []
             for entry in entries:
                 tried.add(entry["key"])
                 try:
                     reference = deliverer.deliver(entry)
                 except ConnectorError as err:
-                    store.mark_failed(tenant, entry["key"], str(err), retryable=isinstance(err, RetryableError))
+                    store.outbox.mark_failed(tenant, entry["key"], str(err), retryable=isinstance(err, RetryableError))
                     failed += 1
                     if len(errors) < 20:
                         errors.append(f"{entry['key']}: {err}")
                     _logger.warning("%s: action %s failed: %s", tenant, entry["key"], err)
                     continue
                 sent.append((entry["key"], reference))
-            store.mark_sent_many(tenant, sent, runtime.clock())
+            store.outbox.mark_sent_many(tenant, sent, runtime.clock())
             delivered += len(sent)
             if lease is not None:
                 lease.renew()

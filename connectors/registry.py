@@ -55,7 +55,7 @@ def spec_of_tenant(tenant: str) -> PlatformSpec:
 
 def open_platform(runtime: Runtime, tenant: str) -> Platform:
     """Open a connected tenant from its stored settings."""
-    record = runtime.store.tenant_record(tenant)
+    record = runtime.store.tenants.tenant_record(tenant)
     if record is None:
         raise ConfigurationError(f"{tenant}: no such connected tenant (run `odoo-collections connect`)")
     return platform_spec(record["platform"]).open(runtime, tenant, record["settings"])

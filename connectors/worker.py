@@ -164,7 +164,7 @@ def dispatch(kind: str) -> int:
     restart; ledger files are run by hand)."""
     task = sync_tenant if kind == "sync" else plan_and_act
     scheduled = {name for name, spec in platforms().items() if spec.scheduled}
-    tenants = [t["tenant"] for t in runtime().store.connected_tenants() if t["platform"] in scheduled]
+    tenants = [t["tenant"] for t in runtime().store.tenants.connected_tenants() if t["platform"] in scheduled]
     for tenant in tenants:
         task.delay(tenant)
     return len(tenants)

@@ -56,18 +56,18 @@ def plan_tenant(
     """Load the tenant's portfolio (unless given) and history, ask the engine, record new actions (a dry run
     records nothing and only tells which would be new); a run that fails while recording is marked failed."""
     if portfolio is None:
-        portfolio = store.load_portfolio(tenant, company_currency, rates)
-    history = store.load_history(tenant)
+        portfolio = store.ledger.load_portfolio(tenant, company_currency, rates)
+    history = store.history.load_history(tenant)
     decisions = plan(portfolio, policy, history, as_of)
     if dry_run:
-        new_keys = store.unrecorded_keys(tenant, [action.key for action in decisions.actions()])
+        new_keys = store.outbox.unrecorded_keys(tenant, [action.key for action in decisions.actions()])
     else:
-        run_id = store.start_run(tenant, "plan", as_of)
+        run_id = store.runs.start_run(tenant, "plan", as_of)
         context = {d.customer_id: decision_context(d) for d in decisions.customers if d.actions}
         try:
-            new_keys = store.enqueue_actions(tenant, run_id, decisions.actions(), as_of, context)
+            new_keys = store.outbox.enqueue_actions(tenant, run_id, decisions.actions(), as_of, context)
         except Exception as err:
-            store.finish_run(run_id, "failed", {"error": type(err).__name__})
+            store.runs.finish_run(run_id, "failed", {"error": type(err).__name__})
             raise
-        store.finish_run(run_id, "done", {"actions": len(decisions.actions()), "new": len(new_keys)})
+        store.runs.finish_run(run_id, "done", {"actions": len(decisions.actions()), "new": len(new_keys)})
     return PlanOutcome(portfolio, history, decisions, new_keys)

@@ -92,7 +92,8 @@ class OpenItem:
 
 
 class Store:
-    """Persistent state shared by every connector and by the CLI."""
+    """Persistent state shared by every connector and by the CLI: one database, focused repositories
+    (``ledger``, ``history``, ``outbox``, ``sync``, ``runs``, ``tenants``, ``webhooks``) over it."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -101,6 +102,13 @@ class Store:
         # hide_parameters: a database error never prints customer rows
         self.engine: Engine = create_engine(url, future=True, hide_parameters=True, **options)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.ledger = LedgerRepository(self)
+        self.history = HistoryRepository(self)
+        self.outbox = OutboxRepository(self)
+        self.sync = SyncRepository(self)
+        self.runs = RunsRepository(self)
+        self.tenants = TenantsRepository(self)
+        self.webhooks = WebhooksRepository(self)
 
     @staticmethod
     def default_url() -> str:
@@ -153,10 +161,6 @@ class Store:
         finally:
             session.close()
 
-    # ----------------------------------------------------------------------------------
-    # Upserts
-    # ----------------------------------------------------------------------------------
-
     def _upsert(
         self, model: type[Base], rows: Sequence[dict[str, Any]], keys: tuple[str, ...], session: Session | None = None
     ) -> int:
@@ -177,101 +181,38 @@ class Store:
             session.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=updates), chunk)
         return len(rows)
 
-    def write_page(self, tenant: str, stream: str, changes: Changes, bookmark: str) -> None:
-        """Write a synced page - rows, deletions, quarantined records - and its bookmark in one transaction."""
-        with self.session() as session:
+    def _insert_ignore(self, session: Session, model: type[Base], values: dict[str, Any]) -> None:
+        factory: Any = sqlite.insert if self.engine.dialect.name == "sqlite" else postgresql.insert
+        session.execute(factory(model).values(**values).on_conflict_do_nothing())
+
+
+class _Repository:
+    """One concern of the store, over the store's sessions."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+
+class LedgerRepository(_Repository):
+    """A tenant's receivables: customers, items, payments, promises and plans, rates and pay links."""
+
+    def write_full_import(self, tenant: str, stream: str, snapshot: FullImport) -> None:
+        """Write a new version of a ledger - rows, rejected rows, closings, bookmark - in one transaction."""
+        with self._store.session() as session:
             for model, rows in (
-                (CustomerRow, [CUSTOMERS.row(tenant, c) for c in _last_by_id(changes.customers)]),
-                (ItemRow, [ITEMS.row(tenant, i) for i in _last_by_id(changes.items)]),
-                (PaymentRow, [PAYMENTS.row(tenant, p) for p in _last_by_id(changes.payments)]),
+                (CustomerRow, [CUSTOMERS.row(tenant, c) for c in _last_by_id(snapshot.customers)]),
+                (ItemRow, [ITEMS.row(tenant, i) for i in _last_by_id(snapshot.items)]),
+                (PaymentRow, [PAYMENTS.row(tenant, p) for p in _last_by_id(snapshot.payments)]),
             ):
                 if rows:
-                    self._upsert(model, rows, ("tenant", "id"), session)
-            for model, ids in (
-                (CustomerRow, changes.deleted_customers),
-                (ItemRow, changes.deleted_items),
-                (PaymentRow, changes.deleted_payments),
-            ):
-                for start in range(0, len(ids), _CHUNK):
-                    chunk = ids[start : start + _CHUNK]
-                    session.execute(delete(model).where(model.tenant == tenant, model.id.in_(chunk)))
-            refs = [record_ref for record_ref, _raw, _reason in changes.quarantined]
-            if refs:  # a record quarantined again (by this stream or another) replaces its older entry
-                session.execute(
-                    delete(QuarantineRow).where(QuarantineRow.tenant == tenant, QuarantineRow.record_ref.in_(refs))
-                )
-            for record_ref, raw, reason in changes.quarantined:
-                session.add(_quarantine_row(tenant, stream, record_ref, raw, reason))
-            for currency, (on, rate) in changes.rates.items():
-                row = session.get(ExchangeRateRow, (tenant, currency))
-                if row is None:
-                    session.add(ExchangeRateRow(tenant=tenant, currency=currency, on=on, rate=rate))
-                elif on >= row.on:
-                    row.on, row.rate = on, rate
-            self.set_bookmark(tenant, stream, bookmark, session)
-
-    def exchange_rates(self, tenant: str) -> dict[str, Decimal]:
-        """The newest rate of each currency seen in a tenant's documents (one unit in company currency)."""
-        with self.session() as session:
-            rows = session.scalars(select(ExchangeRateRow).where(ExchangeRateRow.tenant == tenant))
-            return {row.currency: row.rate for row in rows}
-
-    def derive_settlements(self, tenant: str) -> int:
-        """Date fully paid items by the latest payment allocated to them (platforms give only balances)."""
-        with self.session() as session:
-            open_dates = {
-                item_id
-                for item_id, residual in session.execute(
-                    select(ItemRow.id, ItemRow.residual).where(ItemRow.tenant == tenant, ItemRow.settled_on.is_(None))
-                )
-                if residual == 0
-            }
-            if not open_dates:
-                return 0
-            latest: dict[str, date] = {}
-            for paid_on, allocations in session.execute(
-                select(PaymentRow.date, PaymentRow.allocations).where(PaymentRow.tenant == tenant)
-            ):
-                for item_id, _amount in json.loads(allocations):
-                    if item_id in open_dates and (item_id not in latest or paid_on > latest[item_id]):
-                        latest[item_id] = paid_on
-            for item_id, paid_on in latest.items():
-                session.execute(
-                    update(ItemRow).where(ItemRow.tenant == tenant, ItemRow.id == item_id).values(settled_on=paid_on)
-                )
-            return len(latest)
-
-    def upsert_customers(self, tenant: str, customers: Iterable[Customer]) -> int:
-        """Insert or update customers by (tenant, id)."""
-        rows = [CUSTOMERS.row(tenant, c) for c in customers]
-        return self._upsert(CustomerRow, rows, ("tenant", "id")) if rows else 0
-
-    def upsert_items(self, tenant: str, items: Iterable[ReceivableItem]) -> int:
-        """Insert or update receivable items by (tenant, id)."""
-        rows = [ITEMS.row(tenant, i) for i in items]
-        return self._upsert(ItemRow, rows, ("tenant", "id")) if rows else 0
-
-    def upsert_payments(self, tenant: str, payments: Iterable[Payment]) -> int:
-        """Insert or update payments (with their allocations) by (tenant, id)."""
-        rows = [PAYMENTS.row(tenant, p) for p in payments]
-        return self._upsert(PaymentRow, rows, ("tenant", "id")) if rows else 0
-
-    def close_items_not_in(self, tenant: str, keep_ids: set[str], on: date) -> int:
-        """Mark open items absent from a full re-import as settled ``on`` (residual 0); return how many."""
-        with self.session() as session:
-            rows = session.execute(select(ItemRow.id, ItemRow.residual).where(ItemRow.tenant == tenant)).all()
-            gone = [item_id for item_id, residual in rows if residual and item_id not in keep_ids]
-            for start in range(0, len(gone), _CHUNK):
-                session.execute(
-                    update(ItemRow)
-                    .where(ItemRow.tenant == tenant, ItemRow.id.in_(gone[start : start + _CHUNK]))
-                    .values(residual=Decimal(0), settled_on=on)
-                )
-        return len(gone)
+                    self._store._upsert(model, rows, ("tenant", "id"), session)
+            _replace_quarantine(session, tenant, stream, snapshot.quarantined)
+            _close_items(session, tenant, list(snapshot.close_ids), snapshot.closed_on)
+            self._store.sync.set_bookmark(tenant, stream, snapshot.bookmark, session)
 
     def open_items(self, tenant: str) -> list[OpenItem]:
         """The items of a tenant that are still open (residual not zero)."""
-        with self.session() as session:
+        with self._store.session() as session:
             rows = session.execute(
                 select(ItemRow.id, ItemRow.customer_id, ItemRow.invoice_ref, ItemRow.residual).where(
                     ItemRow.tenant == tenant
@@ -279,51 +220,9 @@ class Store:
             )
             return [OpenItem(item_id, customer, ref) for item_id, customer, ref, residual in rows if residual]
 
-    def write_full_import(self, tenant: str, stream: str, snapshot: FullImport) -> None:
-        """Write a new version of a ledger - rows, rejected rows, closings, bookmark - in one transaction."""
-        with self.session() as session:
-            for model, rows in (
-                (CustomerRow, [CUSTOMERS.row(tenant, c) for c in _last_by_id(snapshot.customers)]),
-                (ItemRow, [ITEMS.row(tenant, i) for i in _last_by_id(snapshot.items)]),
-                (PaymentRow, [PAYMENTS.row(tenant, p) for p in _last_by_id(snapshot.payments)]),
-            ):
-                if rows:
-                    self._upsert(model, rows, ("tenant", "id"), session)
-            _replace_quarantine(session, tenant, stream, snapshot.quarantined)
-            _close_items(session, tenant, list(snapshot.close_ids), snapshot.closed_on)
-            self.set_bookmark(tenant, stream, snapshot.bookmark, session)
-
-    def save_promise(self, tenant: str, promise: Promise) -> None:
-        """Insert or update a promise to pay."""
-        self._upsert(PromiseRow, [PROMISES.row(tenant, promise)], ("tenant", "id"))
-
-    def save_plan(self, tenant: str, plan: PaymentPlan) -> None:
-        """Insert or update a payment plan with its schedule."""
-        self._upsert(PlanRow, [PLANS.row(tenant, plan)], ("tenant", "id"))
-
-    def record_events(self, tenant: str, events: Iterable[ContactEvent]) -> int:
-        """Insert or update contact events by (tenant, id)."""
-        rows = [EVENTS.row(tenant, e) for e in events]
-        return self._upsert(ContactEventRow, rows, ("tenant", "id")) if rows else 0
-
-    def update_event_outcome(self, tenant: str, event_id: str, outcome: str, responded_at: datetime | None) -> None:
-        """Record what came of a contact (a response, a bounce, a payment)."""
-        with self.session() as session:
-            result = session.execute(
-                update(ContactEventRow)
-                .where(ContactEventRow.tenant == tenant, ContactEventRow.id == event_id)
-                .values(outcome=outcome, responded_at=responded_at)
-            )
-            if result.rowcount == 0:  # type: ignore[attr-defined]
-                raise StoreError(f"no contact event {event_id!r} for tenant {tenant!r}")
-
-    # ----------------------------------------------------------------------------------
-    # Loading engine inputs
-    # ----------------------------------------------------------------------------------
-
     def load_portfolio(self, tenant: str, company_currency: str, rates: Mapping[str, Decimal]) -> Portfolio:
         """Rebuild the engine's portfolio of a tenant."""
-        with self.session() as session:
+        with self._store.session() as session:
             customers = tuple(
                 CUSTOMERS.load(r)
                 for r in session.scalars(
@@ -354,15 +253,104 @@ class Store:
             )
         return Portfolio(company_currency, customers, items, payments, promises, plans, dict(rates))
 
+    def derive_settlements(self, tenant: str) -> int:
+        """Date fully paid items by the latest payment allocated to them (platforms give only balances)."""
+        with self._store.session() as session:
+            open_dates = {
+                item_id
+                for item_id, residual in session.execute(
+                    select(ItemRow.id, ItemRow.residual).where(ItemRow.tenant == tenant, ItemRow.settled_on.is_(None))
+                )
+                if residual == 0
+            }
+            if not open_dates:
+                return 0
+            latest: dict[str, date] = {}
+            for paid_on, allocations in session.execute(
+                select(PaymentRow.date, PaymentRow.allocations).where(PaymentRow.tenant == tenant)
+            ):
+                for item_id, _amount in json.loads(allocations):
+                    if item_id in open_dates and (item_id not in latest or paid_on > latest[item_id]):
+                        latest[item_id] = paid_on
+            for item_id, paid_on in latest.items():
+                session.execute(
+                    update(ItemRow).where(ItemRow.tenant == tenant, ItemRow.id == item_id).values(settled_on=paid_on)
+                )
+            return len(latest)
+
+    def exchange_rates(self, tenant: str) -> dict[str, Decimal]:
+        """The newest rate of each currency seen in a tenant's documents (one unit in company currency)."""
+        with self._store.session() as session:
+            rows = session.scalars(select(ExchangeRateRow).where(ExchangeRateRow.tenant == tenant))
+            return {row.currency: row.rate for row in rows}
+
     def customer_emails(self, tenant: str) -> dict[str, str | None]:
         """Each customer's email, by id (what a push needs, without loading the whole portfolio)."""
-        with self.session() as session:
+        with self._store.session() as session:
             rows = session.execute(select(CustomerRow.id, CustomerRow.email).where(CustomerRow.tenant == tenant))
             return {customer_id: email for customer_id, email in rows}
 
+    def pay_links(self, tenant: str, item_ids: Sequence[str]) -> dict[str, str]:
+        """The stored pay link of each of these items that has one."""
+        links: dict[str, str] = {}
+        with self._store.session() as session:
+            for start in range(0, len(item_ids), _CHUNK):
+                chunk = list(item_ids[start : start + _CHUNK])
+                rows = session.execute(
+                    select(PayLinkRow.item_id, PayLinkRow.url).where(
+                        PayLinkRow.tenant == tenant, PayLinkRow.item_id.in_(chunk)
+                    )
+                )
+                links.update({item_id: url for item_id, url in rows})
+        return links
+
+    def save_pay_links(self, tenant: str, links: Mapping[str, str]) -> None:
+        """Keep the pay links a platform gave (a newer one replaces the older)."""
+        rows = [{"tenant": tenant, "item_id": item_id, "url": url[:2000], "fetched_at": _now()}
+                for item_id, url in links.items()]
+        if rows:
+            self._store._upsert(PayLinkRow, rows, ("tenant", "item_id"))
+
+    def tenants(self) -> list[str]:
+        """Return every tenant that has customers in the store."""
+        with self._store.session() as session:
+            return list(session.scalars(select(CustomerRow.tenant).distinct().order_by(CustomerRow.tenant)))
+
+    def save_promise(self, tenant: str, promise: Promise) -> None:
+        """Insert or update a promise to pay."""
+        self._store._upsert(PromiseRow, [PROMISES.row(tenant, promise)], ("tenant", "id"))
+
+    def save_plan(self, tenant: str, plan: PaymentPlan) -> None:
+        """Insert or update a payment plan with its schedule."""
+        self._store._upsert(PlanRow, [PLANS.row(tenant, plan)], ("tenant", "id"))
+
+    def upsert_customers(self, tenant: str, customers: Iterable[Customer]) -> int:
+        """Insert or update customers by (tenant, id)."""
+        rows = [CUSTOMERS.row(tenant, c) for c in customers]
+        return self._store._upsert(CustomerRow, rows, ("tenant", "id")) if rows else 0
+
+    def upsert_items(self, tenant: str, items: Iterable[ReceivableItem]) -> int:
+        """Insert or update receivable items by (tenant, id)."""
+        rows = [ITEMS.row(tenant, i) for i in items]
+        return self._store._upsert(ItemRow, rows, ("tenant", "id")) if rows else 0
+
+    def upsert_payments(self, tenant: str, payments: Iterable[Payment]) -> int:
+        """Insert or update payments (with their allocations) by (tenant, id)."""
+        rows = [PAYMENTS.row(tenant, p) for p in payments]
+        return self._store._upsert(PaymentRow, rows, ("tenant", "id")) if rows else 0
+
+
+class HistoryRepository(_Repository):
+    """The contact history the engine reads (every action recorded, as a contact event)."""
+
+    def record_events(self, tenant: str, events: Iterable[ContactEvent]) -> int:
+        """Insert or update contact events by (tenant, id)."""
+        rows = [EVENTS.row(tenant, e) for e in events]
+        return self._store._upsert(ContactEventRow, rows, ("tenant", "id")) if rows else 0
+
     def load_history(self, tenant: str) -> History:
         """Rebuild the contact history of a tenant, oldest first."""
-        with self.session() as session:
+        with self._store.session() as session:
             rows = session.scalars(
                 select(ContactEventRow)
                 .where(ContactEventRow.tenant == tenant)
@@ -370,9 +358,9 @@ class Store:
             )
             return History(events=tuple(EVENTS.load(r) for r in rows))
 
-    # ----------------------------------------------------------------------------------
-    # Outbox
-    # ----------------------------------------------------------------------------------
+
+class OutboxRepository(_Repository):
+    """Actions recorded under their key, claimed, delivered or failed."""
 
     def enqueue_actions(
         self,
@@ -389,7 +377,7 @@ class Store:
         actions = list(actions)
         if not actions:
             return []
-        with self.session() as session:
+        with self._store.session() as session:
             existing = _recorded_keys(session, tenant, [a.key for a in actions])
             new = [a for a in actions if a.key not in existing]
             now = _now()
@@ -415,44 +403,24 @@ class Store:
 
     def unrecorded_keys(self, tenant: str, keys: Sequence[str]) -> list[str]:
         """The keys (in their order) of actions not yet in the outbox."""
-        with self.session() as session:
+        with self._store.session() as session:
             recorded = _recorded_keys(session, tenant, keys)
         return [key for key in keys if key not in recorded]
 
     def pending_actions(self, tenant: str, limit: int = 1000, due_by: datetime | None = None) -> list[dict[str, Any]]:
         """Return pending outbox entries (optionally only those due by an instant), oldest first."""
-        with self.session() as session:
+        with self._store.session() as session:
             query = select(OutboxRow).where(OutboxRow.tenant == tenant, OutboxRow.status == "pending")
             if due_by is not None:
                 query = query.where(OutboxRow.not_before <= due_by)
             rows = session.scalars(query.order_by(OutboxRow.not_before, OutboxRow.key).limit(limit))
             return [{"key": r.key, "attempts": r.attempts, **json.loads(r.payload)} for r in rows]
 
-    def mark_sent(self, tenant: str, key: str, at: datetime, external_ref: str | None = None) -> None:
-        """Mark an outbox entry as sent."""
-        self._set_status(tenant, key, status="sent", sent_at=at, external_ref=external_ref)
-
-    def mark_failed(self, tenant: str, key: str, error: str, retryable: bool, max_attempts: int = 8) -> None:
-        """Record a failed attempt and release its claim: pending again if retryable (up to ``max_attempts``)."""
-        with self.session() as session:
-            row = _outbox_row(session, tenant, key)
-            row.attempts += 1
-            row.last_error = error[:2000]
-            row.claimed_at = None
-            row.status = "pending" if retryable and row.attempts < max_attempts else "failed"
-
-    def _set_status(self, tenant: str, key: str, **values: Any) -> None:
-        with self.session() as session:
-            row = _outbox_row(session, tenant, key)
-            row.attempts += 1
-            for name, value in values.items():
-                setattr(row, name, value)
-
     def mark_sent_many(self, tenant: str, sent: Sequence[tuple[str, str | None]], at: datetime) -> None:
         """Mark claimed entries sent, each with its platform reference, in one transaction."""
         if not sent:
             return
-        with self.session() as session:
+        with self._store.session() as session:
             for key, reference in sent:
                 session.execute(
                     update(OutboxRow)
@@ -460,9 +428,18 @@ class Store:
                     .values(status="sent", sent_at=at, external_ref=reference, attempts=OutboxRow.attempts + 1)
                 )
 
+    def mark_failed(self, tenant: str, key: str, error: str, retryable: bool, max_attempts: int = 8) -> None:
+        """Record a failed attempt and release its claim: pending again if retryable (up to ``max_attempts``)."""
+        with self._store.session() as session:
+            row = _outbox_row(session, tenant, key)
+            row.attempts += 1
+            row.last_error = error[:2000]
+            row.claimed_at = None
+            row.status = "pending" if retryable and row.attempts < max_attempts else "failed"
+
     def count_due_actions(self, tenant: str, due_by: datetime) -> int:
         """How many recorded actions wait to be delivered by an instant."""
-        with self.session() as session:
+        with self._store.session() as session:
             return int(
                 session.scalar(
                     select(func.count()).where(
@@ -485,7 +462,7 @@ class Store:
         worker that died is claimed again with ``reclaimed`` set, so the sender checks before sending twice.
         Keys in ``exclude`` (tried already by this run) are left alone."""
         now = _now()
-        with self.session() as session:
+        with self._store.session() as session:
             query = (
                 select(OutboxRow)
                 .where(
@@ -500,7 +477,7 @@ class Store:
             )
             if exclude:
                 query = query.where(OutboxRow.key.not_in(list(exclude)))
-            if self.engine.dialect.name == "postgresql":
+            if self._store.engine.dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
             claimed: list[OutboxEntry] = []
             for row in session.scalars(query):
@@ -512,27 +489,60 @@ class Store:
 
     def outbox_counts(self, tenant: str) -> dict[str, int]:
         """Return how many outbox entries are in each status."""
-        with self.session() as session:
+        with self._store.session() as session:
             rows = session.execute(
                 select(OutboxRow.status, func.count()).where(OutboxRow.tenant == tenant).group_by(OutboxRow.status)
             )
             return {status: count for status, count in rows}
 
-    # ----------------------------------------------------------------------------------
-    # Bookmarks, quarantine, runs
-    # ----------------------------------------------------------------------------------
+
+class SyncRepository(_Repository):
+    """What a sync writes beside the rows: pages with their bookmarks, and quarantined records."""
+
+    def write_page(self, tenant: str, stream: str, changes: Changes, bookmark: str) -> None:
+        """Write a synced page - rows, deletions, quarantined records - and its bookmark in one transaction."""
+        with self._store.session() as session:
+            for model, rows in (
+                (CustomerRow, [CUSTOMERS.row(tenant, c) for c in _last_by_id(changes.customers)]),
+                (ItemRow, [ITEMS.row(tenant, i) for i in _last_by_id(changes.items)]),
+                (PaymentRow, [PAYMENTS.row(tenant, p) for p in _last_by_id(changes.payments)]),
+            ):
+                if rows:
+                    self._store._upsert(model, rows, ("tenant", "id"), session)
+            for model, ids in (
+                (CustomerRow, changes.deleted_customers),
+                (ItemRow, changes.deleted_items),
+                (PaymentRow, changes.deleted_payments),
+            ):
+                for start in range(0, len(ids), _CHUNK):
+                    chunk = ids[start : start + _CHUNK]
+                    session.execute(delete(model).where(model.tenant == tenant, model.id.in_(chunk)))
+            refs = [record_ref for record_ref, _raw, _reason in changes.quarantined]
+            if refs:  # a record quarantined again (by this stream or another) replaces its older entry
+                session.execute(
+                    delete(QuarantineRow).where(QuarantineRow.tenant == tenant, QuarantineRow.record_ref.in_(refs))
+                )
+            for record_ref, raw, reason in changes.quarantined:
+                session.add(_quarantine_row(tenant, stream, record_ref, raw, reason))
+            for currency, (on, rate) in changes.rates.items():
+                row = session.get(ExchangeRateRow, (tenant, currency))
+                if row is None:
+                    session.add(ExchangeRateRow(tenant=tenant, currency=currency, on=on, rate=rate))
+                elif on >= row.on:
+                    row.on, row.rate = on, rate
+            self._store.sync.set_bookmark(tenant, stream, bookmark, session)
 
     def get_bookmark(self, tenant: str, stream: str) -> str | None:
         """Return the saved position of a stream, if any."""
-        with self.session() as session:
+        with self._store.session() as session:
             row = session.get(BookmarkRow, (tenant, stream))
             return row.value if row else None
 
     def set_bookmark(self, tenant: str, stream: str, value: str, session: Session | None = None) -> None:
         """Move a stream's bookmark (inside the caller's transaction when a session is given)."""
         if session is None:
-            with self.session() as own:
-                self.set_bookmark(tenant, stream, value, own)
+            with self._store.session() as own:
+                self._store.sync.set_bookmark(tenant, stream, value, own)
             return
         row = session.get(BookmarkRow, (tenant, stream))
         if row is None:
@@ -542,22 +552,18 @@ class Store:
 
     def delete_bookmark(self, tenant: str, stream: str) -> None:
         """Forget a stream's position (its next sync starts over)."""
-        with self.session() as session:
+        with self._store.session() as session:
             session.execute(delete(BookmarkRow).where(BookmarkRow.tenant == tenant, BookmarkRow.stream == stream))
 
-    def quarantine(self, tenant: str, stream: str, record_ref: str, raw: Any, reason: str) -> None:
-        """Keep a record that could not be loaded, with the reason, for a person to fix."""
-        with self.session() as session:
-            session.add(_quarantine_row(tenant, stream, record_ref, raw, reason))
-
-    def clear_quarantine(self, tenant: str, stream: str) -> None:
-        """Forget the quarantined records of a stream (before a full re-import)."""
-        with self.session() as session:
-            session.execute(delete(QuarantineRow).where(QuarantineRow.tenant == tenant, QuarantineRow.stream == stream))
+    def bookmarks(self, tenant: str) -> dict[str, str]:
+        """Every stream's bookmark of a tenant."""
+        with self._store.session() as session:
+            rows = session.execute(select(BookmarkRow.stream, BookmarkRow.value).where(BookmarkRow.tenant == tenant))
+            return {name: value for name, value in rows}
 
     def quarantined(self, tenant: str) -> list[dict[str, Any]]:
         """Return the quarantined records of a tenant."""
-        with self.session() as session:
+        with self._store.session() as session:
             rows = session.scalars(
                 select(QuarantineRow).where(QuarantineRow.tenant == tenant).order_by(QuarantineRow.id)
             )
@@ -565,9 +571,13 @@ class Store:
                 {"stream": r.stream, "record": r.record_ref, "reason": r.reason, "raw": json.loads(r.raw)} for r in rows
             ]
 
+
+class RunsRepository(_Repository):
+    """Runs of a tenant: started, finished, failed or abandoned."""
+
     def start_run(self, tenant: str, kind: str, as_of: datetime) -> int:
         """Record the start of a run and return its id."""
-        with self.session() as session:
+        with self._store.session() as session:
             row = RunRow(tenant=tenant, kind=kind, as_of=as_of, started_at=_now(), status="running", stats="{}")
             session.add(row)
             session.flush()
@@ -575,7 +585,7 @@ class Store:
 
     def finish_run(self, run_id: int, status: str, stats: Mapping[str, Any]) -> None:
         """Record the end of a run with its figures."""
-        with self.session() as session:
+        with self._store.session() as session:
             row = session.get(RunRow, run_id)
             if row is None:
                 raise StoreError(f"no run {run_id}")
@@ -584,7 +594,7 @@ class Store:
     def abandon_runs(self, tenant: str) -> int:
         """Mark the tenant's runs still 'running' as 'abandoned'; call it holding the tenant's lock (their
         process died: a live one would hold the lock)."""
-        with self.session() as session:
+        with self._store.session() as session:
             result = session.execute(
                 update(RunRow)
                 .where(RunRow.tenant == tenant, RunRow.status == "running")
@@ -592,26 +602,9 @@ class Store:
             )
             return int(result.rowcount)  # type: ignore[attr-defined]
 
-    def setting(self, name: str) -> str | None:
-        """A setting of the store, if set."""
-        with self.session() as session:
-            row = session.get(StoreSettingRow, name)
-            return row.value if row else None
-
-    def set_setting_once(self, name: str, value: str) -> str:
-        """Set a setting unless it is set already (by this or a concurrent process); return its value."""
-        with self.session() as session:
-            if session.get(StoreSettingRow, name) is None:
-                self._insert_ignore(session, StoreSettingRow, {"name": name, "value": value})
-        return self.setting(name) or value
-
-    def _insert_ignore(self, session: Session, model: type[Base], values: dict[str, Any]) -> None:
-        factory: Any = sqlite.insert if self.engine.dialect.name == "sqlite" else postgresql.insert
-        session.execute(factory(model).values(**values).on_conflict_do_nothing())
-
     def last_runs(self, tenant: str, count: int = 10) -> list[dict[str, Any]]:
         """Return the newest runs of a tenant."""
-        with self.session() as session:
+        with self._store.session() as session:
             rows = session.scalars(
                 select(RunRow).where(RunRow.tenant == tenant).order_by(RunRow.id.desc()).limit(count)
             )
@@ -627,9 +620,13 @@ class Store:
                 for r in rows
             ]
 
+
+class TenantsRepository(_Repository):
+    """Connected tenants with their settings and last sync, and the store's own settings."""
+
     def save_tenant(self, tenant: str, platform: str, settings: Mapping[str, Any]) -> None:
         """Register or update a connected company with its (non-secret) settings."""
-        with self.session() as session:
+        with self._store.session() as session:
             row = session.get(TenantRow, tenant)
             text = json.dumps(to_jsonable(settings), sort_keys=True)
             if row is None:
@@ -639,13 +636,13 @@ class Store:
 
     def tenant_record(self, tenant: str) -> dict[str, Any] | None:
         """A registered tenant with its platform and settings, or None."""
-        with self.session() as session:
+        with self._store.session() as session:
             row = session.get(TenantRow, tenant)
             return None if row is None else _tenant(row)
 
     def connected_tenants(self, platform: str | None = None) -> list[dict[str, Any]]:
         """Connected companies with their settings, last sync and last error."""
-        with self.session() as session:
+        with self._store.session() as session:
             query = select(TenantRow).order_by(TenantRow.tenant)
             if platform:
                 query = query.where(TenantRow.platform == platform)
@@ -653,7 +650,7 @@ class Store:
 
     def mark_synced(self, tenant: str, at: datetime | None, error: str | None = None) -> None:
         """Record the end of a sync (its time when it succeeded, its error otherwise)."""
-        with self.session() as session:
+        with self._store.session() as session:
             row = session.get(TenantRow, tenant)
             if row is None:
                 raise StoreError(f"no connected tenant {tenant!r}")
@@ -661,11 +658,22 @@ class Store:
                 row.last_sync_at = at
             row.last_error = error[:2000] if error else None
 
-    def bookmarks(self, tenant: str) -> dict[str, str]:
-        """Every stream's bookmark of a tenant."""
-        with self.session() as session:
-            rows = session.execute(select(BookmarkRow.stream, BookmarkRow.value).where(BookmarkRow.tenant == tenant))
-            return {name: value for name, value in rows}
+    def setting(self, name: str) -> str | None:
+        """A setting of the store, if set."""
+        with self._store.session() as session:
+            row = session.get(StoreSettingRow, name)
+            return row.value if row else None
+
+    def set_setting_once(self, name: str, value: str) -> str:
+        """Set a setting unless it is set already (by this or a concurrent process); return its value."""
+        with self._store.session() as session:
+            if session.get(StoreSettingRow, name) is None:
+                self._store._insert_ignore(session, StoreSettingRow, {"name": name, "value": value})
+        return self.setting(name) or value
+
+
+class WebhooksRepository(_Repository):
+    """Verified webhook events, replays refused by event id."""
 
     def record_webhook_events(self, platform: str, events: Sequence[Mapping[str, Any]]) -> set[str]:
         """Keep a delivery's verified events in one transaction (each a dict with ``event_id``, ``payload``,
@@ -673,8 +681,8 @@ class Store:
         if not events:
             return set()
         ids = [str(e["event_id"]) for e in events]
-        factory: Any = sqlite.insert if self.engine.dialect.name == "sqlite" else postgresql.insert
-        with self.session() as session:
+        factory: Any = sqlite.insert if self._store.engine.dialect.name == "sqlite" else postgresql.insert
+        with self._store.session() as session:
             seen: set[str] = set()
             for start in range(0, len(ids), _CHUNK):
                 seen.update(
@@ -700,7 +708,7 @@ class Store:
 
     def webhook_events(self, tenant: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
         """Stored webhook events, oldest first."""
-        with self.session() as session:
+        with self._store.session() as session:
             query = select(WebhookEventRow).order_by(WebhookEventRow.id)
             if tenant:
                 query = query.where(WebhookEventRow.tenant == tenant)
@@ -714,34 +722,8 @@ class Store:
 
     def set_webhook_status(self, ids: Iterable[int], status: str) -> None:
         """Mark webhook events handled (or failed)."""
-        with self.session() as session:
+        with self._store.session() as session:
             session.execute(update(WebhookEventRow).where(WebhookEventRow.id.in_(list(ids))).values(status=status))
-
-    def pay_links(self, tenant: str, item_ids: Sequence[str]) -> dict[str, str]:
-        """The stored pay link of each of these items that has one."""
-        links: dict[str, str] = {}
-        with self.session() as session:
-            for start in range(0, len(item_ids), _CHUNK):
-                chunk = list(item_ids[start : start + _CHUNK])
-                rows = session.execute(
-                    select(PayLinkRow.item_id, PayLinkRow.url).where(
-                        PayLinkRow.tenant == tenant, PayLinkRow.item_id.in_(chunk)
-                    )
-                )
-                links.update({item_id: url for item_id, url in rows})
-        return links
-
-    def save_pay_links(self, tenant: str, links: Mapping[str, str]) -> None:
-        """Keep the pay links a platform gave (a newer one replaces the older)."""
-        rows = [{"tenant": tenant, "item_id": item_id, "url": url[:2000], "fetched_at": _now()}
-                for item_id, url in links.items()]
-        if rows:
-            self._upsert(PayLinkRow, rows, ("tenant", "item_id"))
-
-    def tenants(self) -> list[str]:
-        """Return every tenant that has customers in the store."""
-        with self.session() as session:
-            return list(session.scalars(select(CustomerRow.tenant).distinct().order_by(CustomerRow.tenant)))
 
 
 # --------------------------------------------------------------------------------------

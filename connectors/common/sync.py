@@ -123,11 +123,11 @@ def sync_stream(
 ) -> StreamStats:
     """Sync one stream from its bookmark to the end; each page and its bookmark commit together."""
     stats = StreamStats()
-    saved = store.get_bookmark(tenant, stream.name)
+    saved = store.sync.get_bookmark(tenant, stream.name)
     bookmark = json.loads(saved) if saved else None
     for page in stream.pages(bookmark, started_at):
         changes = map_page(stream, page)
-        store.write_page(tenant, stream.name, changes, json.dumps(page.bookmark, sort_keys=True))
+        store.sync.write_page(tenant, stream.name, changes, json.dumps(page.bookmark, sort_keys=True))
         stats.pages += 1
         stats.records += len(page.records)
         stats.written += changes.count()
@@ -150,16 +150,16 @@ class SyncSession:
 
     def bookmarks(self) -> dict[str, dict[str, Any]]:
         """Every stream's saved bookmark."""
-        return {name: json.loads(value) for name, value in self.store.bookmarks(self.tenant).items()}
+        return {name: json.loads(value) for name, value in self.store.sync.bookmarks(self.tenant).items()}
 
     def reset(self, names: Iterable[str]) -> None:
         """Forget these streams' bookmarks (they start again from the beginning)."""
         for name in names:
-            self.store.delete_bookmark(self.tenant, name)
+            self.store.sync.delete_bookmark(self.tenant, name)
 
     def set_bookmark(self, name: str, value: dict[str, Any]) -> None:
         """Save a stream's bookmark."""
-        self.store.set_bookmark(self.tenant, name, json.dumps(value, sort_keys=True))
+        self.store.sync.set_bookmark(self.tenant, name, json.dumps(value, sort_keys=True))
 
     def run(self, stream: Stream) -> StreamStats:
         """Sync one stream from its bookmark; the lease is renewed after every page."""
@@ -197,10 +197,10 @@ def run_sync(
         try:
             body(session)
         except ConnectorError as err:
-            store.mark_synced(tenant, None, str(err))
+            store.tenants.mark_synced(tenant, None, str(err))
             raise
-        store.derive_settlements(tenant)
-        store.mark_synced(tenant, started_at)
+        store.ledger.derive_settlements(tenant)
+        store.tenants.mark_synced(tenant, started_at)
     return SyncOutcome(
         figures={name: asdict(stats) for name, stats in session.figures.items()},
         api_calls=api_calls() - calls_before,
@@ -212,4 +212,4 @@ def run_sync(
 def _quarantined(store: Store, tenant: str, session: SyncSession) -> list[tuple[str, str]]:
     if not any(stats.quarantined for stats in session.figures.values()):
         return []
-    return [(entry["record"], entry["reason"]) for entry in store.quarantined(tenant)]
+    return [(entry["record"], entry["reason"]) for entry in store.sync.quarantined(tenant)]

@@ -131,7 +131,7 @@ class WebhookApp:
         except Exception as err:  # a parser bug on an odd shape: refuse the delivery, do not crash
             _logger.exception("%s webhook: unreadable delivery (%d bytes)", receiver.platform, len(body))
             return 400, {"error": f"not a {receiver.platform} delivery ({type(err).__name__})"}
-        connected = {t["tenant"] for t in self.store.connected_tenants(receiver.platform)}
+        connected = {t["tenant"] for t in self.store.tenants.connected_tenants(receiver.platform)}
         oldest = self.clock() - self.max_age
         rows = []
         for event in events:
@@ -144,7 +144,7 @@ class WebhookApp:
                 "entity_id": _fit(event.entity_id, 120), "operation": _fit(event.operation, 32),
                 "occurred_at": occurred, "status": status,
             })
-        new = self.store.record_webhook_events(receiver.platform, rows)
+        new = self.store.webhooks.record_webhook_events(receiver.platform, rows)
         counts = {"received": len(events), "new": 0, "replayed": len(rows) - len(new), "stale": 0, "ignored": 0}
         to_sync: list[str] = []
         for row in rows:

@@ -62,8 +62,8 @@ class LedgerPlatform:
             max_closing_share=settings.max_closing_share,
         )
         if not request.dry_run:
-            store.save_tenant(settings.tenant, PLATFORM, settings.to_record())
-            store.mark_synced(settings.tenant, runtime.clock())
+            store.tenants.save_tenant(settings.tenant, PLATFORM, settings.to_record())
+            store.tenants.mark_synced(settings.tenant, runtime.clock())
 
         def preview(portfolio: Portfolio) -> Portfolio:
             return preview_portfolio(portfolio, result, request.today)

@@ -170,10 +170,10 @@ def import_ledger(
     """Import a ledger file into the store in one transaction (nothing under ``dry_run``); items absent from a
     new version are closed, within the limits above; raise ClosingRefused beyond ``max_closing_share``."""
     digest = file_digest(settings)
-    if store.get_bookmark(settings.tenant, STREAM) == digest:
+    if store.sync.get_bookmark(settings.tenant, STREAM) == digest:
         return ImportResult(skipped=True, problems=[RowProblem(**p) for p in _quarantined_problems(store, settings)])
     ledger = read_ledger(settings, progress, today)
-    open_items = store.open_items(settings.tenant)
+    open_items = store.ledger.open_items(settings.tenant)
     closing = items_to_close(open_items, ledger)
     if closing and not allow_closing and len(closing) > max_closing_share * len(open_items):
         raise ClosingRefused(closing, len(open_items), max_closing_share)
@@ -181,7 +181,7 @@ def import_ledger(
     if not dry_run:
         quarantined = [(f"line {p.line}", dict(p.raw), p.reason) for p in ledger.problems]
         snapshot = FullImport(ledger.customers, ledger.items, ledger.payments, quarantined, closing, on, digest)
-        store.write_full_import(settings.tenant, STREAM, snapshot)
+        store.ledger.write_full_import(settings.tenant, STREAM, snapshot)
     return ImportResult(
         rows_read=ledger.rows_read,
         customers=len(ledger.customers),
@@ -229,7 +229,7 @@ def preview_portfolio(portfolio: Portfolio, result: ImportResult, closed_on: dat
 def _quarantined_problems(store: Store, settings: FileSettings) -> list[dict[str, Any]]:
     return [
         {"line": int(entry["record"].removeprefix("line ")), "reason": entry["reason"], "raw": entry["raw"]}
-        for entry in store.quarantined(settings.tenant)
+        for entry in store.sync.quarantined(settings.tenant)
         if entry["stream"] == STREAM
     ]
 

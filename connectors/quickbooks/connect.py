@@ -54,7 +54,7 @@ def connect_quickbooks(
                                       environment=environment, api_base=api_base, redirect_uri=redirect,
                                       home_currency=currency.upper())
         runtime = open_runtime(ctx)
-        runtime.store.save_tenant(settings.tenant, PLATFORM, settings.to_record())
+        runtime.store.tenants.save_tenant(settings.tenant, PLATFORM, settings.to_record())
         TokenStore(runtime.store, runtime.cipher).save(settings.tenant,
                                                        token_from_auth_client(client, runtime.clock()))
     except ConnectorError as err:

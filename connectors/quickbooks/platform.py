@@ -64,7 +64,7 @@ class QuickBooksPlatform:
 
     def deliverer(self, runtime: Runtime) -> QuickBooksActions:
         """The deliverer of outbox entries, with the customers' emails."""
-        return QuickBooksActions(self.client, runtime.store.customer_emails(self.settings.tenant))
+        return QuickBooksActions(self.client, runtime.store.ledger.customer_emails(self.settings.tenant))
 
 
 def _open(runtime: Runtime, tenant: str, record: Mapping[str, Any]) -> QuickBooksPlatform:

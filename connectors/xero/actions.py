@@ -67,14 +67,14 @@ class XeroActions:
     def _pay_links(self, invoice_ids: list[str]) -> None:
         """Fetch once, and keep, the online invoice of each invoice asked for: the worklist shows it."""
         tenant = self.client.settings.tenant
-        known = self._store.pay_links(tenant, invoice_ids)
+        known = self._store.ledger.pay_links(tenant, invoice_ids)
         found = {}
         for invoice_id in invoice_ids:
             if invoice_id not in known:
                 url = self.client.online_invoice_url(invoice_id)
                 if url:
                     found[invoice_id] = url
-        self._store.save_pay_links(tenant, found)
+        self._store.ledger.save_pay_links(tenant, found)
 
     def _group(self, contact_id: str, category: str, key: str) -> None:
         """Put the contact in its risk category's group only, touching Xero only where membership changes."""

@@ -98,7 +98,7 @@ def connect_xero(
             organisation = XeroClient(named, tokens, runtime.limiter).organisation()
             settings = XeroSettings(tenant_id=named.tenant_id, tenant_name=named.tenant_name,
                                     home_currency=str(organisation.get("BaseCurrency") or "USD").upper(), **common)
-            runtime.store.save_tenant(settings.tenant, PLATFORM, settings.to_record())
+            runtime.store.tenants.save_tenant(settings.tenant, PLATFORM, settings.to_record())
             tenants.append(settings.tenant)
         if not tenants:
             raise AuthorizationError("the authorization covers no Xero organisation")

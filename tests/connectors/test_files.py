@@ -48,13 +48,13 @@ def test_csv_import_with_instalments_partial_payments_and_credit_notes(tmp_path:
     )
     result = import_ledger(settings(path), store, today=date(2026, 11, 24))
     assert (result.rows_read, result.customers, result.items, result.payments, result.problems) == (5, 2, 5, 2, [])
-    items = {i.id: i for i in store.load_portfolio("files:test", "EUR", {"USD": Decimal("0.9")}).items}
+    items = {i.id: i for i in store.ledger.load_portfolio("files:test", "EUR", {"USD": Decimal("0.9")}).items}
     assert items["F-1"].residual == 0 and items["F-1"].settled_on == date(2026, 10, 5)
     assert items["F-2"].residual == Decimal("200.00") and items["F-2"].settled_on is None
     assert (items["F-3/1"].due_date, items["F-3/2"].due_date) == (date(2026, 10, 31), date(2026, 11, 30))
     assert items["F-3/1"].disputed
     assert items["CN-1"].is_credit and items["CN-1"].amount == Decimal("50.00") and items["CN-1"].currency == "USD"
-    payments = {p.id: p for p in store.load_portfolio("files:test", "EUR", {}).payments}
+    payments = {p.id: p for p in store.ledger.load_portfolio("files:test", "EUR", {}).payments}
     assert payments["settle:F-2"].amount == Decimal("100.00")
     assert payments["settle:F-2"].allocations[0].item_id == "F-2"
 
@@ -90,7 +90,7 @@ def test_bad_rows_are_reported_by_line_and_good_rows_still_load(tmp_path: Path, 
         9: "open amount -50.00 does not fit the amount 100.00 (paid more than invoiced?)",
     }
     assert result.items == 2
-    assert [q["record"] for q in store.quarantined("files:test")] == [f"line {n}" for n in sorted(reasons)]
+    assert [q["record"] for q in store.sync.quarantined("files:test")] == [f"line {n}" for n in sorted(reasons)]
 
 
 def test_spanish_headers_semicolons_and_decimal_commas(tmp_path: Path, store: Store) -> None:
@@ -102,9 +102,9 @@ def test_spanish_headers_semicolons_and_decimal_commas(tmp_path: Path, store: St
     path.write_bytes(text.encode("cp1252"))
     result = import_ledger(settings(path), store)
     assert result.problems == []
-    (item,) = store.load_portfolio("files:test", "EUR", {}).items
+    (item,) = store.ledger.load_portfolio("files:test", "EUR", {}).items
     assert (item.amount, item.residual, item.disputed) == (Decimal("1234.56"), Decimal("234.56"), True)
-    assert store.load_portfolio("files:test", "EUR", {}).customers[0].name == "Talleres Ebro S.L."
+    assert store.ledger.load_portfolio("files:test", "EUR", {}).customers[0].name == "Talleres Ebro S.L."
 
 
 def test_xlsx_with_date_cells(tmp_path: Path, store: Store) -> None:
@@ -120,7 +120,7 @@ def test_xlsx_with_date_cells(tmp_path: Path, store: Store) -> None:
     assert [(p.line, p.reason) for p in result.problems] == [
         (3, "invoice_date: 'not a date' is not a date (expected YYYY-MM-DD)")
     ]
-    (item,) = store.load_portfolio("files:test", "EUR", {}).items
+    (item,) = store.ledger.load_portfolio("files:test", "EUR", {}).items
     assert item.due_date == date(2026, 10, 1) and item.amount == Decimal("990.5")
 
 
@@ -132,7 +132,7 @@ def test_unchanged_file_is_skipped_and_a_new_version_closes_missing_items(tmp_pa
     write(tmp_path, HEADER + rows[0] + "\n")
     result = import_ledger(settings(path), store, today=date(2026, 11, 24))
     assert result.closed == 1
-    items = {i.id: i for i in store.load_portfolio("files:test", "EUR", {}).items}
+    items = {i.id: i for i in store.ledger.load_portfolio("files:test", "EUR", {}).items}
     assert items["F-2"].residual == 0 and items["F-2"].settled_on == date(2026, 11, 24)
 
 
@@ -168,6 +168,6 @@ def test_real_late_payment_history_loads_through_a_mapping(tmp_path: Path, store
     mapping = REPO / "docs" / "examples" / "mapping-ibm-late-payments.json"
     result = import_ledger(FileSettings(path=data, tenant="files:ibm", mapping_path=mapping), store)
     assert (result.rows_read, result.items, result.customers, result.problems) == (2466, 2466, 100, [])
-    portfolio = store.load_portfolio("files:ibm", "USD", {})
+    portfolio = store.ledger.load_portfolio("files:ibm", "USD", {})
     assert all(i.residual == 0 and i.settled_on is not None for i in portfolio.items)
     assert sum(i.disputed for i in portfolio.items) == 561  # rows with Disputed=Yes

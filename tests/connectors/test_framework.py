@@ -296,25 +296,25 @@ class NumbersStream:
 def test_a_crash_mid_sync_resumes_from_the_last_committed_page(store: Store) -> None:
     with pytest.raises(Crash):
         sync_stream(store, "t", NumbersStream(95, crash_after=4), NOW)
-    assert json.loads(store.get_bookmark("t", "invoices") or "{}") == {"position": 40}
-    assert len(store.load_portfolio("t", "USD", {}).items) == 40
+    assert json.loads(store.sync.get_bookmark("t", "invoices") or "{}") == {"position": 40}
+    assert len(store.ledger.load_portfolio("t", "USD", {}).items) == 40
     resumed = NumbersStream(95)
     stats = sync_stream(store, "t", resumed, NOW)
     assert resumed.served[0] == 40  # nothing re-read before the crash point
     assert stats.pages == 6
-    items = store.load_portfolio("t", "USD", {}).items
+    items = store.ledger.load_portfolio("t", "USD", {}).items
     assert sorted(int(i.id[4:]) for i in items) == list(range(95))  # nothing lost, nothing twice
 
 
 def test_a_malformed_record_is_quarantined_and_the_rest_loads(store: Store) -> None:
     stats = sync_stream(store, "t", NumbersStream(30, bad=frozenset({13})), NOW)
     assert stats.quarantined == 1
-    assert len(store.load_portfolio("t", "USD", {}).items) == 29
-    (entry,) = store.quarantined("t")
+    assert len(store.ledger.load_portfolio("t", "USD", {}).items) == 29
+    (entry,) = store.sync.quarantined("t")
     assert entry["record"] == "Invoice 13" and "Balance" in entry["reason"]
-    store.set_bookmark("t", "invoices", json.dumps({"position": 10}))
+    store.sync.set_bookmark("t", "invoices", json.dumps({"position": 10}))
     sync_stream(store, "t", NumbersStream(30, bad=frozenset({13})), NOW)
-    assert len(store.quarantined("t")) == 1  # quarantined again, not twice
+    assert len(store.sync.quarantined("t")) == 1  # quarantined again, not twice
 
 
 def test_deletions_and_settlement_dates(store: Store) -> None:
@@ -331,12 +331,12 @@ def test_deletions_and_settlement_dates(store: Store) -> None:
             Payment("pay:2", "c1", date(2026, 3, 5), Decimal(40), "USD", (Allocation("inv:1", Decimal(40)),)),
         ],
     )
-    store.write_page("t", "s", changes, "{}")
-    assert store.derive_settlements("t") == 1
-    items = {i.id: i for i in store.load_portfolio("t", "USD", {}).items}
+    store.sync.write_page("t", "s", changes, "{}")
+    assert store.ledger.derive_settlements("t") == 1
+    items = {i.id: i for i in store.ledger.load_portfolio("t", "USD", {}).items}
     assert items["inv:1"].settled_on == date(2026, 3, 5)
-    store.write_page("t", "s", Changes(deleted_items=["inv:2"], deleted_payments=["pay:2"]), "{}")
-    portfolio = store.load_portfolio("t", "USD", {})
+    store.sync.write_page("t", "s", Changes(deleted_items=["inv:2"], deleted_payments=["pay:2"]), "{}")
+    portfolio = store.ledger.load_portfolio("t", "USD", {})
     assert [i.id for i in portfolio.items] == ["inv:1"]
     assert [p.id for p in portfolio.payments] == ["pay:1"]
 
@@ -352,19 +352,19 @@ def test_claimed_actions_are_not_claimed_twice_until_the_lease_ends(store: Store
     customer = Customer(id="c1", name="A", email="a@example.com", timezone="UTC")
     item = ReceivableItem("inv:1", "c1", "F1", "USD", Decimal(100), Decimal(100), date(2026, 10, 1), date(2026, 11, 1))
     decisions = plan(Portfolio("USD", (customer,), (item,)), default_policy(), History(), NOW)
-    (key,) = store.enqueue_actions("t", None, decisions.actions(), NOW)
+    (key,) = store.outbox.enqueue_actions("t", None, decisions.actions(), NOW)
     due = NOW + timedelta(days=1)
-    (claimed,) = store.claim_actions("t", due_by=due)
+    (claimed,) = store.outbox.claim_actions("t", due_by=due)
     assert claimed["key"] == key and not claimed["reclaimed"]
-    assert store.claim_actions("t", due_by=due) == []  # a second worker gets nothing
-    (again,) = store.claim_actions("t", due_by=due, lease=timedelta(seconds=-1))  # the first worker died
+    assert store.outbox.claim_actions("t", due_by=due) == []  # a second worker gets nothing
+    (again,) = store.outbox.claim_actions("t", due_by=due, lease=timedelta(seconds=-1))  # the first worker died
     assert again["reclaimed"]
-    store.mark_failed("t", key, "HTTP 503", retryable=True)
-    assert store.outbox_counts("t") == {"pending": 1}
-    store.claim_actions("t", due_by=due)
-    store.mark_sent("t", key, NOW, "qbo-invoice-1")
-    assert store.outbox_counts("t") == {"sent": 1}
-    assert store.claim_actions("t", due_by=due, lease=timedelta(seconds=-1)) == []
+    store.outbox.mark_failed("t", key, "HTTP 503", retryable=True)
+    assert store.outbox.outbox_counts("t") == {"pending": 1}
+    store.outbox.claim_actions("t", due_by=due)
+    store.outbox.mark_sent_many("t", [(key, "qbo-invoice-1")], NOW)
+    assert store.outbox.outbox_counts("t") == {"sent": 1}
+    assert store.outbox.claim_actions("t", due_by=due, lease=timedelta(seconds=-1)) == []
 
 
 def test_migrations_match_the_models(store: Store) -> None:

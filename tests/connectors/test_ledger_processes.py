@@ -47,8 +47,8 @@ def test_two_first_runs_at_once_never_crash_nor_plan_twice(tmp_path: Path) -> No
         assert "another run is busy with files:default" in next(err for code, _o, err in results if code == 8)
     new = sum(json.loads(out)["new_actions"] for code, out, _err in results if code == 0)
     store = Store(url)
-    assert new == sum(store.outbox_counts("files:default").values()) > 0
-    assert {r["status"] for r in store.last_runs("files:default", 20)} == {"done"}
+    assert new == sum(store.outbox.outbox_counts("files:default").values()) > 0
+    assert {r["status"] for r in store.runs.last_runs("files:default", 20)} == {"done"}
 
 
 KILLER = textwrap.dedent(
@@ -80,9 +80,9 @@ def _day_two(tmp_path: Path) -> Path:
 
 def _state(url: str) -> tuple[list[tuple[str, str, str | None]], list[str]]:
     store = Store(url)
-    portfolio = store.load_portfolio("files:default", "EUR", DEMO_RATES)
+    portfolio = store.ledger.load_portfolio("files:default", "EUR", DEMO_RATES)
     items = sorted((i.id, str(i.residual), str(i.settled_on)) for i in portfolio.items)
-    keys = sorted(a["key"] for a in store.pending_actions("files:default", limit=100_000))
+    keys = sorted(a["key"] for a in store.outbox.pending_actions("files:default", limit=100_000))
     return items, keys
 
 
@@ -101,10 +101,10 @@ def test_a_kill_during_import_then_a_rerun_loses_nothing_and_sends_nothing_twice
     )
     assert killed.returncode == -9, killed.stderr
     assert _state(stores["killed"]) == before  # the import was one transaction: nothing of it was kept
-    assert [r["status"] for r in Store(stores["killed"]).last_runs("files:default", 1)] == ["running"]
+    assert [r["status"] for r in Store(stores["killed"]).runs.last_runs("files:default", 1)] == ["running"]
     for url in stores.values():
         rerun = runner.invoke(cli, [*_run_args(url, day_two, "2026-11-25"), "--allow-closing"], catch_exceptions=False)
         assert rerun.exit_code == 0, rerun.output
     assert _state(stores["killed"]) == _state(stores["control"])
-    statuses = [r["status"] for r in Store(stores["killed"]).last_runs("files:default", 20)]
+    statuses = [r["status"] for r in Store(stores["killed"]).runs.last_runs("files:default", 20)]
     assert "abandoned" in statuses and "running" not in statuses

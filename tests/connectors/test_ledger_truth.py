@@ -60,7 +60,7 @@ def home_store(home: Path) -> Store:
 
 
 def open_ids(store: Store, tenant: str = "files:default") -> set[str]:
-    return {i.id for i in store.load_portfolio(tenant, "EUR", {}).items if i.residual}
+    return {i.id for i in store.ledger.load_portfolio(tenant, "EUR", {}).items if i.residual}
 
 
 # --------------------------------------------------------------------------------------
@@ -122,7 +122,7 @@ def test_closing_most_of_the_ledger_is_refused_unless_confirmed(tmp_path: Path, 
         assert refused.exit_code == 5 and "would close 7 of the ledger's 10 open items" in refused.output
         assert "--allow-closing" in refused.output and "Traceback" not in refused.output
     store = home_store(home)
-    assert len(open_ids(store)) == 10 and store.last_runs("files:default")[0]["status"] == "failed"
+    assert len(open_ids(store)) == 10 and store.runs.last_runs("files:default")[0]["status"] == "failed"
     assert invoke("--ledger", str(partial), "--as-of", "2026-11-25", "--max-closing", "80").exit_code == 0
     assert len(open_ids(store)) == 3
 
@@ -144,8 +144,8 @@ def test_a_dry_run_writes_nothing_at_all(tmp_path: Path, home: Path) -> None:
     preview = run_json("--ledger", str(path), "--as-of", AS_OF, "--dry-run")
     assert len(preview["actions"]) == 1 and preview["new_actions"] == 0 and len(preview["import"]["problems"]) == 1
     store = home_store(home)
-    assert store.tenants() == [] and store.quarantined("files:default") == []
-    assert store.setting("default_files_tenant") is None and store.last_runs("files:default") == []
+    assert store.ledger.tenants() == [] and store.sync.quarantined("files:default") == []
+    assert store.tenants.setting("default_files_tenant") is None and store.runs.last_runs("files:default") == []
 
 
 # --------------------------------------------------------------------------------------
@@ -160,8 +160,8 @@ def test_daily_exports_with_dated_names_never_plan_a_reminder_twice(tmp_path: Pa
     assert first["tenant"] == second["tenant"] == "files:default" and first["new_actions"] > 0
     assert second["new_actions"] == 0
     store = home_store(home)
-    assert store.tenants() == ["files:default"]
-    recorded = store.outbox_counts("files:default")  # delivered to the worklist by the first run, none twice
+    assert store.ledger.tenants() == ["files:default"]
+    recorded = store.outbox.outbox_counts("files:default")  # delivered to the worklist by the first run, none twice
     assert sum(recorded.values()) == first["new_actions"] == first["delivery"]["delivered"] + first["delivery"][
         "failed"] + recorded.get("pending", 0)
     assert second["delivery"]["delivered"] == 0
@@ -192,12 +192,12 @@ def test_a_busy_ledger_is_exit_8_and_a_dead_run_is_marked_abandoned(tmp_path: Pa
     path = ledger(tmp_path, [row(1)])
     run_json("--ledger", str(path), "--as-of", AS_OF)
     store = home_store(home)
-    dead = store.start_run("files:default", "ledger", datetime(2026, 11, 24, tzinfo=timezone.utc))
+    dead = store.runs.start_run("files:default", "ledger", datetime(2026, 11, 24, tzinfo=timezone.utc))
     with FileLocks(home / "locks").hold("act:files:default"):
         busy = invoke("--ledger", str(path), "--as-of", AS_OF)
     assert busy.exit_code == 8 and "another run is busy with files:default" in busy.output
     run_json("--ledger", str(path), "--as-of", AS_OF)
-    statuses = {r["id"]: r["status"] for r in store.last_runs("files:default", 20)}
+    statuses = {r["id"]: r["status"] for r in store.runs.last_runs("files:default", 20)}
     assert statuses[dead] == "abandoned" and "running" not in statuses.values()
 
 
@@ -308,7 +308,7 @@ def test_a_utf8_file_with_one_bad_byte_is_read_as_utf8_and_the_line_reported(tmp
     assert [(p.line, p.reason) for p in result.problems] == [
         (3, "byte 0xF1 is not valid UTF-8 (the file is read as UTF-8)")
     ]
-    names = {c.id: c.name for c in store.load_portfolio("t", "EUR", {}).customers}
+    names = {c.id: c.name for c in store.ledger.load_portfolio("t", "EUR", {}).customers}
     assert names == {"M1": "Müller GmbH", "M3": "Café"}
 
 
@@ -329,7 +329,7 @@ def test_the_decimal_mark_is_decided_by_the_whole_file(
         f"A;Acme;F-{n};2026-10-01;{amount}\n" for n, amount in enumerate(amounts, start=1)
     ), encoding="utf-8")
     result = import_ledger(FileSettings(path=path, tenant="t"), store)
-    items = {i.id: i.amount for i in store.load_portfolio("t", "EUR", {}).items}
+    items = {i.id: i.amount for i in store.ledger.load_portfolio("t", "EUR", {}).items}
     assert items == {k: Decimal(v) for k, v in expected.items()}
     if len(expected) < len(amounts):
         assert "ambiguous" in result.problems[0].reason
@@ -353,7 +353,7 @@ def test_rejected_rows_are_written_in_one_transaction(tmp_path: Path, store: Sto
     commits: list[int] = []
     event.listen(store.engine, "commit", lambda connection: commits.append(1))
     result = import_ledger(FileSettings(path=path, tenant="t"), store)
-    assert len(result.problems) == 3000 and len(store.quarantined("t")) == 3000
+    assert len(result.problems) == 3000 and len(store.sync.quarantined("t")) == 3000
     assert len(commits) <= 4  # bookmark and open items read, one write, the quarantine read back
 
 
@@ -364,4 +364,4 @@ def test_refused_closing_raises_before_anything_is_written(tmp_path: Path, store
     with pytest.raises(ClosingRefused) as refused:
         import_ledger(settings, store)
     assert refused.value.closing == ["F-2", "F-3"]
-    assert open_ids(store, "t") == {"F-1", "F-2", "F-3"} and store.quarantined("t") == []
+    assert open_ids(store, "t") == {"F-1", "F-2", "F-3"} and store.sync.quarantined("t") == []

@@ -53,7 +53,7 @@ class Harness:
             api_base=qbo.base_url,
             page_size=1000,
         )
-        store.save_tenant(self.settings.tenant, "quickbooks", self.settings.to_record())
+        store.tenants.save_tenant(self.settings.tenant, "quickbooks", self.settings.to_record())
         TokenStore(store, self.runtime.cipher).save(
             self.settings.tenant,
             OAuthToken("expired", qbo.refresh_token(), datetime.now(UTC) - timedelta(hours=2)),
@@ -71,7 +71,7 @@ class Harness:
         return sync_tenant(self.runtime, self.platform, **options)
 
     def portfolio(self) -> Any:
-        return self.store.load_portfolio(self.settings.tenant, "USD", {})
+        return self.store.ledger.load_portfolio(self.settings.tenant, "USD", {})
 
     def data_calls(self) -> list[dict[str, Any]]:
         return [c for c in self.qbo.calls if "/v3/company/" in c["path"]]
@@ -157,7 +157,7 @@ def test_full_sync_reads_every_entity_in_pages_and_derives_settlement(harness: H
     assert figures["api_calls"] == 6
     assert "changes" not in figures["streams"]
     assert figures["streams"]["invoices"]["pages"] == 3
-    assert json.loads(harness.store.get_bookmark(harness.settings.tenant, "changes") or "{}")["since"]
+    assert json.loads(harness.store.sync.get_bookmark(harness.settings.tenant, "changes") or "{}")["since"]
 
 
 def _payment_ids(qbo: FakeQuickBooks) -> set[str]:
@@ -194,7 +194,7 @@ def test_a_malformed_record_is_quarantined_and_the_rest_synced(harness: Harness)
     figures = harness.sync()
     assert figures["streams"]["invoices"]["quarantined"] == 1
     assert len(harness.portfolio().items) == 9
-    (entry,) = harness.store.quarantined(harness.settings.tenant)
+    (entry,) = harness.store.sync.quarantined(harness.settings.tenant)
     assert entry["record"] == f"Invoice {invoices[2]['Id']}"
     assert "TotalAmt is not a number" in entry["reason"]
 
@@ -271,7 +271,7 @@ def test_reminders_are_sent_by_quickbooks_once_and_the_status_noted(harness: Har
     assert "risk" in stored["PrivateNote"]
     sends = [s for s in qbo.sent if str(s["id"]) == invoice["Id"]]
     assert [s.get("sendTo") for s in sends] == ["ap@late.example.com"]
-    assert harness.store.claim_actions(harness.settings.tenant, due_by=as_of) == []
+    assert harness.store.outbox.claim_actions(harness.settings.tenant, due_by=as_of) == []
     again = plan_and_act(harness, policy, as_of)
     assert again["actions_new"] == 0 and again["delivered"] == 0
     assert len([s for s in qbo.sent if str(s["id"]) == invoice["Id"]]) == len(sends)
@@ -291,7 +291,7 @@ def test_a_dry_run_syncs_and_plans_but_makes_no_write_request(harness: Harness) 
     assert calls and all(call["operation"] in reads for call in calls), [c["operation"] for c in calls]
     assert qbo.sent == [] and "PrivateNote" not in qbo._objects["Invoice"][invoice["Id"]]
     assert preview.delivery.dry_run and preview.delivery.due >= 1 and preview.delivery.delivered == 0
-    assert preview.new_action_keys == [] and harness.store.outbox_counts(harness.settings.tenant) == {}
+    assert preview.new_action_keys == [] and harness.store.outbox.outbox_counts(harness.settings.tenant) == {}
     real = run_tenant(harness.runtime, harness.platform, default_policy(), as_of)
     assert real.delivery.delivered == preview.delivery.due and len(qbo.sent) == 1
 
@@ -307,11 +307,11 @@ def test_an_action_sent_by_a_worker_that_died_is_not_sent_again(harness: Harness
     harness.sync()
     plan_tenant(harness.store, harness.settings.tenant, default_policy(), as_of - timedelta(days=1), "USD", {})
     tenant = harness.settings.tenant
-    (entry,) = harness.store.claim_actions(tenant, due_by=as_of + timedelta(days=2))
+    (entry,) = harness.store.outbox.claim_actions(tenant, due_by=as_of + timedelta(days=2))
     assert entry["channel"] == "email"  # 5 days overdue, no mobile: the first reminder goes by email
     harness.platform.deliverer(harness.runtime).deliver(entry)  # worker A sends, then dies before marking it sent
     assert len(qbo.sent) == 1
-    (again,) = harness.store.claim_actions(tenant, due_by=as_of + timedelta(days=2), lease=timedelta(seconds=-1))
+    (again,) = harness.store.outbox.claim_actions(tenant, due_by=as_of + timedelta(days=2), lease=timedelta(seconds=-1))
     assert again["reclaimed"]
     harness.open().deliverer(harness.runtime).deliver(again)  # worker B takes the claim over
     assert len(qbo.sent) == 1
@@ -356,8 +356,8 @@ def test_foreign_currency_invoices_are_planned_at_the_rate_quickbooks_used(harne
     qbo.add_invoice(customer["Id"], amount=500, currency="EUR", exchange_rate="1.08", txn_date=earlier,
                     due_date=earlier + timedelta(days=30))
     harness.sync()
-    assert harness.store.exchange_rates(harness.settings.tenant) == {"EUR": Decimal("1.10")}  # the newest
-    rates = harness.store.exchange_rates(harness.settings.tenant)
+    assert harness.store.ledger.exchange_rates(harness.settings.tenant) == {"EUR": Decimal("1.10")}  # the newest
+    rates = harness.store.ledger.exchange_rates(harness.settings.tenant)
     outcome = plan_tenant(harness.store, harness.settings.tenant, default_policy(), datetime.now(UTC), "USD", rates)
     (decision,) = outcome.decisions.customers
     assert decision.overdue_amount == Decimal("1650.00")  # (1000 + 500) EUR at 1.10

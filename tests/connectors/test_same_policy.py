@@ -111,7 +111,7 @@ def from_quickbooks(runtime: Runtime, qbo: FakeQuickBooks, monkeypatch: pytest.M
     settings = QuickBooksSettings(realm_id=qbo.realm_id, client_id=qbo.client_id,
                                   client_secret=Secret(qbo.client_secret), environment=qbo.discovery_url,
                                   api_base=qbo.base_url)
-    runtime.store.save_tenant(settings.tenant, "quickbooks", settings.to_record())
+    runtime.store.tenants.save_tenant(settings.tenant, "quickbooks", settings.to_record())
     TokenStore(runtime.store, runtime.cipher).save(
         settings.tenant, OAuthToken("expired", qbo.refresh_token(), datetime.now(UTC) - timedelta(hours=1)))
     platform = QuickBooksPlatform(runtime, settings)
@@ -135,7 +135,7 @@ def from_xero(runtime: Runtime, xero: FakeXero) -> tuple[RunOutcome, dict[str, s
     settings = XeroSettings(tenant_id=xero.tenant_id, connection="same", client_id=xero.client_id,
                             client_secret=Secret(xero.client_secret), home_currency="USD",
                             api_base=xero.accounting_url, connections_base=xero.url, token_url=xero.token_url)
-    runtime.store.save_tenant(settings.tenant, "xero", settings.to_record())
+    runtime.store.tenants.save_tenant(settings.tenant, "xero", settings.to_record())
     issued_token = xero.token_set()
     TokenStore(runtime.store, runtime.cipher).save(settings.token_key, OAuthToken(
         issued_token["access_token"], issued_token["refresh_token"], datetime.now(UTC) + timedelta(minutes=30)))

@@ -24,6 +24,7 @@ from collections_engine.types import (
 )
 from connectors.common.errors import StoreError
 from connectors.common.store import Store
+from connectors.common.sync import Changes
 
 UTC = timezone.utc
 AS_OF = datetime(2026, 11, 24, 10, tzinfo=UTC)
@@ -120,83 +121,82 @@ def test_every_type_round_trips_exactly(store: Store) -> None:
         cost=Decimal("0.02"),
         planned_at=datetime(2026, 11, 20, 8, tzinfo=UTC),
     )
-    store.upsert_customers("t", [c])
-    store.upsert_items("t", [i])
-    store.upsert_payments("t", [p])
-    store.save_promise("t", promise)
-    store.save_plan("t", payment_plan)
-    store.record_events("t", [event])
-    portfolio = store.load_portfolio("t", "EUR", {"USD": Decimal("0.9")})
+    store.ledger.upsert_customers("t", [c])
+    store.ledger.upsert_items("t", [i])
+    store.ledger.upsert_payments("t", [p])
+    store.ledger.save_promise("t", promise)
+    store.ledger.save_plan("t", payment_plan)
+    store.history.record_events("t", [event])
+    portfolio = store.ledger.load_portfolio("t", "EUR", {"USD": Decimal("0.9")})
     assert portfolio.customers == (c,)
     assert portfolio.items == (i,)
     assert portfolio.payments == (p,)
     assert portfolio.promises == (promise,)
     assert portfolio.plans == (payment_plan,)
-    assert store.load_history("t").events == (event,)
-    assert store.load_portfolio("other", "EUR", {}).items == ()
+    assert store.history.load_history("t").events == (event,)
+    assert store.ledger.load_portfolio("other", "EUR", {}).items == ()
 
 
-def test_upsert_updates_and_close_items_not_in(store: Store) -> None:
-    store.upsert_items("t", [item("i1"), item("i2")])
-    store.upsert_items("t", [item("i1", residual="0.10")])
-    assert {x.id: x.residual for x in store.load_portfolio("t", "EUR", {}).items} == {
+def test_upsert_updates_in_place(store: Store) -> None:
+    store.ledger.upsert_items("t", [item("i1"), item("i2")])
+    store.ledger.upsert_items("t", [item("i1", residual="0.10")])
+    assert {x.id: x.residual for x in store.ledger.load_portfolio("t", "EUR", {}).items} == {
         "i1": Decimal("0.10"),
         "i2": Decimal("100.10"),
     }
-    assert store.close_items_not_in("t", {"i1"}, date(2026, 11, 24)) == 1
-    closed = {x.id: x for x in store.load_portfolio("t", "EUR", {}).items}["i2"]
-    assert closed.residual == 0 and closed.settled_on == date(2026, 11, 24)
 
 
 def test_outbox_records_once_and_feeds_the_history(store: Store) -> None:
-    store.upsert_customers("t", [active()])
-    store.upsert_items("t", [item("i1")])
-    portfolio = store.load_portfolio("t", "EUR", {})
-    actions = plan(portfolio, default_policy(), store.load_history("t"), AS_OF).actions()
+    store.ledger.upsert_customers("t", [active()])
+    store.ledger.upsert_items("t", [item("i1")])
+    portfolio = store.ledger.load_portfolio("t", "EUR", {})
+    actions = plan(portfolio, default_policy(), store.history.load_history("t"), AS_OF).actions()
     assert actions
-    first = store.enqueue_actions("t", None, actions, AS_OF)
+    first = store.outbox.enqueue_actions("t", None, actions, AS_OF)
     assert first == [a.key for a in actions]
-    assert store.enqueue_actions("t", None, actions, AS_OF) == []
-    assert store.outbox_counts("t") == {"pending": len(actions)}
-    again = plan(portfolio, default_policy(), store.load_history("t"), AS_OF + timedelta(hours=2))
+    assert store.outbox.enqueue_actions("t", None, actions, AS_OF) == []
+    assert store.outbox.outbox_counts("t") == {"pending": len(actions)}
+    again = plan(portfolio, default_policy(), store.history.load_history("t"), AS_OF + timedelta(hours=2))
     assert again.actions() == []
     # the same as_of does not see what it planned itself: old runs stay reproducible
-    replay = plan(portfolio, default_policy(), store.load_history("t"), AS_OF)
+    replay = plan(portfolio, default_policy(), store.history.load_history("t"), AS_OF)
     assert [a.key for a in replay.actions()] == [a.key for a in actions]
-    assert store.enqueue_actions("t", None, replay.actions(), AS_OF) == []
+    assert store.outbox.enqueue_actions("t", None, replay.actions(), AS_OF) == []
 
 
 def test_outbox_status_changes(store: Store) -> None:
-    store.upsert_customers("t", [active()])
-    store.upsert_items("t", [item("i1")])
-    actions = plan(store.load_portfolio("t", "EUR", {}), default_policy(), store.load_history("t"), AS_OF).actions()
-    key = store.enqueue_actions("t", None, actions, AS_OF)[0]
-    store.mark_failed("t", key, "smtp 451", retryable=True)
-    assert store.pending_actions("t")[0]["attempts"] == 1
-    store.mark_sent("t", key, AS_OF, "msg-1")
-    assert store.outbox_counts("t") == {"sent": 1}
+    store.ledger.upsert_customers("t", [active()])
+    store.ledger.upsert_items("t", [item("i1")])
+    portfolio = store.ledger.load_portfolio("t", "EUR", {})
+    actions = plan(portfolio, default_policy(), store.history.load_history("t"), AS_OF).actions()
+    key = store.outbox.enqueue_actions("t", None, actions, AS_OF)[0]
+    store.outbox.mark_failed("t", key, "smtp 451", retryable=True)
+    assert store.outbox.pending_actions("t")[0]["attempts"] == 1
+    store.outbox.mark_sent_many("t", [(key, "msg-1")], AS_OF)
+    assert store.outbox.outbox_counts("t") == {"sent": 1}
     with pytest.raises(StoreError, match="no outbox entry 'nope'"):
-        store.mark_sent("t", "nope", AS_OF)
+        store.outbox.mark_failed("t", "nope", "timeout", retryable=True)
 
 
 def test_bookmarks_quarantine_runs(store: Store) -> None:
-    assert store.get_bookmark("t", "ledger") is None
-    store.set_bookmark("t", "ledger", "abc")
-    store.set_bookmark("t", "ledger", "def")
-    assert store.get_bookmark("t", "ledger") == "def"
-    store.quarantine("t", "ledger", "line 3", {"amount": "x"}, "amount: 'x' is not an amount")
-    assert store.quarantined("t") == [
+    assert store.sync.get_bookmark("t", "ledger") is None
+    store.sync.set_bookmark("t", "ledger", "abc")
+    store.sync.set_bookmark("t", "ledger", "def")
+    assert store.sync.get_bookmark("t", "ledger") == "def"
+    quarantined = Changes(quarantined=[("line 3", {"amount": "x"}, "amount: 'x' is not an amount")])
+    store.sync.write_page("t", "ledger", quarantined, "ghi")
+    assert store.sync.quarantined("t") == [
         {"stream": "ledger", "record": "line 3", "reason": "amount: 'x' is not an amount", "raw": {"amount": "x"}}
     ]
-    run_id = store.start_run("t", "plan", AS_OF)
-    store.finish_run(run_id, "done", {"actions": 2})
-    assert store.last_runs("t")[0]["stats"] == {"actions": 2}
+    run_id = store.runs.start_run("t", "plan", AS_OF)
+    store.runs.finish_run(run_id, "done", {"actions": 2})
+    assert store.runs.last_runs("t")[0]["stats"] == {"actions": 2}
 
 
 def test_naive_datetimes_are_refused(store: Store) -> None:
     event = ContactEvent(id="e", customer_id="c1", at=datetime(2026, 11, 20, 9), channel="email")
     with pytest.raises(Exception, match="timezone-aware"):
-        store.record_events("t", [event])
+        store.history.record_events("t", [event])
 
 
 def test_a_row_mapping_refuses_a_column_that_is_no_field_and_a_codec_of_no_column() -> None:

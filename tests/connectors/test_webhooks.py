@@ -53,7 +53,7 @@ def cloud_event(event_id: str, realm: str, kind: str = "qbo.invoice.updated.v1",
 
 @pytest.fixture
 def app(store: Store) -> tuple[WebhookApp, list[str]]:
-    store.save_tenant("quickbooks:310687", "quickbooks", {})
+    store.tenants.save_tenant("quickbooks:310687", "quickbooks", {})
     enqueued: list[str] = []
     instance = WebhookApp(store, {"/webhooks/quickbooks": QuickBooksWebhooks(SECRET)}, enqueued.append,
                           clock=lambda: NOW)
@@ -69,7 +69,7 @@ def test_a_signed_delivery_is_stored_and_its_tenant_synced_once(
     status, reply = call(instance, "POST", "/webhooks/quickbooks", body, {"intuit-signature": sign(body)})
     assert (status, reply) == (200, {"received": 3, "new": 2, "replayed": 0, "stale": 0, "ignored": 1})
     assert enqueued == ["quickbooks:310687"]
-    events = store.webhook_events()
+    events = store.webhooks.webhook_events()
     assert [(e["entity"], e["operation"], e["status"]) for e in events] == [
         ("Invoice", "updated", "received"), ("Payment", "created", "received"), ("Invoice", "updated", "ignored")]
     status, reply = call(instance, "POST", "/webhooks/quickbooks", body, {"intuit-signature": sign(body)})
@@ -85,7 +85,7 @@ def test_bad_signatures_are_refused_before_anything_is_read(
     body = json.dumps([cloud_event("e1", "310687")]).encode()
     headers = {"intuit-signature": signature} if signature is not None else {}
     assert call(instance, "POST", "/webhooks/quickbooks", body, headers)[0] == 401
-    assert store.webhook_events() == [] and enqueued == []
+    assert store.webhooks.webhook_events() == [] and enqueued == []
 
 
 def test_signatures_are_compared_in_constant_time(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -115,7 +115,7 @@ def test_legacy_deliveries_and_malformed_bodies(app: tuple[WebhookApp, list[str]
         {"name": "Invoice", "id": "7", "operation": "Delete", "lastUpdated": "2026-11-24T01:43:00-0800"}]}}]}).encode()
     status, reply = call(instance, "POST", "/webhooks/quickbooks", legacy, {"intuit-signature": sign(legacy)})
     assert (status, reply["new"]) == (200, 2)
-    assert [(e["entity"], e["entity_id"], e["operation"]) for e in store.webhook_events()] == [
+    assert [(e["entity"], e["entity_id"], e["operation"]) for e in store.webhooks.webhook_events()] == [
         ("Customer", "1", "create"), ("Invoice", "7", "delete")]
     assert call(instance, "POST", "/webhooks/quickbooks", legacy, {"intuit-signature": sign(legacy)})[1][
         "replayed"] == 2
@@ -130,7 +130,7 @@ def test_stale_events_are_kept_but_not_acted_upon(app: tuple[WebhookApp, list[st
     body = json.dumps([cloud_event("old", "310687", at=NOW - timedelta(days=3))]).encode()
     status, reply = call(instance, "POST", "/webhooks/quickbooks", body, {"intuit-signature": sign(body)})
     assert (status, reply["stale"], enqueued) == (200, 1, [])
-    assert store.webhook_events()[0]["status"] == "stale"
+    assert store.webhooks.webhook_events()[0]["status"] == "stale"
 
 
 def test_routes_methods_and_health(app: tuple[WebhookApp, list[str]]) -> None:
@@ -167,7 +167,7 @@ def test_a_webhook_task_syncs_what_changed(store: Store, tmp_path: Any, monkeypa
         result = worker.handle_webhook.run(tenant)  # the task's body, in this process
         assert result["webhook_events"] == 1
         assert f"inv:{invoice['Id']}" in {i.id for i in harness.portfolio().items}
-        assert store.webhook_events(tenant=tenant)[0]["status"] == "handled"
+        assert store.webhooks.webhook_events(tenant=tenant)[0]["status"] == "handled"
 
 
 @pytest.mark.parametrize(
@@ -208,7 +208,7 @@ def test_a_large_genuine_batch_is_accepted_and_stored_at_once(
     assert len(body) > 1.4 * 2**20
     status, reply = call(instance, "POST", "/webhooks/quickbooks", body, {"intuit-signature": sign(body)})
     assert (status, reply["new"], enqueued) == (200, 8000, ["quickbooks:310687"])
-    assert len(store.webhook_events()) == 8000
+    assert len(store.webhooks.webhook_events()) == 8000
     again = call(instance, "POST", "/webhooks/quickbooks", body, {"intuit-signature": sign(body)})[1]
     assert again["replayed"] == 8000 and again["new"] == 0
 

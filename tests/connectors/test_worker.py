@@ -61,7 +61,7 @@ class Cluster:
             environment=qbo.discovery_url, api_base=qbo.base_url, page_size=page_size,
         )
         self.tenant = settings.tenant
-        self.store.save_tenant(self.tenant, "quickbooks", settings.to_record())
+        self.store.tenants.save_tenant(self.tenant, "quickbooks", settings.to_record())
         TokenStore(self.store, Cipher(key)).save(
             self.tenant, OAuthToken("expired", qbo.refresh_token(), datetime.now(UTC) - timedelta(hours=1))
         )
@@ -78,11 +78,11 @@ class Cluster:
         return process
 
     def bookmark(self, stream: str) -> dict[str, Any]:
-        value = self.store.get_bookmark(self.tenant, stream)
+        value = self.store.sync.get_bookmark(self.tenant, stream)
         return json.loads(value) if value else {}
 
     def items(self) -> int:
-        return len(self.store.load_portfolio(self.tenant, "USD", {}).items)
+        return len(self.store.ledger.load_portfolio(self.tenant, "USD", {}).items)
 
     def stop(self) -> None:
         for process in self.workers:
@@ -168,7 +168,7 @@ def test_dispatch_enqueues_one_task_per_tenant(
     from connectors.common.ratelimit import LocalRateLimiter
     from connectors.common.runtime import Runtime
 
-    cluster.store.save_tenant("quickbooks:222", "quickbooks", {})
+    cluster.store.tenants.save_tenant("quickbooks:222", "quickbooks", {})
     monkeypatch.setattr(worker, "_runtime", Runtime(cluster.store, FileLocks(tmp_path), LocalRateLimiter()))
     count = worker.dispatch.run("sync")  # the body, in this process: it only enqueues
     assert count == 2

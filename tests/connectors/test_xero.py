@@ -45,7 +45,7 @@ class Harness:
             client_secret=Secret(fake.client_secret), home_currency="NZD", api_base=fake.accounting_url,
             connections_base=fake.url, token_url=fake.token_url, page_size=100,
         )
-        store.save_tenant(self.settings.tenant, "xero", self.settings.to_record())
+        store.tenants.save_tenant(self.settings.tenant, "xero", self.settings.to_record())
         issued = fake.token_set()
         self.tokens = TokenStore(store, self.runtime.cipher)
         self.tokens.save(self.settings.token_key, OAuthToken(
@@ -63,7 +63,7 @@ class Harness:
         return sync_tenant(self.runtime, self.platform, **options)
 
     def portfolio(self) -> Any:
-        return self.store.load_portfolio(self.settings.tenant, "NZD", {})
+        return self.store.ledger.load_portfolio(self.settings.tenant, "NZD", {})
 
     def accounting_calls(self) -> list[dict[str, Any]]:
         return [c for c in self.fake.calls if c["path"].lower().startswith("/api.xro/2.0/")]
@@ -189,7 +189,7 @@ def test_a_malformed_record_is_quarantined_and_the_rest_synced(harness: Harness)
     fake.corrupt("Invoices", bad["InvoiceID"], {**fake.record("Invoices", bad["InvoiceID"]), "AmountDue": "lots"})
     figures = harness.sync()
     assert figures["quarantined"] == 1
-    (entry,) = harness.store.quarantined(harness.settings.tenant)
+    (entry,) = harness.store.sync.quarantined(harness.settings.tenant)
     assert bad["InvoiceID"] in entry["record"] and "AmountDue" in entry["reason"]
     assert good["InvoiceID"] in {i.id for i in harness.portfolio().items}
 
@@ -259,13 +259,13 @@ def test_organisations_of_one_authorization_share_one_token_set(harness: Harness
     second = XeroSettings(**{**harness.settings.to_record(), "tenant_id": fake.tenant_ids[1]},
                           client_secret=Secret(fake.client_secret))
     assert second.token_key == harness.settings.token_key
-    harness.store.save_tenant(second.tenant, "xero", second.to_record())
+    harness.store.tenants.save_tenant(second.tenant, "xero", second.to_record())
     fake.add_contact("Other Org Customer", tenant=fake.tenant_ids[1])
     fake.expire_access_tokens()
     sync_tenant(harness.runtime, harness.open(second))
     harness.sync()  # the first organisation uses the token the second one refreshed
     assert [c["operation"] for c in fake.calls].count("token") == 1
-    names = {c.name for c in harness.store.load_portfolio(second.tenant, "USD", {}).customers}
+    names = {c.name for c in harness.store.ledger.load_portfolio(second.tenant, "USD", {}).customers}
     assert names == {"Other Org Customer"}
 
 
@@ -306,7 +306,7 @@ def test_a_retried_delivery_is_a_no_op_at_xero(harness: Harness) -> None:
     harness.sync()
     run_tenant(harness.runtime, harness.platform, default_policy(), as_of - timedelta(days=1),
                options=RunOptions(sync=False, deliver=False))
-    (entry,) = harness.store.claim_actions(harness.settings.tenant, due_by=as_of + timedelta(days=1))
+    (entry,) = harness.store.outbox.claim_actions(harness.settings.tenant, due_by=as_of + timedelta(days=1))
     deliverer = harness.platform.deliverer(harness.runtime)
     deliverer.deliver(entry)
     harness.open().deliverer(harness.runtime).deliver({**entry, "reclaimed": True})  # a second worker
@@ -321,7 +321,7 @@ def test_a_dry_run_makes_no_write_request(harness: Harness) -> None:
                          options=RunOptions(dry_run=True))
     assert preview.delivery.dry_run and preview.delivery.due >= 1
     assert harness.fake.writes == [] and harness.fake.emails() == []
-    assert harness.store.outbox_counts(harness.settings.tenant) == {}
+    assert harness.store.outbox.outbox_counts(harness.settings.tenant) == {}
 
 
 def test_foreign_currency_invoices_are_planned_at_the_rate_xero_used(harness: Harness) -> None:
@@ -330,7 +330,7 @@ def test_foreign_currency_invoices_are_planned_at_the_rate_xero_used(harness: Ha
     fake.add_invoice(payer["ContactID"], total=100, date=TODAY - timedelta(days=40),
                      due_date=TODAY - timedelta(days=10), currency="USD", rate="0.600000")
     harness.sync()
-    assert harness.store.exchange_rates(harness.settings.tenant) == {"USD": Decimal("1.666667")}
+    assert harness.store.ledger.exchange_rates(harness.settings.tenant) == {"USD": Decimal("1.666667")}
 
 
 def test_no_token_or_secret_reaches_the_logs(harness: Harness, caplog: pytest.LogCaptureFixture) -> None:
@@ -454,7 +454,7 @@ def test_connect_xero_then_run_and_status_from_the_command_line(
     tenants = json.loads(connected.stdout)["tenants"]
     assert tenants == [f"xero:{t}" for t in fake.tenant_ids]
     store = Store(f"sqlite:///{tmp_path / 'store.db'}")
-    records = {r["tenant"]: r["settings"] for r in store.connected_tenants("xero")}
+    records = {r["tenant"]: r["settings"] for r in store.tenants.connected_tenants("xero")}
     assert {r["home_currency"] for r in records.values()} == {"NZD", "USD"}
     assert len({r["connection"] for r in records.values()}) == 1  # one token set for both organisations
     tenant = tenants[0]

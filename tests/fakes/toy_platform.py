@@ -89,7 +89,7 @@ def connect_toy(ctx: click.Context, company: str) -> None:
     from connectors.cli_common import open_runtime
 
     settings = ToySettings(company)
-    open_runtime(ctx).store.save_tenant(settings.tenant, "toy", {"company": company})
+    open_runtime(ctx).store.tenants.save_tenant(settings.tenant, "toy", {"company": company})
     click.echo(settings.tenant)
 
 
