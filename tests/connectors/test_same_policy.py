@@ -1,5 +1,6 @@
 """One policy document, three sources: a ledger file, QuickBooks and Xero give the same decisions for the same
-receivables (levels, channels, stages and the amount each reminder asks), through the same pipeline."""
+receivables (levels, channels and the amount each reminder asks), through the same pipeline, and the very decisions
+the Odoo addon reaches on the same book (its test_same_policy.py reads the same fixture)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ import pytest
 pytest.importorskip("xero_python", reason="xero-python is not installed (pip install '.[xero]')")
 pytest.importorskip("quickbooks", reason="python-quickbooks is not installed (pip install '.[quickbooks]')")
 
-from collections_engine.defaults import default_policy_document
 from collections_engine.policy import Policy, policy_from_json
 from connectors.common.locks import FileLocks
 from connectors.common.ratelimit import LocalRateLimiter
@@ -33,20 +33,21 @@ from tests.fakes.quickbooks_server import FakeQuickBooks
 from tests.fakes.xero_server import FakeXero
 
 UTC = timezone.utc
-AS_OF = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)  # a Tuesday, inside the contact window
+# The book and the decisions every platform must reach, shared with the addon's own test.
+FIXTURE = json.loads((Path(__file__).resolve().parents[2] / "odoo_addon_collections" / "account_collections" / "tests"
+                      / "data" / "same_policy.json").read_text(encoding="utf-8"))
+AS_OF = datetime.fromisoformat(FIXTURE["as_of"])
 TODAY = AS_OF.date()
-# name, email, [(days overdue, amount, open amount)]
 BOOK: list[tuple[str, str, list[tuple[int, str, str]]]] = [
-    ("Prompt Payer", "ap@prompt.test", [(-10, "1200.00", "1200.00")]),
-    ("Slightly Late", "ap@slight.test", [(6, "500.00", "500.00"), (-3, "80.00", "80.00")]),
-    ("Partly Paid", "ap@partly.test", [(20, "900.00", "400.00")]),
-    ("Long Overdue", "ap@long.test", [(75, "2500.00", "2500.00"), (40, "300.00", "300.00")]),
+    (c["name"], c["email"], [(i["days_overdue"], i["amount"], i["open"]) for i in c["invoices"]])
+    for c in FIXTURE["book"]
 ]
+EXPECTED = {name: (d["level"], sorted(tuple(a) for a in d["actions"])) for name, d in FIXTURE["expected"].items()}
 
 
 def policy() -> Policy:
-    """One policy document, read from its JSON text by every source."""
-    return policy_from_json(json.dumps(default_policy_document()))
+    """The policy document Odoo's default configuration exports, read from its JSON text by every source."""
+    return policy_from_json(json.dumps(FIXTURE["policy"]))
 
 
 def due_and_issue(days_overdue: int) -> tuple[date, date]:
@@ -55,13 +56,13 @@ def due_and_issue(days_overdue: int) -> tuple[date, date]:
 
 
 def decisions(outcome: RunOutcome, names: dict[str, str]) -> dict[str, Any]:
-    """Per customer name: stage, level and each action's channel and amount asked."""
+    """Per customer name: the level reached and each action's level, channel and amount asked."""
     actions: dict[str, list[tuple[str, str, str]]] = {}
     for action in outcome.decisions.actions():
         actions.setdefault(names[action.customer_id], []).append(
             (action.level, action.channel, f"{action.amount_due:.2f}"))
     return {
-        names[d.customer_id]: (d.stage, d.level, sorted(actions.get(names[d.customer_id], [])))
+        names[d.customer_id]: (d.level, sorted(actions.get(names[d.customer_id], [])))
         for d in outcome.decisions.customers
     }
 
@@ -144,12 +145,10 @@ def from_xero(runtime: Runtime, xero: FakeXero) -> tuple[RunOutcome, dict[str, s
     return outcome, names
 
 
-def test_one_policy_gives_the_same_decisions_on_a_ledger_quickbooks_and_xero(
+def test_one_policy_gives_the_same_decisions_on_a_ledger_quickbooks_and_xero_as_in_odoo(
     runtime: Runtime, qbo: FakeQuickBooks, xero: FakeXero, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ledger = decisions(*from_ledger(runtime, tmp_path))
     quickbooks = decisions(*from_quickbooks(runtime, qbo, monkeypatch))
     on_xero = decisions(*from_xero(runtime, xero))
-    assert ledger == quickbooks == on_xero
-    assert ledger["Prompt Payer"][2] == [] and ledger["Long Overdue"][2]  # something to decide, both ways
-    assert any(amount == "400.00" for _level, _channel, amount in ledger["Partly Paid"][2])
+    assert ledger == quickbooks == on_xero == EXPECTED

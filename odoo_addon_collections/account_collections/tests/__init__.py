@@ -3,3 +3,4 @@ from . import test_portal
 from . import test_daily_run
 from . import test_statement
 from . import test_assignment
+from . import test_same_policy
