@@ -52,6 +52,7 @@ setup(
             "python-quickbooks>=0.9",
             "intuit-oauth>=1.2",
             "xero-python>=6",
+            "httpx>=0.27",
             "odoorpc>=0.10",
         ],
     },
@@ -62,6 +63,7 @@ setup(
             "files = connectors.files.platform:SPEC",
             "quickbooks = connectors.quickbooks.platform:SPEC",
             "xero = connectors.xero.platform:SPEC",
+            "zoho = connectors.zoho.platform:SPEC",
         ],
     },
     classifiers=[

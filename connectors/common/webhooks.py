@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import json
@@ -18,7 +19,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 _logger = logging.getLogger(__name__)
 # A genuine batch can be large (8,000 QuickBooks events are about 1.5 MB); a body announced beyond this is
@@ -63,6 +64,26 @@ class Receiver(Protocol):
 
     def parse(self, raw_body: bytes) -> list[WebhookEvent]:
         """The events of a delivery; ValueError when it is not a delivery of this platform."""
+
+
+@runtime_checkable
+class SecretHeaderReceiver(Protocol):
+    """A receiver of a platform that does not sign its deliveries (Zoho Books): the delivery carries a secret in a
+    header instead, which the receiver checks itself (in constant time) and may pick per tenant from the headers.
+    ``secret()`` and ``signature_header`` still say whether any secret is configured and where it travels."""
+
+    def verify(self, raw_body: bytes, headers: Mapping[str, str]) -> bool:
+        """True when the request's headers carry the right secret."""
+
+    def parse_request(self, raw_body: bytes, headers: Mapping[str, str]) -> list[WebhookEvent]:
+        """The events of a delivery, read with its headers; ValueError when it is not a delivery of this platform."""
+
+
+def verify_shared_secret(given: str | None, secret: str | None) -> bool:
+    """True when a header carries the shared secret itself; compared in constant time."""
+    if not given or not secret:
+        return False
+    return hmac.compare_digest(given.strip().encode(), secret.encode())
 
 
 class WebhookApp:
@@ -110,10 +131,14 @@ class WebhookApp:
         if body is None:
             await _reply(send, 413, {"error": "body too large"})
             return
-        status, payload = self.handle(receiver, _header(scope, receiver.signature_header), body)
+        headers = {bytes(k).decode("latin-1").lower(): bytes(v).decode("latin-1")
+                   for k, v in scope.get("headers") or []}
+        status, payload = self.handle(receiver, _header(scope, receiver.signature_header), body, headers)
         await _reply(send, status, payload)
 
-    def handle(self, receiver: Receiver, signature: str | None, body: bytes) -> tuple[int, dict[str, Any]]:
+    def handle(
+        self, receiver: Receiver, signature: str | None, body: bytes, headers: Mapping[str, str] | None = None
+    ) -> tuple[int, dict[str, Any]]:
         """Verify, parse, store and enqueue one delivery; return the status and the reply.
 
         Whatever a well-signed body holds, the answer is 200 or 4xx: a delivery the parser cannot read is
@@ -121,11 +146,18 @@ class WebhookApp:
         secret = receiver.secret()
         if not secret:
             return 503, {"error": f"no webhook secret is configured for {receiver.platform}"}
-        if not verify_hmac_sha256(body, signature, secret):
+        parse: Callable[[], list[WebhookEvent]]
+        if isinstance(receiver, SecretHeaderReceiver):
+            verified = receiver.verify(body, headers or {})
+            parse = functools.partial(receiver.parse_request, body, headers or {})
+        else:
+            verified = verify_hmac_sha256(body, signature, secret)
+            parse = functools.partial(receiver.parse, body)
+        if not verified:
             _logger.warning("%s webhook: bad or missing signature (%d bytes)", receiver.platform, len(body))
             return 401, {"error": "invalid signature"}
         try:
-            events = receiver.parse(body)
+            events = parse()
         except ValueError as err:
             return 400, {"error": f"not a {receiver.platform} delivery: {err}"}
         except Exception as err:  # a parser bug on an odd shape: refuse the delivery, do not crash

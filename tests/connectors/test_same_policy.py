@@ -1,6 +1,7 @@
-"""One policy document, three sources: a ledger file, QuickBooks and Xero give the same decisions for the same
-receivables (levels, channels and the amount each reminder asks), through the same pipeline, and the very decisions
-the Odoo addon reaches on the same book (its test_same_policy.py reads the same fixture)."""
+"""One policy document, five platforms: a ledger file, QuickBooks, Xero and Zoho Books give the same decisions for
+the same receivables (levels, channels and the amount each reminder asks), through the same pipeline, and they are
+the decisions the Odoo addon reaches on the same book under the same document (its test_same_policy.py reads the
+same fixture)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 
 pytest.importorskip("xero_python", reason="xero-python is not installed (pip install '.[xero]')")
 pytest.importorskip("quickbooks", reason="python-quickbooks is not installed (pip install '.[quickbooks]')")
+pytest.importorskip("httpx", reason="httpx is not installed (pip install '.[zoho]')")
 
 from collections_engine.policy import Policy, policy_from_json
 from connectors.common.locks import FileLocks
@@ -29,8 +31,11 @@ from connectors.quickbooks.platform import QuickBooksPlatform
 from connectors.quickbooks.settings import QuickBooksSettings
 from connectors.xero.platform import XeroPlatform
 from connectors.xero.settings import XeroSettings
+from connectors.zoho.platform import ZohoPlatform
+from connectors.zoho.settings import ZohoSettings
 from tests.fakes.quickbooks_server import FakeQuickBooks
 from tests.fakes.xero_server import FakeXero
+from tests.fakes.zoho_server import FakeZoho
 
 UTC = timezone.utc
 # The book and the decisions every platform must reach, shared with the addon's own test.
@@ -82,6 +87,12 @@ def qbo() -> Iterator[FakeQuickBooks]:
 @pytest.fixture
 def xero() -> Iterator[FakeXero]:
     with FakeXero(organisations=("Same Policy Ltd (US)",)) as server:
+        yield server
+
+
+@pytest.fixture
+def zoho() -> Iterator[FakeZoho]:
+    with FakeZoho(organizations=(("Same Policy Inc", "USD"),)) as server:
         yield server
 
 
@@ -145,10 +156,35 @@ def from_xero(runtime: Runtime, xero: FakeXero) -> tuple[RunOutcome, dict[str, s
     return outcome, names
 
 
-def test_one_policy_gives_the_same_decisions_on_a_ledger_quickbooks_and_xero_as_in_odoo(
-    runtime: Runtime, qbo: FakeQuickBooks, xero: FakeXero, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def from_zoho(runtime: Runtime, zoho: FakeZoho) -> tuple[RunOutcome, dict[str, str]]:
+    names = {}
+    for name, email, invoices in BOOK:
+        contact = zoho.add_contact(name, email=email)
+        names[str(contact["contact_id"])] = name
+        for days, amount, open_amount in invoices:
+            due, issued = due_and_issue(days)
+            invoice = zoho.add_invoice(contact["contact_id"], total=amount, date=issued, due_date=due)
+            paid = float(amount) - float(open_amount)
+            if paid:
+                zoho.add_payment({invoice["invoice_id"]: paid}, issued + timedelta(days=5))
+    settings = ZohoSettings(organization_id=zoho.organization_id, connection="same", client_id=zoho.client_id,
+                            client_secret=Secret(zoho.client_secret), home_currency="USD",
+                            accounts_server=zoho.accounts_url, api_domain=zoho.url)
+    runtime.store.tenants.save_tenant(settings.tenant, "zoho", settings.to_record())
+    issued_token = zoho.token_set()
+    TokenStore(runtime.store, runtime.cipher).save(settings.token_key, OAuthToken(
+        issued_token["access_token"], issued_token["refresh_token"], datetime.now(UTC) + timedelta(minutes=60)))
+    outcome = run_tenant(runtime, ZohoPlatform(runtime, settings), policy(), AS_OF, options=RunOptions(dry_run=True))
+    assert zoho.writes == []
+    return outcome, names
+
+
+def test_one_policy_gives_the_same_decisions_on_a_ledger_quickbooks_xero_and_zoho_as_in_odoo(
+    runtime: Runtime, qbo: FakeQuickBooks, xero: FakeXero, zoho: FakeZoho, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     ledger = decisions(*from_ledger(runtime, tmp_path))
     quickbooks = decisions(*from_quickbooks(runtime, qbo, monkeypatch))
     on_xero = decisions(*from_xero(runtime, xero))
-    assert ledger == quickbooks == on_xero == EXPECTED
+    on_zoho = decisions(*from_zoho(runtime, zoho))
+    assert ledger == quickbooks == on_xero == on_zoho == EXPECTED
