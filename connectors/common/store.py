@@ -524,6 +524,10 @@ class SyncRepository(_Repository):
                 )
             for record_ref, raw, reason in changes.quarantined:
                 session.add(_quarantine_row(tenant, stream, record_ref, raw, reason))
+            links = [{"tenant": tenant, "item_id": item_id, "url": url[:2000], "fetched_at": _now()}
+                     for item_id, url in changes.pay_links.items()]
+            if links:
+                self._store._upsert(PayLinkRow, links, ("tenant", "item_id"), session)
             for currency, (on, rate) in changes.rates.items():
                 row = session.get(ExchangeRateRow, (tenant, currency))
                 if row is None:

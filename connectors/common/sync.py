@@ -48,6 +48,8 @@ class Changes:
     deleted_payments: list[str] = field(default_factory=list)
     quarantined: list[tuple[str, Any, str]] = field(default_factory=list)
     rates: dict[str, tuple[date, Decimal]] = field(default_factory=dict)
+    pay_links: dict[str, str] = field(default_factory=dict)
+    """Where the customer pays an item online, by item id, when the platform's record says."""
 
     def see_rate(self, currency: str, on: date, rate: Decimal) -> None:
         """Keep the newest rate of a currency seen in the page."""

@@ -218,6 +218,8 @@ def apply_record(collection: str, record: Mapping[str, Any], changes: Changes, h
             changes.deleted_items.append(str(record["invoice_id"]))
             return
         changes.items.append(item)
+        if record.get("invoice_url"):
+            changes.pay_links[item.id] = str(record["invoice_url"])
         _see_rate(record, item, changes, home_currency)
     elif collection == "creditnotes":
         if not record.get("creditnote_id"):

@@ -395,6 +395,8 @@ def test_reminders_are_sent_by_zoho_once_commented_and_the_status_set(harness: H
     assert len(notes) == outcome.delivery.delivered and "risk" in notes[0]
     (status,) = harness.fake.record("invoices", invoice["invoice_id"])["custom_fields"]
     assert status["api_name"] == "cf_collections_status" and "level" in status["value"]
+    link = harness.fake.record("invoices", invoice["invoice_id"])["invoice_url"]
+    assert outcome.pay_links == {invoice["invoice_id"]: link}  # the worklist carries Zoho's payment link
     again = run_tenant(harness.runtime, harness.platform, default_policy(), as_of)
     assert again.new_action_keys == [] and again.delivery.delivered == 0 and len(harness.fake.reminders()) == 1
 
