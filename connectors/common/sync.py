@@ -139,6 +139,27 @@ def sync_stream(
     return stats
 
 
+def newest_change(records: list[dict[str, Any]], changed_at: Callable[[Any], datetime | None]) -> datetime | None:
+    """The newest change time of a page's records, to the second (a record whose time cannot be read is skipped)."""
+    newest = None
+    for record in records:
+        try:
+            moment = changed_at(record) if isinstance(record, dict) else None
+        except ValueError:
+            moment = None
+        if moment is not None and (newest is None or moment > newest):
+            newest = moment
+    return newest.replace(microsecond=0) if newest else None
+
+
+def keyset_next(since: datetime | None, page: int, newest: datetime | None) -> tuple[datetime | None, int]:
+    """Where a "modified since" listing continues after a full page: from the page's newest change, or - when
+    the whole page changed within one second - from the next page of the same second."""
+    if newest is not None and (since is None or newest > since):
+        return newest, 1
+    return since, page + 1
+
+
 class SyncSession:
     """One sync of a tenant under its lock: bookmarks, streams run page by page, figures per stream."""
 

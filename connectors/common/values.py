@@ -12,7 +12,7 @@ from .sync import MappingError
 def money(record: Mapping[str, Any], name: str, what: str, default: Any = None) -> Decimal:
     """The amount in ``record[name]``; MappingError ("<what>: <name> is ...") when it is missing or no number."""
     raw = record.get(name, default)
-    if raw is None:
+    if raw is None or raw == "":
         raise MappingError(f"{what}: {name} is missing")
     try:
         value = Decimal(str(raw))

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..common.sync import Changes, Page
+from ..common.sync import Changes, Page, keyset_next, newest_change
 from .client import XeroClient
 from .mappers import apply_record, xero_time
 
@@ -65,23 +65,12 @@ class ModifiedSinceStream:
                 done = min(newest, ceiling) if newest else min(since or ceiling, ceiling)
                 yield Page(records, {"since": done.isoformat(), "page": 1})
                 return
-            if newest is not None and (since is None or newest > since):
-                since, page = newest, 1
-            else:
-                page += 1  # a whole page changed within one second: count pages inside it
+            since, page = keyset_next(since, page, newest)
             yield Page(records, {"since": since.isoformat() if since else None, "page": page})
 
     @staticmethod
     def _newest(records: list[dict[str, Any]]) -> datetime | None:
-        newest = None
-        for record in records:
-            try:
-                moment = xero_time(record.get("UpdatedDateUTC")) if isinstance(record, dict) else None
-            except ValueError:
-                moment = None
-            if moment is not None and (newest is None or moment > newest):
-                newest = moment
-        return _second(newest) if newest else None
+        return newest_change(records, lambda record: xero_time(record.get("UpdatedDateUTC")))
 
     def apply(self, record: dict[str, Any], changes: Changes) -> None:
         """Map one record."""

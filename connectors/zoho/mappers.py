@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from collections_engine.types import Allocation, Customer, Payment, ReceivableItem
 
 from ..common.sync import Changes, MappingError
+from ..common.values import money
 
 GONE = {"void"}
 NOT_YET = {"draft", "pending_approval", "approved"}
@@ -63,16 +64,7 @@ def _date(record: Mapping[str, Any], name: str, what: str, *, required: bool = T
 
 
 def _money(record: Mapping[str, Any], name: str, what: str, default: Any = None) -> Decimal:
-    raw = record.get(name, default)
-    if raw is None or raw == "":
-        raise MappingError(f"{what}: {name} is missing")
-    try:
-        value = Decimal(str(raw))
-    except InvalidOperation:
-        raise MappingError(f"{what}: {name} is not a number ({str(raw)[:40]!r})") from None
-    if not value.is_finite():
-        raise MappingError(f"{what}: {name} is not a number ({str(raw)[:40]!r})")
-    return value.quantize(Decimal("0.01"))
+    return money(record, name, what, default).quantize(Decimal("0.01"))
 
 
 def _text(value: Any) -> str | None:

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ..common.sync import Changes, MappingError, Page
+from ..common.sync import Changes, MappingError, Page, keyset_next, newest_change
 from .client import ZohoClient
 from .mappers import GONE_MARK, InvoiceResolver, apply_record, as_zoho_time, store_id, zoho_time
 
@@ -93,10 +93,7 @@ class ZohoListStream:
                 done = min(newest, ceiling) if newest else min(since or ceiling, ceiling)
                 yield Page(records, {"since": done.isoformat(), "page": 1, "full_at": full_at})
                 return
-            if newest is not None and (since is None or newest > since):
-                since, page = newest, 1
-            else:
-                page += 1  # a whole page changed within one second: count pages inside it
+            since, page = keyset_next(since, page, newest)
             yield Page(records, {"since": since.isoformat() if since else None, "page": page, "full_at": full_at})
 
     def _complete(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -109,15 +106,7 @@ class ZohoListStream:
 
     @staticmethod
     def _newest(records: list[dict[str, Any]]) -> datetime | None:
-        newest = None
-        for record in records:
-            try:
-                moment = zoho_time(record.get("last_modified_time")) if isinstance(record, dict) else None
-            except MappingError:
-                moment = None
-            if moment is not None and (newest is None or moment > newest):
-                newest = moment
-        return _second(newest) if newest else None
+        return newest_change(records, lambda record: zoho_time(record.get("last_modified_time")))
 
     def apply(self, record: dict[str, Any], changes: Changes) -> None:
         """Map one record."""
