@@ -8,10 +8,11 @@ The rejected rows are written with the import in one transaction; this prints ho
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
+
+from figures import print_figures  # a sibling module: the script's folder is on the path
 
 from connectors.common.store import Store
 from connectors.files.settings import FileSettings
@@ -34,11 +35,7 @@ def main() -> int:
     started = time.perf_counter()
     result = import_ledger(FileSettings(path=ledger, tenant="files:bench"), store)
     figures = {"rows": args.rows, "rejected": len(result.problems), "import_s": round(time.perf_counter() - started, 2)}
-    if args.format == "json":
-        print(json.dumps(figures))
-    else:
-        for name, value in figures.items():
-            print(f"{name:<10} {value}")
+    print_figures(figures, args.format)
     return 0
 
 

@@ -16,7 +16,6 @@ default levels: ``noupdate``) need ``--rebuild``. Prints the figures, or JSON wi
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import subprocess
@@ -284,6 +283,9 @@ def measure_oca(template: str, database: str) -> dict[str, float | int]:
     return figures
 
 
+from figures import print_figures  # noqa: E402  (a sibling module: the script's folder is on the path)
+
+
 def main() -> int:
     """Build (or reuse) the template, copy it, time the daily run."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -315,11 +317,7 @@ def main() -> int:
         figures["planning_vs_oca_time_ratio"] = round(
             float(figures["first_run_planning_s"]) / float(figures["oca_generate_lines_s"]), 2
         )
-    if args.format == "json":
-        print(json.dumps(figures, indent=2))
-    else:
-        for name, value in figures.items():
-            print(f"{name:<22} {value}")
+    print_figures(figures, args.format)
     return 0
 
 

@@ -12,7 +12,6 @@ Usage: python benchmarks/quickbooks_sync.py [--customers 5000] [--invoices 50000
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import sys
@@ -23,6 +22,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+
+from figures import print_figures  # noqa: E402  (a sibling module: the script's folder is on the path)
 
 
 def main() -> int:
@@ -111,11 +113,7 @@ def main() -> int:
         "incremental_s": round(incremental_s, 2),
         "items_in_store": items,
     }
-    if args.format == "json":
-        print(json.dumps(figures, indent=2))
-    else:
-        for name, value in figures.items():
-            print(f"{name:<28} {value}")
+    print_figures(figures, args.format)
     return 0
 
 
