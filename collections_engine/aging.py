@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from .money import rate_for, round_money
+from .money import quantum, rate_for, round_money
 from .types import ReceivableItem
 
 
@@ -83,13 +83,30 @@ def age_items(
         totals = per_currency[index]
         totals[item.currency] = totals.get(item.currency, Decimal(0)) + residual
         counts[index] += 1
-    buckets = []
-    for (label, low, high), totals, count in zip(labels, per_currency, counts):
-        company = sum(
-            (amount * rate_for(currency, company_currency, rates) for currency, amount in totals.items()),
-            Decimal(0),
-        )
-        buckets.append(
-            AgingBucket(label, low, high, dict(sorted(totals.items())), round_money(company, company_currency), count)
-        )
+    exact = [
+        sum((amount * rate_for(currency, company_currency, rates) for currency, amount in totals.items()), Decimal(0))
+        for totals in per_currency
+    ]
+    rounded = _rounded_to_total(exact, company_currency)
+    buckets = [
+        AgingBucket(label, low, high, dict(sorted(totals.items())), amount, count)
+        for (label, low, high), totals, amount, count in zip(labels, per_currency, rounded, counts)
+    ]
     return AgingReport(as_of, company_currency, tuple(buckets))
+
+
+def _rounded_to_total(exact: Sequence[Decimal], currency: str) -> list[Decimal]:
+    """Round each bucket to the currency's precision so that the buckets add up to the rounded total (the cents
+    lost or gained by rounding each bucket go to the buckets rounded furthest, largest remainders first)."""
+    rounded = [round_money(amount, currency) for amount in exact]
+    total = round_money(sum(exact, Decimal(0)), currency)
+    step = quantum(currency)
+    gap = total - sum(rounded, Decimal(0))
+    order = sorted(range(len(exact)), key=lambda i: (exact[i] - rounded[i]) * (1 if gap > 0 else -1), reverse=True)
+    for index in order:
+        if not gap:
+            break
+        nudge = step if gap > 0 else -step
+        rounded[index] += nudge
+        gap -= nudge
+    return rounded

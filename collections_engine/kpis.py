@@ -16,7 +16,7 @@ from dateutil.relativedelta import relativedelta
 from .balances import allocations_by_item, balance_on
 from .decisions import Decisions
 from .engine import local_today
-from .money import rate_for
+from .money import rate_for, round_money
 from .policy import Policy
 from .promises import evaluate_promises
 from .types import History, Portfolio, ReceivableItem
@@ -284,9 +284,9 @@ def _finish(t: _Totals, start: date, end: date, currency: str, month_starts: Seq
         period_start=start,
         period_end=end,
         currency=currency,
-        receivables=t.ar_end,
-        overdue=t.overdue_end,
-        credit_sales=t.sales,
+        receivables=round_money(t.ar_end, currency),  # to the cent, as the aging's total
+        overdue=round_money(t.overdue_end, currency),
+        credit_sales=round_money(t.sales, currency),
         dso=dso,
         dso_countback=_countback(t.ar_end, t.monthly_sales, end, month_starts),
         best_possible_dso=best,

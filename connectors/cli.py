@@ -158,6 +158,10 @@ def _is_ledger_name(tenant: str) -> bool:
     help="Refuse (exit 5) a file that would close more than this % of the ledger's open items.",
 )
 @click.option("--limit", type=int, default=50, show_default=True, help="Rows of the worklist table (0: all).")
+@click.option("--all", "show_all", is_flag=True,
+              help="The worklist table lists every action planned today, not only the new ones.")
+@click.option("--lang", type=click.Choice(["en", "es"]), default="en", show_default=True,
+              help="Language of the HTML report.")
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -180,6 +184,8 @@ def run(
     allow_closing: bool,
     max_closing: float,
     limit: int,
+    show_all: bool,
+    lang: str,
 ) -> None:
     """Sync (import a ledger, or read a connected platform), plan today's actions, deliver the due ones, and
     print the worklist, the aging and the KPIs."""
@@ -207,11 +213,11 @@ def run(
     options = RunOptions(dry_run=dry_run, sync=not no_sync, full=full, group_by=group_by)
     outcome = execute(runtime, platform, policy, as_of, rate_map, options, show_progress=output_format == "table")
     if report_path is not None:
-        write_report(report_path, outcome, policy)
+        write_report(report_path, outcome, policy, lang)
     if output_format == "json":
         click.echo(json.dumps(outcome_json(outcome), indent=2, ensure_ascii=False))
     else:
-        print_outcome(outcome, limit)
+        print_outcome(outcome, limit, show_all)
     problems = outcome.sync.problems if outcome.sync else []
     if strict and problems:
         raise CliFailure(f"{len(problems)} rows or records could not be loaded", EXIT_BAD_ROWS)
@@ -296,10 +302,11 @@ def execute(
             raise failure(err) from err
 
 
-def write_report(path: Path, outcome: RunOutcome, policy: Policy) -> None:
-    """Write the HTML report of a run."""
+def write_report(path: Path, outcome: RunOutcome, policy: Policy, lang: str = "en") -> None:
+    """Write the HTML report of a run, titled with the company's name, in English or Spanish."""
     customers = {c.id: c for c in outcome.customers}
-    html = render_html_report(outcome.decisions, outcome.aging, outcome.kpis, policy, customers, title=outcome.tenant)
+    html = render_html_report(outcome.decisions, outcome.aging, outcome.kpis, policy, customers,
+                              title=outcome.company or outcome.tenant, lang=lang)
     try:
         path.write_text(html, encoding="utf-8")
     except OSError as err:
@@ -317,6 +324,7 @@ def outcome_json(outcome: RunOutcome) -> dict[str, Any]:
     sync = outcome.sync
     closed = sync.closed_items if sync else []
     links = outcome.pay_links
+    names = {c.id: c.name for c in outcome.customers}
     return {
         "tenant": outcome.tenant,
         "platform": outcome.platform,
@@ -334,7 +342,9 @@ def outcome_json(outcome: RunOutcome) -> dict[str, Any]:
         },
         "report": recognised_report(outcome),
         "actions": [
-            {**to_jsonable(action), "pay_links": [links[i] for i in action.item_ids if i in links]}
+            {**to_jsonable(action), "customer_name": names.get(action.customer_id, action.customer_id),
+             "new": action.key in outcome.fresh_keys,
+             "pay_links": [links[i] for i in action.item_ids if i in links]}
             for action in outcome.decisions.actions()
         ],
         "new_actions": len(outcome.new_action_keys),
@@ -373,8 +383,9 @@ def _figure(value: float | None, suffix: str = "", decimals: int = 1) -> str:
     return "—" if value is None else f"{value:,.{decimals}f}{suffix}"
 
 
-def print_outcome(outcome: RunOutcome, limit: int) -> None:
-    """Print the worklist, the aging and the KPIs as tables."""
+def print_outcome(outcome: RunOutcome, limit: int, show_all: bool = False) -> None:
+    """Print the worklist (the new actions, or with ``show_all`` every one planned today), the aging and the
+    KPIs as tables."""
     out = console()
     problems = outcome.sync.problems if outcome.sync else []
     if problems:
@@ -387,18 +398,24 @@ def print_outcome(outcome: RunOutcome, limit: int) -> None:
     print_report(out, recognised_report(outcome))
     print_closing(out, outcome)
     names = {d.customer_id: d for d in outcome.decisions.customers}
-    actions = sorted(outcome.decisions.actions(), key=lambda a: (-a.amount_due, a.customer_id, a.channel))
+    people = {c.id: c.name for c in outcome.customers}
+    planned = outcome.decisions.actions()
+    fresh = [a for a in planned if a.key in outcome.fresh_keys]
+    actions = sorted(planned if show_all else fresh, key=lambda a: (-a.amount_due, a.customer_id, a.channel))
+    new_word = "would be new (dry run)" if outcome.delivery.dry_run else "new"
+    shown = "all shown" if show_all else "--all shows every one"
     table = Table(
-        title=f"Worklist for {outcome.as_of:%Y-%m-%d %H:%M %Z} ({len(actions)} actions, "
-        f"{len(outcome.new_action_keys)} newly recorded)"
+        title=f"Worklist for {outcome.as_of:%Y-%m-%d %H:%M %Z}: {len(fresh)} {new_word} of {len(planned)} "
+        f"actions planned today ({shown})"
     )
     for column in ("customer", "level", "channel", "not before (local)", "amount due", "risk", "why"):
         table.add_column(column, overflow="fold", justify="right" if column == "amount due" else "left")
     for action in actions[: limit or None]:
         risk = names[action.customer_id].risk
         top = max(risk.contributions, key=lambda c: c.points)
+        name = people.get(action.customer_id, action.customer_id)
         table.add_row(
-            action.customer_id,
+            name if name == action.customer_id else f"{name} ({action.customer_id})",
             action.level,
             action.channel,
             f"{action.local_time:%a %d %b %H:%M}",

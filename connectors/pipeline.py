@@ -75,6 +75,10 @@ class RunOutcome:
     customers: tuple[Customer, ...]
     pay_links: dict[str, str] = field(default_factory=dict)
     """Where the customer pays each item of today's actions online, when the platform gave a link."""
+    fresh_keys: frozenset[str] = frozenset()
+    """The actions this run planned that no earlier run had (recorded now, or under a dry run, that would be)."""
+    company: str = ""
+    """The company's name, as the platform or the ledger gives it (the report's title)."""
 
     def summary(self) -> dict[str, Any]:
         """The figures a task returns and a run record keeps."""
@@ -180,6 +184,8 @@ def _execute(
     item_ids = sorted({item for action in decisions.actions() for item in action.item_ids})
     return RunOutcome(
         pay_links=store.ledger.pay_links(tenant, item_ids),
+        fresh_keys=frozenset(planned.new_keys),
+        company=str(getattr(settings, "tenant_name", "") or "") or tenant.removeprefix("files:"),
         tenant=tenant,
         platform=platform.name,
         as_of=as_of,

@@ -244,9 +244,10 @@ def render_html_report(
     customers: Mapping[str, Customer],
     title: str,
     labels: Mapping[str, str] | None = None,
+    lang: str = "en",
 ) -> str:
-    """Return the report page as one HTML string (same inputs, same bytes)."""
-    text = {**DEFAULT_LABELS, **(labels or {})}
+    """Return the report page as one HTML string (same inputs, same bytes), in English or Spanish (``lang``)."""
+    text = {**(SPANISH_LABELS if lang == "es" else DEFAULT_LABELS), **(labels or {})}
     footer = text["generated"].format(as_of=decisions.as_of.isoformat(), policy=policy.name, revision=policy.revision)
     sections = [
         f"<h2>{escape(text['kpis'])}</h2>{_kpis(kpis, text)}",
@@ -257,7 +258,7 @@ def render_html_report(
         f"<h2>{escape(text['stages'])}</h2>{_stages(decisions, policy, text)}",
         f"<h2>{escape(text['worklist'])}</h2>{_worklist(decisions, customers, policy, text)}",
     ]
-    head = f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+    head = f'<!DOCTYPE html><html lang="{escape(lang)}"><head><meta charset="utf-8"><title>{escape(title)}</title>'
     return (
         f"{head}<style>{STYLE}</style></head><body><h1>{escape(title)}</h1><p class=meta>{escape(footer)}</p>"
         + "".join(sections)

@@ -109,3 +109,23 @@ def test_experiment_report_after_a_run(runner: CliRunner) -> None:
     assert table.exit_code == 0 and "Variants against a" in table.stdout
     empty = runner.invoke(cli, ["experiment", "--tenant", "files:none", "--as-of", "2026-12-24"])
     assert empty.exit_code == 0 and "no contacts under variants" in empty.stdout
+
+
+def test_a_rerun_shows_what_is_new_names_the_customers_and_the_report_speaks_spanish(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    first = runner.invoke(cli, ["run", "--demo", "--limit", "0"], catch_exceptions=False)
+    planned = json.loads(runner.invoke(cli, ["run", "--demo", "--dry-run", "--format", "json"]).stdout)
+    total = len(planned["actions"])
+    assert f": {total} new of {total} actions planned today" in first.stdout
+    name = planned["actions"][0]["customer_name"]
+    assert name != planned["actions"][0]["customer_id"] and name in first.stdout  # names, not only ids
+    again = runner.invoke(cli, ["run", "--demo", "--limit", "0"], catch_exceptions=False)
+    assert f": 0 new of {total} actions planned today" in again.stdout and name not in again.stdout.split("Aging")[0]
+    everything = runner.invoke(cli, ["run", "--demo", "--all", "--limit", "0"], catch_exceptions=False)
+    assert name in everything.stdout.split("Aging")[0]
+    assert not any(a["new"] for a in planned["actions"])  # the dry run came after the first run recorded them
+    report = tmp_path / "informe.html"
+    runner.invoke(cli, ["run", "--demo", "--report", str(report), "--lang", "es"], catch_exceptions=False)
+    html = report.read_text(encoding="utf-8")
+    assert '<html lang="es">' in html and "<title>demo</title>" in html and "Antigüedad" in html

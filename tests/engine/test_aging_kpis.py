@@ -153,3 +153,21 @@ def test_kpis_as_of_an_earlier_date_rewind_payments() -> None:
     after_payment = before_payment + timedelta(days=2)
     assert compute_kpis(book, policy, past, before_payment).overall.receivables == Decimal("400")
     assert compute_kpis(book, policy, past, after_payment).overall.receivables == Decimal("100")
+
+
+def test_aging_buckets_add_up_to_the_kpi_receivables_to_the_cent() -> None:
+    rates = {"USD": Decimal("0.923457"), "MXN": Decimal("0.050321")}
+    items = [
+        item(f"i{n}", days, f"{100 + n * 7.13:.2f}", customer_id=f"c{n % 3}", currency=currency)
+        for n, (days, currency) in enumerate(
+            [(d, c) for d in (-5, 3, 17, 33, 48, 61, 95, 130) for c in ("EUR", "USD", "MXN")]
+        )
+    ]
+    book = portfolio([customer(f"c{n}") for n in range(3)], items, rates=rates)
+    policy = policy_from_dict(default_policy_document())
+    report = age_items(book.items, policy.aging_buckets, TODAY, "EUR", rates)
+    kpis = compute_kpis(book, policy, history(), AS_OF, plan(book, policy, history(), AS_OF))
+    assert sum(b.company_amount for b in report.buckets) == report.total == kpis.overall.receivables
+    assert all(b.company_amount == b.company_amount.quantize(Decimal("0.01")) for b in report.buckets)
+    exact = sum(i.residual * (rates.get(i.currency) or Decimal(1)) for i in items)
+    assert abs(report.total - exact) < Decimal("0.005")  # the buckets' rounding lands on the rounded total
