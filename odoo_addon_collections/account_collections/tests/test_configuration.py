@@ -111,3 +111,34 @@ class TestConfiguration(TransactionCase):
         case = self.env["collection.case"].create({"partner_id": self.env["res.partner"].create({"name": "X"}).id,
                                                   "user_id": collector.id})
         self.assertEqual(case.team_id, team)
+
+    def test_export_policy_is_in_the_menu_of_managers_only(self):
+        menu = self.env.ref("account_collections.menu_collection_export_policy")
+        manager = self.env["res.users"].create({
+            "name": "Manager", "login": "collections-manager-menu",
+            "groups_id": [(6, 0, [self.env.ref("account_collections.group_collection_manager").id,
+                                  self.env.ref("account.group_account_invoice").id])],
+        })
+        user = self.env["res.users"].create({
+            "name": "Collector", "login": "collections-user-menu",
+            "groups_id": [(6, 0, [self.env.ref("account_collections.group_collection_user").id,
+                                  self.env.ref("account.group_account_invoice").id])],
+        })
+        self.assertIn(menu.id, self.env["ir.ui.menu"].with_user(manager)._visible_menu_ids())
+        self.assertNotIn(menu.id, self.env["ir.ui.menu"].with_user(user)._visible_menu_ids())
+
+    def test_the_app_has_its_own_icon(self):
+        from odoo.tools.misc import file_path
+
+        root = self.env.ref("account_collections.menu_collections_root")
+        self.assertEqual(root.web_icon, "account_collections,static/description/icon.png")
+        with open(file_path("account_collections/static/description/icon.png"), "rb") as handle:
+            self.assertEqual(handle.read(8), b"\x89PNG\r\n\x1a\n")
+
+    def test_the_collection_level_has_its_own_labelled_row_on_the_invoice(self):
+        from lxml import etree
+
+        arch = etree.fromstring(self.env["account.move"].get_view(view_type="form")["arch"])
+        (field,) = arch.xpath("//field[@name='collection_level_id']")
+        self.assertIsNone(field.xpath("ancestor::div[@name='due_date']") or None)
+        self.assertEqual(field.getparent().tag, "group")  # a group gives it its label "Collection Level"
