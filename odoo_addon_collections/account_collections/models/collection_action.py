@@ -96,6 +96,16 @@ class CollectionAction(models.Model):
         ("key_company_uniq", "unique(key, company_id)", "An action key is recorded once per company."),
     ]
 
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_carried_out(self):
+        """What was sent, called or tried is the case's history: it stays (cancel what has not happened yet)."""
+        carried_out = self.filtered(lambda action: action.state in ("done", "failed"))
+        if carried_out:
+            raise UserError(self.env._(
+                "Actions that were carried out are the case's history and cannot be deleted: %(actions)s.",
+                actions=", ".join(carried_out[:5].mapped("display_name")),
+            ))
+
     # ------------------------------------------------------------
     # SENDING
     # ------------------------------------------------------------

@@ -32,8 +32,14 @@ class CollectionLevel(models.Model):
         default="neutral",
         required=True,
     )
-    mail_template_id = fields.Many2one("mail.template", domain=[("model", "=", "collection.case")])
-    sms_template_id = fields.Many2one("sms.template", domain=[("model", "=", "collection.case")])
+    mail_template_id = fields.Many2one(
+        "mail.template", string="Email Template", domain=[("model", "=", "collection.case")],
+        help="Leave empty to send the built-in reminder of the level's tone, in the customer's language.",
+    )
+    sms_template_id = fields.Many2one(
+        "sms.template", string="SMS Template", domain=[("model", "=", "collection.case")],
+        help="Leave empty to send the built-in text message.",
+    )
     stage_id = fields.Many2one("collection.stage", string="Move Case to Stage")
     call_script = fields.Text(translate=True)
     attach_statement = fields.Boolean(

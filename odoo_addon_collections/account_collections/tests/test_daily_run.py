@@ -45,6 +45,20 @@ class TestDailyRun(CollectionsCase):
         self.assertEqual(case.open_amount, 1000.0)
 
     @freeze_time(NOW)
+    def test_an_action_carried_out_cannot_be_deleted_one_not_yet_done_can(self):
+        from odoo.exceptions import UserError
+
+        self.invoice(800.0, "2026-11-15")
+        self.run_collections()
+        (sent,) = self.case().action_ids
+        self.assertEqual(sent.state, "done")
+        with self.assertRaisesRegex(UserError, "case's history"):
+            sent.unlink()
+        later = sent.copy({"key": "later", "state": "scheduled"})
+        later.unlink()
+        self.assertTrue(sent.exists())
+
+    @freeze_time(NOW)
     def test_email_reminder_is_posted_with_the_template(self):
         self.env.ref("account_collections.level_first").attach_invoices = True
         self.invoice(800.0, "2026-11-15")  # 9 days overdue: first reminder
