@@ -142,3 +142,12 @@ class TestConfiguration(TransactionCase):
         (field,) = arch.xpath("//field[@name='collection_level_id']")
         self.assertIsNone(field.xpath("ancestor::div[@name='due_date']") or None)
         self.assertEqual(field.getparent().tag, "group")  # a group gives it its label "Collection Level"
+
+    def test_cases_show_their_risk_in_its_colour_in_list_and_form(self):
+        from lxml import etree
+
+        for view_type in ("list", "form", "kanban"):
+            arch = etree.fromstring(self.env["collection.case"].get_view(view_type=view_type)["arch"])
+            (risk,) = [f for f in arch.iter("field") if f.get("name") == "risk_category_id"]
+            self.assertEqual(risk.get("widget"), "badge", view_type)
+            self.assertIn("risk_color", risk.get("decoration-danger"), view_type)
