@@ -29,6 +29,10 @@ class CollectionCase(models.Model):
     level_id = fields.Many2one("collection.level", string="Level Reached", readonly=True, tracking=True)
     strategy_id = fields.Many2one("collection.strategy", readonly=True)
     variant = fields.Char(readonly=True)
+    variant_name = fields.Char(
+        string="A/B Variant", compute="_compute_variant_name",
+        help="The variant of the strategy this customer follows (the strategy itself when it has no variants).",
+    )
     open_amount = fields.Monetary(
         string="Balance", readonly=True, help="Everything open, less open credit notes and unapplied payments."
     )
@@ -77,6 +81,18 @@ class CollectionCase(models.Model):
     # ------------------------------------------------------------
     # COMPUTE
     # ------------------------------------------------------------
+
+    @api.depends("variant", "strategy_id")
+    def _compute_variant_name(self):
+        for case in self:
+            key = case.variant or ""
+            variant = case.strategy_id.variant_ids.filtered(lambda v, key=key: v.key == key)[:1]
+            if variant:
+                case.variant_name = variant.name
+            elif case.strategy_id and case.strategy_id.variant_ids:
+                case.variant_name = case.env._("%(strategy)s (control)", strategy=case.strategy_id.name)
+            else:
+                case.variant_name = case.strategy_id.name or False
 
     @api.depends("user_id", "company_id")
     def _compute_team_id(self):

@@ -406,6 +406,7 @@ class TestDailyRun(CollectionsCase):
         cases = self.env["collection.case"].search([("partner_id", "in", partners.ids)])
         self.assertEqual(len(cases), 8)
         self.assertEqual(set(cases.mapped("variant")), {"control", "call_first"})  # both arms got customers
+        self.assertEqual(set(cases.mapped("variant_name")), {f"{standard.name} (control)", "Call at once"})
         for case in cases:
             self.assertEqual(len(case.action_ids), 1, (case.variant, case.level_id.key, case.hold_reason,
                                                        case.stage_id.name, case.overdue_amount, case.next_review_date))
