@@ -151,3 +151,14 @@ class TestConfiguration(TransactionCase):
             (risk,) = [f for f in arch.iter("field") if f.get("name") == "risk_category_id"]
             self.assertEqual(risk.get("widget"), "badge", view_type)
             self.assertIn("risk_color", risk.get("decoration-danger"), view_type)
+
+    def test_every_list_says_what_it_is_for_when_it_is_empty(self):
+        for xmlid in ("action_collection_worklist", "action_collection_action", "action_collection_case",
+                      "action_collection_contact_country", "action_collection_team",
+                      "action_collection_assignment_rule", "action_collection_minimum"):
+            action = self.env.ref(f"account_collections.{xmlid}")
+            self.assertIn("o_view_nocontent_smiling_face", action.help or "", xmlid)
+        spanish = self.env.ref("account_collections.action_collection_worklist").with_context(lang="es_ES")
+        self.env["res.lang"]._activate_lang("es_ES")
+        self.env["ir.module.module"]._load_module_terms(["account_collections"], ["es_ES"], overwrite=True)
+        self.assertIn("Nada que hacer hoy", spanish.help)
