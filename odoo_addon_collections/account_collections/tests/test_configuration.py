@@ -162,3 +162,14 @@ class TestConfiguration(TransactionCase):
         self.env["res.lang"]._activate_lang("es_ES")
         self.env["ir.module.module"]._load_module_terms(["account_collections"], ["es_ES"], overwrite=True)
         self.assertIn("Nada que hacer hoy", spanish.help)
+
+    def test_the_case_s_open_items_show_their_amounts_with_a_currency(self):
+        from lxml import etree
+
+        arch = etree.fromstring(self.env["collection.case"].get_view(view_type="form")["arch"])
+        (lines,) = arch.xpath("//field[@name='open_line_ids']/list")
+        names = [f.get("name") for f in lines.iter("field")]
+        # each monetary column has its currency field in the list, or Odoo shows no currency and no total
+        self.assertIn("currency_id", names)  # of amount_residual_currency, the document's currency
+        self.assertIn("company_currency_id", names)  # of amount_residual, summed in the company currency
+        self.assertEqual(lines.xpath("field[@name='amount_residual']/@sum"), ["Total"])
