@@ -27,7 +27,6 @@ from __future__ import annotations
 import base64
 import binascii
 import bisect
-import contextlib
 import copy
 import heapq
 import itertools
@@ -35,7 +34,6 @@ import json
 import logging
 import re
 import secrets
-import socket
 import threading
 import uuid
 from collections import deque
@@ -43,12 +41,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any, Literal
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode
 from xml.sax.saxutils import escape, quoteattr
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from tests.fakes.local_http import LocalServer, Request, Response
 
 __all__ = ["FakeQuickBooks", "Fault"]
 
@@ -481,23 +479,6 @@ def _compare(stored: Any, op: str, wanted: Any, path: str) -> bool:
 
 
 @dataclass
-class _Request:
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass
-class _Response:
-    status: int
-    body: bytes = b""
-    content_type: str = JSON_TYPE
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
 class _RefreshToken:
     chain: str
     expires: datetime
@@ -513,69 +494,13 @@ class _AccessToken:
     expired: bool = False
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "FakeQuickBooks/1.0"
-    timeout = 30
-    fake: FakeQuickBooks
-
-    def setup(self) -> None:
-        """Track the connection so that ``stop`` can close it."""
-        super().setup()
-        self.fake._track(self.connection, add=True)
-
-    def finish(self) -> None:
-        """Untrack the connection."""
-        try:
-            super().finish()
-        finally:
-            self.fake._track(self.connection, add=False)
-
-    def do_GET(self) -> None:
-        """Serve a GET."""
-        self._serve("GET")
-
-    def do_POST(self) -> None:
-        """Serve a POST."""
-        self._serve("POST")
-
-    def do_PUT(self) -> None:
-        """Serve a PUT (QuickBooks answers every PUT with a fault)."""
-        self._serve("PUT")
-
-    def do_DELETE(self) -> None:
-        """Serve a DELETE (QuickBooks answers every DELETE with a fault)."""
-        self._serve("DELETE")
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Keep test output quiet."""
-
-    def _serve(self, method: str) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        parts = urlsplit(self.path)
-        query = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        response = self.fake._handle(_Request(method, parts.path, query, headers, body))
-        self.send_response(response.status)
-        for name, value in response.headers.items():
-            self.send_header(name, value)
-        if response.body or response.status != 302:
-            self.send_header("Content-Type", response.content_type)
-        self.send_header("Content-Length", str(len(response.body)))
-        self.end_headers()
-        self.wfile.write(response.body)
-
-
 # --------------------------------------------------------------------------- the fake
 
 
-class FakeQuickBooks:
+class FakeQuickBooks(LocalServer):
     """An in-memory QuickBooks Online company behind a local HTTP server."""
+
+    server_name = "FakeQuickBooks"
 
     def __init__(self, realm_id: str = DEFAULT_REALM, *, access_token_ttl: int = 3600, page_cap: int = 1000,
                  clock: Callable[[], datetime] | None = None) -> None:
@@ -610,68 +535,20 @@ class FakeQuickBooks:
         self._access: dict[str, _AccessToken] = {}
         self._refresh: dict[str, _RefreshToken] = {}
         self._newest_refresh: str | None = None
-        self._replies: dict[str, _Response] = {}
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self._connections: set[socket.socket] = set()
+        self._replies: dict[str, Response] = {}
+        self._init_server()
 
     # ----------------------------------------------------------------- lifecycle
-
-    def start(self) -> FakeQuickBooks:
-        """Start serving on 127.0.0.1 on a free port."""
-        if self._server is not None:
-            return self
-        handler = type("BoundHandler", (_Handler,), {"fake": self})
-        self._server = _Server(("127.0.0.1", 0), handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="fake-quickbooks", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close open connections."""
-        server, self._server = self._server, None
-        if server is None:
-            return
-        server.shutdown()
-        with self._lock:
-            connections = list(self._connections)
-        for conn in connections:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FakeQuickBooks:
-        """Start the server."""
-        return self.start()
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        """Stop the server."""
-        self.stop()
 
     @property
     def base_url(self) -> str:
         """The server's root, e.g. ``http://127.0.0.1:PORT``; the data API is under ``/v3/company/{realm}``."""
-        if self._server is None:
-            raise RuntimeError("FakeQuickBooks is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self.root_url
 
     @property
     def discovery_url(self) -> str:
         """The OpenID discovery document (pass it as ``AuthClient(environment=...)``)."""
         return f"{self.base_url}/.well-known/openid_configuration"
-
-    def _track(self, conn: socket.socket, *, add: bool) -> None:
-        with self._lock:
-            if add:
-                self._connections.add(conn)
-            else:
-                self._connections.discard(conn)
 
     # ----------------------------------------------------------------- time and ids
 
@@ -1224,15 +1101,15 @@ class FakeQuickBooks:
         self._access[token] = _AccessToken(chain=chain, expires=self._now() + timedelta(seconds=self.access_token_ttl))
         return token
 
-    def _token_reply(self, access: str, refresh: str) -> _Response:
+    def _token_reply(self, access: str, refresh: str) -> Response:
         return self._json(200, {"x_refresh_token_expires_in": REFRESH_TOKEN_TTL, "refresh_token": refresh,
                                 "access_token": access, "token_type": "bearer",
                                 "expires_in": self.access_token_ttl}, with_time=False)
 
-    def _oauth_error(self, status: int, error: str) -> _Response:
+    def _oauth_error(self, status: int, error: str) -> Response:
         return self._json(status, {"error": error}, with_time=False)
 
-    def _token_endpoint(self, req: _Request) -> _Response:
+    def _token_endpoint(self, req: Request) -> Response:
         try:
             scheme, _, encoded = req.headers.get("authorization", "").partition(" ")
             client_id, _, secret = base64.b64decode(encoded).decode().partition(":")
@@ -1263,7 +1140,7 @@ class FakeQuickBooks:
             return self._token_reply(self._new_access(state.chain), child)
         return self._oauth_error(400, "unsupported_grant_type")
 
-    def _revoke_endpoint(self, req: _Request) -> _Response:
+    def _revoke_endpoint(self, req: Request) -> Response:
         try:
             token = json.loads(req.body or b"{}").get("token", "")
         except (ValueError, AttributeError):
@@ -1280,9 +1157,9 @@ class FakeQuickBooks:
             for access in self._access.values():
                 if access.chain == chain:
                     access.expired = True
-        return _Response(200)
+        return Response(200)
 
-    def _bearer(self, req: _Request) -> str | None:
+    def _bearer(self, req: Request) -> str | None:
         scheme, _, token = req.headers.get("authorization", "").partition(" ")
         return token.strip() if scheme.lower() == "bearer" else None
 
@@ -1310,12 +1187,12 @@ class FakeQuickBooks:
 
     # ----------------------------------------------------------------- responses
 
-    def _json(self, status: int, payload: dict[str, Any], *, with_time: bool = True) -> _Response:
+    def _json(self, status: int, payload: dict[str, Any], *, with_time: bool = True) -> Response:
         if with_time:
             payload = {**payload, "time": self._response_time()}
-        return _Response(status, json.dumps(payload, separators=(",", ":")).encode())
+        return Response(status, json.dumps(payload, separators=(",", ":")).encode(), JSON_TYPE)
 
-    def _error_response(self, error: _QboError, fmt: str = "json", retry_after: int | None = None) -> _Response:
+    def _error_response(self, error: _QboError, fmt: str = "json", retry_after: int | None = None) -> Response:
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
         if fmt == "xml":
             body = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -1323,7 +1200,7 @@ class FakeQuickBooks:
                     f'time={quoteattr(self._response_time())}><Fault type={quoteattr(error.fault_type)}>'
                     f'<Error code={quoteattr(error.code)}><Message>{escape(error.message)}</Message>'
                     f'<Detail>{escape(error.detail)}</Detail></Error></Fault></IntuitResponse>')
-            return _Response(error.status, body.encode(), XML_TYPE, headers)
+            return Response(error.status, body.encode(), XML_TYPE, headers)
         if error.status in (401, 403):
             # the gateway's own faults are lower-case (the SDK does not parse them)
             payload = {"fault": {"error": [{"message": error.message, "detail": error.detail, "code": error.code}],
@@ -1336,7 +1213,7 @@ class FakeQuickBooks:
         response.headers.update(headers)
         return response
 
-    def _injected(self, fault: Fault) -> _Response:
+    def _injected(self, fault: Fault) -> Response:
         defaults = _FAULT_DEFAULTS.get(fault.status) or _FAULT_DEFAULTS[500 if fault.status >= 500 else 400]
         error = _QboError(fault.status, fault.code or defaults[0], fault.message or defaults[1],
                           fault.detail if fault.detail is not None else defaults[2], fault.fault_type or defaults[3])
@@ -1344,7 +1221,7 @@ class FakeQuickBooks:
 
     # ----------------------------------------------------------------- dispatch
 
-    def _handle(self, req: _Request) -> _Response:
+    def _handle(self, req: Request) -> Response:
         """Serve one request and record it in ``calls``."""
         record: dict[str, Any] = {"method": req.method, "path": req.path, "query": dict(req.query),
                                   "entity": None, "operation": None, "token": _mask(self._bearer(req)),
@@ -1363,7 +1240,7 @@ class FakeQuickBooks:
             self.calls.append(record)
         return response
 
-    def _route(self, req: _Request, record: dict[str, Any]) -> _Response:
+    def _route(self, req: Request, record: dict[str, Any]) -> Response:
         path = req.path.rstrip("/") or "/"
         if path == "/.well-known/openid_configuration" and req.method == "GET":
             record["operation"] = "discovery"
@@ -1374,7 +1251,7 @@ class FakeQuickBooks:
                       "realmId": self.realm_id}
             target = req.query.get("redirect_uri", "")
             separator = "&" if "?" in target else "?"
-            return _Response(302, headers={"Location": f"{target}{separator}{urlencode(params)}"})
+            return Response(302, headers={"Location": f"{target}{separator}{urlencode(params)}"})
         if path == "/oauth2/v1/tokens/bearer" and req.method == "POST":
             record["operation"] = "token"
             return self._token_endpoint(req)
@@ -1395,12 +1272,12 @@ class FakeQuickBooks:
             return self._data(req, record, path)
         return self._json(404, {"error": "not_found", "path": req.path}, with_time=False)
 
-    def _unsupported(self, req: _Request) -> _QboError:
+    def _unsupported(self, req: Request) -> _QboError:
         return _QboError(400, "500", "Unsupported Operation",
                          f"Operation Could not find resource for relative : {req.path} of full path: "
                          f"{self.base_url}{req.path} is not supported.")
 
-    def _data(self, req: _Request, record: dict[str, Any], path: str) -> _Response:
+    def _data(self, req: Request, record: dict[str, Any], path: str) -> Response:
         parts = path.split("/")[3:]  # realm, resource, ...
         record["entity"] = self._entity_of(req, parts[1:])
         if self._faults:
@@ -1418,14 +1295,14 @@ class FakeQuickBooks:
             record["operation"] = "replay"
             cached = self._replies[request_id]
             headers = {k: v for k, v in cached.headers.items() if k != "intuit_tid"}
-            return _Response(cached.status, cached.body, cached.content_type, headers)
+            return Response(cached.status, cached.body, cached.content_type, headers)
         response = self._data_route(req, record, parts[1:])
         if req.method == "POST" and request_id and response.status == 200:
             self._replies[request_id] = response
         return response
 
     @staticmethod
-    def _entity_of(req: _Request, parts: list[str]) -> str | None:
+    def _entity_of(req: Request, parts: list[str]) -> str | None:
         """The entity a data call is about, as far as can be told before serving it."""
         if parts and parts[0].lower() in ENTITIES:
             return ENTITIES[parts[0].lower()]
@@ -1437,7 +1314,7 @@ class FakeQuickBooks:
             return req.query.get("entities")
         return None
 
-    def _data_route(self, req: _Request, record: dict[str, Any], parts: list[str]) -> _Response:
+    def _data_route(self, req: Request, record: dict[str, Any], parts: list[str]) -> Response:
         if parts == ["query"] and req.method in ("GET", "POST"):
             text = req.query.get("query") if req.method == "GET" else req.body.decode("utf-8", "replace")
             if not text:
@@ -1472,11 +1349,11 @@ class FakeQuickBooks:
             record["operation"] = "pdf"
             invoice = self._get(entity, parts[1])
             pdf = (f"%PDF-1.4\n% fake invoice {invoice['DocNumber']}\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n")
-            return _Response(200, pdf.encode(), "application/pdf")
+            return Response(200, pdf.encode(), "application/pdf")
         raise self._unsupported(req)
 
     @staticmethod
-    def _body_json(req: _Request) -> dict[str, Any]:
+    def _body_json(req: Request) -> dict[str, Any]:
         try:
             body = json.loads(req.body or b"{}", parse_float=Decimal)
         except ValueError as exc:

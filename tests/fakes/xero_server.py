@@ -47,7 +47,6 @@ import logging
 import random
 import re
 import secrets
-import socket
 import threading
 import uuid
 from collections import deque
@@ -56,10 +55,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode
+
+from tests.fakes.local_http import LocalServer, Request, Response
 
 __all__ = ["FakeXero", "Fault", "Limits", "generate_ledger", "intent_to_receive", "sign_webhook",
            "webhook_delivery"]
@@ -637,86 +636,13 @@ class _AccessToken:
     expired: bool = False
 
 
-@dataclass
-class _Request:
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass
-class _Response:
-    status: int
-    body: bytes = b""
-    content_type: str = JSON_TYPE
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "FakeXero/1.0"
-    timeout = 30
-    fake: FakeXero
-
-    def setup(self) -> None:
-        """Track the connection so that ``stop`` can close it."""
-        super().setup()
-        self.fake._track(self.connection, add=True)
-
-    def finish(self) -> None:
-        """Untrack the connection."""
-        try:
-            super().finish()
-        finally:
-            self.fake._track(self.connection, add=False)
-
-    def do_GET(self) -> None:
-        """Serve a GET."""
-        self._serve("GET")
-
-    def do_POST(self) -> None:
-        """Serve a POST."""
-        self._serve("POST")
-
-    def do_PUT(self) -> None:
-        """Serve a PUT."""
-        self._serve("PUT")
-
-    def do_DELETE(self) -> None:
-        """Serve a DELETE."""
-        self._serve("DELETE")
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Keep test output quiet."""
-
-    def _serve(self, method: str) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        parts = urlsplit(self.path)
-        query = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        response = self.fake._handle(_Request(method, unquote(parts.path), query, headers, body))
-        self.send_response(response.status)
-        for name, value in response.headers.items():
-            self.send_header(name, value)
-        if response.body:
-            self.send_header("Content-Type", response.content_type)
-        self.send_header("Content-Length", str(len(response.body)))
-        self.end_headers()
-        self.wfile.write(response.body)
-
-
 # --------------------------------------------------------------------------- the fake
 
 
-class FakeXero:
+class FakeXero(LocalServer):
     """In-memory Xero organisations behind a local HTTP server."""
+
+    server_name = "FakeXero"
 
     def __init__(self, organisations: Iterable[str] = ("Demo Company (NZ)", "Demo Company (US)"), *,
                  limits: Limits | None = None, access_token_ttl: int = ACCESS_TOKEN_TTL,
@@ -740,59 +666,20 @@ class FakeXero:
         self._codes: dict[str, tuple[_Grant, datetime]] = {}
         self._access: dict[str, _AccessToken] = {}
         self._refresh: dict[str, _RefreshToken] = {}
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self._connections: set[socket.socket] = set()
+        self._init_server()
         for name in organisations:
             self.add_organisation(name)
 
     # ----------------------------------------------------------------- lifecycle
 
-    def start(self) -> FakeXero:
-        """Start serving on 127.0.0.1 on a free port."""
-        if self._server is not None:
-            return self
-        handler = type("BoundHandler", (_Handler,), {"fake": self})
-        self._server = _Server(("127.0.0.1", 0), handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="fake-xero", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close open connections."""
-        server, self._server = self._server, None
-        if server is None:
-            return
+    def _before_stop(self) -> None:
         if self.gate is not None:
             self.gate.set()
-        server.shutdown()
-        with self._lock:
-            connections = list(self._connections)
-        for conn in connections:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FakeXero:
-        """Start the server."""
-        return self.start()
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        """Stop the server."""
-        self.stop()
 
     @property
     def url(self) -> str:
         """The server's root, e.g. ``http://127.0.0.1:PORT`` (the identity API's base URL)."""
-        if self._server is None:
-            raise RuntimeError("FakeXero is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self.root_url
 
     @property
     def accounting_url(self) -> str:
@@ -813,13 +700,6 @@ class FakeXero:
     def tenant_id(self) -> str:
         """The first organisation's tenant id."""
         return next(iter(self._organisations))
-
-    def _track(self, conn: socket.socket, *, add: bool) -> None:
-        with self._lock:
-            if add:
-                self._connections.add(conn)
-            else:
-                self._connections.discard(conn)
 
     # ----------------------------------------------------------------- time, ids, organisations
 
@@ -1253,7 +1133,7 @@ class FakeXero:
 
     # ----------------------------------------------------------------- dispatch
 
-    def _handle(self, req: _Request) -> _Response:
+    def _handle(self, req: Request) -> Response:
         """Serve one request and record it in ``calls`` (and in ``writes`` when it is a write)."""
         record: dict[str, Any] = {"method": req.method, "path": req.path, "query": dict(req.query),
                                   "tenant": req.headers.get("xero-tenant-id"), "operation": None,
@@ -1295,20 +1175,20 @@ class FakeXero:
         response.headers.setdefault("Xero-Correlation-Id", str(uuid.uuid4()))
         return response
 
-    def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> _Response:
-        return _Response(status, json.dumps(payload, separators=(",", ":")).encode(), headers=headers or {})
+    def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
+        return Response(status, json.dumps(payload, separators=(",", ":")).encode(), JSON_TYPE, headers or {})
 
-    def _error(self, error: _XeroError) -> _Response:
+    def _error(self, error: _XeroError) -> Response:
         if isinstance(error.body, str):
-            return _Response(error.status, error.body.encode(), "text/plain; charset=utf-8", error.headers)
+            return Response(error.status, error.body.encode(), "text/plain; charset=utf-8", error.headers)
         return self._json(error.status, error.body, error.headers)
 
     @staticmethod
-    def _bearer(req: _Request) -> str | None:
+    def _bearer(req: Request) -> str | None:
         scheme, _, token = req.headers.get("authorization", "").partition(" ")
         return token.strip() if scheme.lower() == "bearer" else None
 
-    def _access_grant(self, req: _Request) -> _Grant:
+    def _access_grant(self, req: Request) -> _Grant:
         token = self._bearer(req)
         state = self._access.get(token or "")
         if state is None:
@@ -1322,7 +1202,7 @@ class FakeXero:
 
     # ----------------------------------------------------------------- identity
 
-    def _identity(self, req: _Request, record: dict[str, Any]) -> _Response:
+    def _identity(self, req: Request, record: dict[str, Any]) -> Response:
         path = req.path.rstrip("/").lower()
         if path == "/connect/token" and req.method == "POST":
             record["operation"] = "token"
@@ -1333,14 +1213,14 @@ class FakeXero:
             state = self._refresh.get(form.get("token", ""))
             if state is not None:
                 state.revoked = True
-            return _Response(200)
+            return Response(200)
         if path == "/identity/connect/authorize" and req.method == "GET":
             record["operation"] = "authorize"
             params = {"code": self.issue_authorization_code(), "state": req.query.get("state", ""),
                       "scope": req.query.get("scope", "")}
             target = req.query.get("redirect_uri", "")
             separator = "&" if "?" in target else "?"
-            return _Response(302, headers={"Location": f"{target}{separator}{urlencode(params)}"})
+            return Response(302, headers={"Location": f"{target}{separator}{urlencode(params)}"})
         if path == "/connections" and req.method == "GET":
             record["operation"] = "connections"
             grant = self._access_grant(req)
@@ -1352,7 +1232,7 @@ class FakeXero:
             for tenant_id in list(grant.tenant_ids):
                 if self._connection_id(grant, tenant_id) == connection_id:
                     grant.tenant_ids.remove(tenant_id)
-                    return _Response(204)
+                    return Response(204)
             raise _not_found()
         raise _not_found()
 
@@ -1367,7 +1247,7 @@ class FakeXero:
                 "tenantId": tenant_id, "tenantType": "ORGANISATION", "tenantName": organisation.name,
                 "createdDateUtc": stamp + "0", "updatedDateUtc": stamp + "0"}
 
-    def _client_ok(self, req: _Request, form: dict[str, str]) -> bool:
+    def _client_ok(self, req: Request, form: dict[str, str]) -> bool:
         scheme, _, encoded = req.headers.get("authorization", "").partition(" ")
         client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
         if scheme.lower() == "basic":
@@ -1375,7 +1255,7 @@ class FakeXero:
                 client_id, _, secret = base64.b64decode(encoded).decode().partition(":")
         return client_id == self.client_id and secret == self.client_secret
 
-    def _token_endpoint(self, req: _Request) -> _Response:
+    def _token_endpoint(self, req: Request) -> Response:
         form = {k: v[0] for k, v in parse_qs(req.body.decode("utf-8", "replace")).items()}
         if not self._client_ok(req, form):
             return self._json(400, {"error": "invalid_client"})
@@ -1404,7 +1284,7 @@ class FakeXero:
 
     # ----------------------------------------------------------------- admission: auth, tenant, limits
 
-    def _admit(self, req: _Request, record: dict[str, Any]) -> _Organisation:
+    def _admit(self, req: Request, record: dict[str, Any]) -> _Organisation:
         """Check a call against faults, the token, the tenant and the limits; count it in flight."""
         if self._faults:
             record["operation"] = "fault"
@@ -1480,15 +1360,15 @@ class FakeXero:
 
     # ----------------------------------------------------------------- accounting
 
-    def _envelope(self, name: str, items: str, pagination: dict[str, int] | None = None) -> _Response:
+    def _envelope(self, name: str, items: str, pagination: dict[str, int] | None = None) -> Response:
         head: dict[str, Any] = {"Id": str(uuid.uuid4()), "Status": "OK", "ProviderName": PROVIDER_NAME,
                 "DateTimeUTC": f"/Date({_ms(self._now())})/"}
         if pagination is not None:
             head["pagination"] = pagination
         text = json.dumps(head, separators=(",", ":"))[:-1] + f',"{name}":[{items}]}}'
-        return _Response(200, text.encode())
+        return Response(200, text.encode())
 
-    def _accounting(self, req: _Request, record: dict[str, Any], organisation: _Organisation) -> _Response:
+    def _accounting(self, req: Request, record: dict[str, Any], organisation: _Organisation) -> Response:
         parts = [p for p in req.path.split("/")[3:] if p]
         key = req.headers.get("idempotency-key")
         if key is not None and req.method != "GET":
@@ -1498,15 +1378,15 @@ class FakeXero:
             if scoped in organisation.replies:
                 record["operation"] = "replay"
                 status, body, headers = organisation.replies[scoped]
-                return _Response(status, body, headers=dict(headers))
+                return Response(status, body, headers=dict(headers))
         response = self._route(req, record, organisation, parts)
         if key is not None and req.method != "GET" and response.status < 300:
             organisation.replies[f"{req.method} {req.path} {key}"] = (response.status, response.body,
                                                                        dict(response.headers))
         return response
 
-    def _route(self, req: _Request, record: dict[str, Any], organisation: _Organisation,
-               parts: list[str]) -> _Response:
+    def _route(self, req: Request, record: dict[str, Any], organisation: _Organisation,
+               parts: list[str]) -> Response:
         if not parts:
             raise _not_found()
         name = next((c for c in COLLECTIONS if c.lower() == parts[0].lower()), None)
@@ -1563,7 +1443,7 @@ class FakeXero:
 
     # ----------------------------------------------------------------- listings
 
-    def _list(self, req: _Request, organisation: _Organisation, name: str) -> _Response:
+    def _list(self, req: Request, organisation: _Organisation, name: str) -> Response:
         query = {k.lower(): v for k, v in req.query.items()}
         documents = organisation.collections[name]
         where = parse_where(query["where"]) if query.get("where", "").strip() else None
@@ -1640,7 +1520,7 @@ class FakeXero:
 
     # ----------------------------------------------------------------- writes
 
-    def _body(self, req: _Request) -> dict[str, Any]:
+    def _body(self, req: Request) -> dict[str, Any]:
         try:
             body = json.loads(req.body or b"{}", parse_float=Decimal)
         except ValueError as exc:
@@ -1649,7 +1529,7 @@ class FakeXero:
             raise _validation("The request body must be an object")
         return body
 
-    def _email(self, organisation: _Organisation, invoice: dict[str, Any]) -> _Response:
+    def _email(self, organisation: _Organisation, invoice: dict[str, Any]) -> Response:
         element = {"InvoiceID": invoice["InvoiceID"], "InvoiceNumber": invoice["InvoiceNumber"]}
         if invoice["Type"] != "ACCREC" or invoice["Status"] not in ("SUBMITTED", "AUTHORISED", "PAID"):
             raise _validation("Invoice not of valid status for sending by email", element)
@@ -1666,7 +1546,7 @@ class FakeXero:
         self._touch(organisation, "Invoices", invoice)
         self._history(organisation, invoice["InvoiceID"], "Sent",
                       f"This invoice has been sent to {', '.join(recipients)}.", user="API")
-        return _Response(204)
+        return Response(204)
 
     def _history(self, organisation: _Organisation, invoice_id: str, changes: str, details: str,
                  user: str = "API") -> dict[str, Any]:
@@ -1676,7 +1556,7 @@ class FakeXero:
         organisation.history.setdefault(invoice_id, []).append(entry)
         return entry
 
-    def _add_history(self, req: _Request, organisation: _Organisation, invoice: dict[str, Any]) -> _Response:
+    def _add_history(self, req: Request, organisation: _Organisation, invoice: dict[str, Any]) -> Response:
         records = self._body(req).get("HistoryRecords")
         if not isinstance(records, list) or not records:
             raise _validation("HistoryRecords are required")
@@ -1692,12 +1572,12 @@ class FakeXero:
                             "Details": details, "ValidationErrors": []})
         return self._envelope("HistoryRecords", ",".join(json.dumps(c) for c in created))
 
-    def _history_response(self, organisation: _Organisation, invoice_id: str) -> _Response:
+    def _history_response(self, organisation: _Organisation, invoice_id: str) -> Response:
         newest_first = list(reversed(organisation.history.get(invoice_id, [])))
         entries = sorted(newest_first, key=lambda e: e["DateUTC"], reverse=True)
         return self._envelope("HistoryRecords", ",".join(json.dumps(_render(e)) for e in entries))
 
-    def _online_invoice(self, invoice: dict[str, Any]) -> _Response:
+    def _online_invoice(self, invoice: dict[str, Any]) -> Response:
         if invoice["Type"] != "ACCREC" or invoice["Status"] in ("DRAFT", "DELETED"):
             raise _validation("Online invoice is not available for this invoice",
                               {"InvoiceID": invoice["InvoiceID"]})
@@ -1713,8 +1593,8 @@ class FakeXero:
                                for c, n in group["Contacts"].items()]
         return out
 
-    def _contact_groups(self, req: _Request, record: dict[str, Any], organisation: _Organisation,
-                        parts: list[str]) -> _Response:
+    def _contact_groups(self, req: Request, record: dict[str, Any], organisation: _Organisation,
+                        parts: list[str]) -> Response:
         method = req.method
         if len(parts) == 1 and method == "GET":
             record["operation"] = "list ContactGroups"
@@ -1773,7 +1653,7 @@ class FakeXero:
                 if contact_id not in group["Contacts"]:
                     raise _validation(f"Contact {contact_id} is not in the group")
                 self._ungroup(organisation, group, contact_id)
-            return _Response(204)
+            return Response(204)
         raise _not_found()
 
     def _check_group_name(self, organisation: _Organisation, name: str, own_id: str | None) -> None:

@@ -49,10 +49,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode
+
+from tests.fakes.local_http import LocalServer, Request, Response
 
 __all__ = ["FakeZoho", "Fault", "Limits", "generate_ledger", "zoho_time"]
 
@@ -228,63 +228,10 @@ class _Access:
     expired: bool = False
 
 
-@dataclass
-class _Request:
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass
-class _Response:
-    status: int
-    body: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    fake: FakeZoho
-
-    def do_GET(self) -> None:
-        """Serve a GET."""
-        self._serve("GET")
-
-    def do_POST(self) -> None:
-        """Serve a POST."""
-        self._serve("POST")
-
-    def do_PUT(self) -> None:
-        """Serve a PUT."""
-        self._serve("PUT")
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet."""
-
-    def _serve(self, method: str) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        parts = urlsplit(self.path)
-        query = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        response = self.fake._handle(_Request(method, unquote(parts.path), query, headers, body))
-        self.send_response(response.status)
-        for name, value in response.headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Type", JSON_TYPE)
-        self.send_header("Content-Length", str(len(response.body)))
-        self.end_headers()
-        self.wfile.write(response.body)
-
-
-class FakeZoho:
+class FakeZoho(LocalServer):
     """In-memory Zoho Books organisations behind a local HTTP server (accounts server included)."""
+
+    server_name = "FakeZoho"
 
     def __init__(self, organizations: Iterable[tuple[str, str]] = (("Zylker Inc", "USD"), ("Zylker GmbH", "EUR")),
                  *, limits: Limits | None = None, data_centre: str = "com",
@@ -305,43 +252,14 @@ class FakeZoho:
         self._codes: dict[str, list[str]] = {}
         self._refresh: dict[str, _Refresh] = {}
         self._access: dict[str, _Access] = {}
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._init_server()
         for name, currency in organizations:
             self.add_organization(name, currency)
-
-    # ----------------------------------------------------------------- lifecycle
-
-    def start(self) -> FakeZoho:
-        """Serve on 127.0.0.1 on a free port."""
-        handler = type("BoundHandler", (_Handler,), {"fake": self})
-        self._server = _Server(("127.0.0.1", 0), handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True, name="fake-zoho")
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving."""
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if self._thread is not None:
-            self._thread.join(5)
-
-    def __enter__(self) -> FakeZoho:
-        return self.start()
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        self.stop()
 
     @property
     def url(self) -> str:
         """The root: the accounts server and the ``api_domain`` at once."""
-        assert self._server is not None, "FakeZoho is not started"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self.root_url
 
     @property
     def accounts_url(self) -> str:
@@ -586,7 +504,7 @@ class FakeZoho:
 
     # ----------------------------------------------------------------- dispatch
 
-    def _handle(self, req: _Request) -> _Response:
+    def _handle(self, req: Request) -> Response:
         call: dict[str, Any] = {"method": req.method, "path": req.path, "query": dict(req.query), "status": None,
                                 "operation": None, "organization_id": req.query.get("organization_id"),
                                 "body": req.body.decode("utf-8", "replace")}
@@ -617,8 +535,8 @@ class FakeZoho:
         return response
 
     @staticmethod
-    def _json(status: int, payload: Any, headers: dict[str, str] | None = None) -> _Response:
-        return _Response(status, json.dumps(payload).encode(), dict(headers or {}))
+    def _json(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
+        return Response(status, json.dumps(payload).encode(), JSON_TYPE, dict(headers or {}))
 
     def _remaining(self, org: _Organization) -> dict[str, str]:
         reset = 86400 if not org.day else max(1, int((org.day[0] + timedelta(days=1) - self._now()).total_seconds()))
@@ -626,20 +544,20 @@ class FakeZoho:
                 "X-Rate-Limit-Remaining": str(max(0, self.limits.per_day - len(org.day))),
                 "X-Rate-Limit-Reset": str(reset)}
 
-    def _form(self, req: _Request) -> dict[str, str]:
+    def _form(self, req: Request) -> dict[str, str]:
         form = dict(req.query)
         if req.body:
             form.update({k: v[0] for k, v in parse_qs(req.body.decode("utf-8", "replace")).items()})
         return form
 
-    def _accounts(self, req: _Request, call: dict[str, Any]) -> _Response:
+    def _accounts(self, req: Request, call: dict[str, Any]) -> Response:
         if req.path == "/oauth/v2/auth" and req.method == "GET":
             call["operation"] = "authorize"
             code = f"1000.{secrets.token_hex(16)}.{secrets.token_hex(16)}"
             self._codes[code] = list(self._organizations)
             params = {"code": code, "state": req.query.get("state", ""), "location": LOCATIONS[self.data_centre],
                       "accounts-server": self.accounts_url}
-            return _Response(302, headers={"Location": f"{req.query.get('redirect_uri', '')}?{urlencode(params)}"})
+            return Response(302, headers={"Location": f"{req.query.get('redirect_uri', '')}?{urlencode(params)}"})
         if req.path != "/oauth/v2/token" or req.method != "POST":
             raise _ZohoError(404, 5, "Invalid URL Passed")
         call["operation"] = "token"
@@ -666,7 +584,7 @@ class FakeZoho:
             return self._json(200, self._issue(form["refresh_token"]))
         return self._json(200, {"error": "unsupported_grant_type"})
 
-    def _admit(self, req: _Request, call: dict[str, Any]) -> _Organization:
+    def _admit(self, req: Request, call: dict[str, Any]) -> _Organization:
         if self._faults:
             fault = self._faults.popleft()
             call["operation"] = "fault"
@@ -715,7 +633,7 @@ class FakeZoho:
 
     # ----------------------------------------------------------------- the API
 
-    def _api(self, req: _Request, call: dict[str, Any], org: _Organization) -> _Response:
+    def _api(self, req: Request, call: dict[str, Any], org: _Organization) -> Response:
         parts = [p for p in req.path.split("/")[3:] if p]
         if parts == ["organizations"]:
             call["operation"] = "organizations"
@@ -749,14 +667,14 @@ class FakeZoho:
                 return self._custom_fields(invoice, req)
         raise _ZohoError(404, 5, "Invalid URL Passed")
 
-    def _token(self, req: _Request) -> str:
+    def _token(self, req: Request) -> str:
         return req.headers.get("authorization", "").partition(" ")[2].strip()
 
     @staticmethod
-    def _ok(payload: dict[str, Any], message: str = "success") -> _Response:
+    def _ok(payload: dict[str, Any], message: str = "success") -> Response:
         return FakeZoho._json(200, {"code": 0, "message": message, **payload})
 
-    def _list(self, org: _Organization, name: str, query: dict[str, str]) -> _Response:
+    def _list(self, org: _Organization, name: str, query: dict[str, str]) -> Response:
         try:
             page, per_page = int(query.get("page") or 1), int(query.get("per_page") or MAX_PER_PAGE)
         except ValueError:
@@ -782,18 +700,18 @@ class FakeZoho:
                    "report_name": name.capitalize(), "sort_column": column, "sort_order": order}
         head = json.dumps({"code": 0, "message": "success"})[:-1]
         text = f'{head},"{name}":[{body}],"page_context":{json.dumps(context)}}}'
-        return _Response(200, text.encode())
+        return Response(200, text.encode())
 
-    def _detail(self, org: _Organization, name: str, record_id: str) -> _Response:
+    def _detail(self, org: _Organization, name: str, record_id: str) -> Response:
         collection = org.collections[name]
         if record_id not in collection.records:
             raise _ZohoError(404, 1002, f"{name[:-1].capitalize()} does not exist.")
         key = {"contacts": "contact", "invoices": "invoice", "customerpayments": "payment",
                "creditnotes": "creditnote"}[name]
-        return _Response(200, f'{{"code":0,"message":"success","{key}":{collection.text(record_id, summary=False)}}}'
+        return Response(200, f'{{"code":0,"message":"success","{key}":{collection.text(record_id, summary=False)}}}'
                          .encode())
 
-    def _payload(self, req: _Request) -> dict[str, Any]:
+    def _payload(self, req: Request) -> dict[str, Any]:
         text = req.body.decode("utf-8", "replace")
         if text.startswith("JSONString="):
             text = parse_qs(text)["JSONString"][0]
@@ -805,7 +723,7 @@ class FakeZoho:
             raise _ZohoError(400, 2, "Invalid JSON")
         return data if isinstance(data, dict) else {"custom_fields": data}
 
-    def _remind(self, org: _Organization, invoice: dict[str, Any], req: _Request) -> _Response:
+    def _remind(self, org: _Organization, invoice: dict[str, Any], req: Request) -> Response:
         if invoice["status"] not in ("sent", "overdue", "partially_paid"):
             raise _ZohoError(400, 1042, "Payment reminders can be sent only for unpaid invoices that were sent.")
         data = self._payload(req)
@@ -819,7 +737,7 @@ class FakeZoho:
              "description": f"Payment reminder sent to {', '.join(str(t) for t in to)}"})
         return self._ok({}, "Your payment reminder has been sent.")
 
-    def _comment(self, org: _Organization, invoice: dict[str, Any], req: _Request) -> _Response:
+    def _comment(self, org: _Organization, invoice: dict[str, Any], req: Request) -> Response:
         data = self._payload(req)
         if not data.get("description"):
             raise _ZohoError(400, 2, "Comment description cannot be empty")
@@ -830,7 +748,7 @@ class FakeZoho:
         org.comments.setdefault(invoice["invoice_id"], []).append(comment)
         return self._json(201, {"code": 0, "message": "Comments added.", "comment": comment})
 
-    def _custom_fields(self, invoice: dict[str, Any], req: _Request) -> _Response:
+    def _custom_fields(self, invoice: dict[str, Any], req: Request) -> Response:
         fields = self._payload(req).get("custom_fields")
         if not isinstance(fields, list):
             raise _ZohoError(400, 2, "Invalid value passed for custom_fields")
