@@ -18,6 +18,7 @@ from typing import TypeVar
 from .errors import (
     AuthExpiredError,
     AuthorizationError,
+    ConnectorError,
     QuotaExhaustedError,
     RateLimitedError,
     RetryableError,
@@ -89,12 +90,15 @@ def parse_retry_after(value: str | None) -> float | None:
 
 def error_for_status(
     status: int, message: str, *, retry_after: float | None = None, code: str | None = None
-) -> Exception:
-    """Map an HTTP status to the error the retry policy understands."""
+) -> ConnectorError:
+    """Map an HTTP status to the error the retry policy understands (a platform maps its own codes to statuses
+    first, and keeps only what no status says, such as a spent daily quota)."""
     if status == 429:
         return RateLimitedError(message, retry_after=retry_after, status=status)
     if status == 401:
         return AuthExpiredError(message)
+    if status == 403:
+        return AuthorizationError(f"{message}: this connection no longer reaches the company; connect again")
     if status >= 500 or status == 408:
         return RetryableError(message, retry_after=retry_after, status=status)
     return VendorError(message, status=status, code=code)

@@ -30,12 +30,10 @@ from ..common.errors import (
     AuthExpiredError,
     AuthorizationError,
     QuotaExhaustedError,
-    RateLimitedError,
     RetryableError,
-    VendorError,
 )
 from ..common.ratelimit import RateLimiter
-from ..common.retry import RetryPolicy, parse_retry_after
+from ..common.retry import RetryPolicy, error_for_status, parse_retry_after
 from ..common.secrets import mask_secrets
 from ..common.tokens import OAuthToken, TokenManager
 from .settings import APP_BUCKET, APP_LIMITS, LIMITS, SCOPES, XeroSettings
@@ -199,18 +197,14 @@ class XeroClient:
         retry_after = parse_retry_after(headers.get("retry-after"))
         access = self._token.access_token if self._token else None
         text = mask_secrets(f"{describe}: HTTP {status} {_vendor_message(err)}".strip(), access)
+        if not status:
+            return RetryableError(text, retry_after=retry_after, status=status)  # no answer: the connection failed
         if status == 429:
             problem = headers.get("x-rate-limit-problem", "").lower()
             if problem == "day":
                 return QuotaExhaustedError(f"{text} (daily limit)", retry_after=retry_after or DAY, status=429)
-            return RateLimitedError(f"{text} ({problem or 'rate'} limit)", retry_after=retry_after, status=429)
-        if status == 401:
-            return AuthExpiredError(text)
-        if status == 403:
-            return AuthorizationError(f"{text}: the organisation is no longer connected; connect it again")
-        if status is None or status == 0 or status >= 500 or status == 408:
-            return RetryableError(text, retry_after=retry_after, status=status)
-        return VendorError(text, status=status, code=str(status))
+            text = f"{text} ({problem or 'rate'} limit)"
+        return error_for_status(status, text, retry_after=retry_after, code=str(status))
 
     def _remember(self, headers: Mapping[str, str]) -> None:
         for name in ("x-minlimit-remaining", "x-daylimit-remaining", "x-appminlimit-remaining"):

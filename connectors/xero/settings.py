@@ -28,10 +28,9 @@ SCOPES = (
     "accounting.contacts",
     "accounting.settings.read",
 )
-# Xero: per organisation 60 calls a minute and 5,000 a day (and 5 at once); per app 10,000 a minute. The
-# windows are a second longer than Xero's: Xero counts a call when it arrives, a little after it left here.
-LIMITS = (Limit(60, 61.0), Limit(5000, 86401.0))
-APP_LIMITS = (Limit(10000, 61.0),)
+# Xero: per organisation 60 calls a minute and 5,000 a day (and 5 at once); per app 10,000 a minute.
+LIMITS = (Limit(60, 60.0), Limit(5000, 86400.0))
+APP_LIMITS = (Limit(10000, 60.0),)
 APP_BUCKET = "xero:app"
 MAX_PAGE_SIZE = 1000
 

@@ -27,16 +27,14 @@ import httpx
 
 from ..common.calls import ApiCalls
 from ..common.errors import (
-    AuthExpiredError,
     AuthorizationError,
     ConnectorError,
     QuotaExhaustedError,
     RateLimitedError,
     RetryableError,
-    VendorError,
 )
 from ..common.ratelimit import RateLimiter
-from ..common.retry import RetryPolicy, parse_retry_after
+from ..common.retry import RetryPolicy, error_for_status, parse_retry_after
 from ..common.secrets import mask_secrets
 from ..common.tokens import OAuthToken, TokenManager
 from .settings import ZohoSettings
@@ -58,15 +56,16 @@ def error_for(status: int, code: int | None, message: str, headers: Mapping[str,
     if code in DAY_CODES or (status == 429 and headers.get("x-rate-limit-remaining") == "0"):
         reset = parse_retry_after(headers.get("x-rate-limit-reset"))
         return QuotaExhaustedError(f"{text} (daily limit)", retry_after=reset or retry_after or DAY, status=status)
-    if code in MINUTE_CODES or status == 429:
-        return RateLimitedError(text, retry_after=retry_after, status=status)
-    if code in NOT_CONNECTED_CODES or status == 403:
-        return AuthorizationError(f"{text}: the organisation is not reachable with this connection; connect again")
-    if code in AUTH_CODES or status == 401:
-        return AuthExpiredError(text)
-    if code in INTERNAL_CODES or status >= 500 or status == 408:
-        return RetryableError(text, retry_after=retry_after, status=status)
-    return VendorError(text, status=status, code=str(code) if code is not None else None)
+    # Zoho's own codes say what a status would (some failures come with HTTP 200)
+    if code in MINUTE_CODES:
+        status = 429
+    elif code in NOT_CONNECTED_CODES:
+        status = 403
+    elif code in AUTH_CODES:
+        status = 401
+    elif code in INTERNAL_CODES:
+        status = 500
+    return error_for_status(status, text, retry_after=retry_after, code=str(code) if code is not None else None)
 
 
 def refresher(settings: ZohoSettings, clock: Callable[[], datetime],

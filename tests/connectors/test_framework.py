@@ -118,9 +118,14 @@ def test_local_windows_enforce_every_limit_per_tenant() -> None:
     waited = [acquire(limiter, "realm-1", limits, sleep=clock.sleep) for _ in range(30)]
     assert waited[:10] == [0.0] * 10
     assert [n for n, w in enumerate(waited) if w > 0] == [10, 20]  # ten a second, as the second limit says
-    assert clock.now - 1000.0 == pytest.approx(2.0, abs=0.01)
+    assert clock.now - 1000.0 == pytest.approx(2 * limits[1].window, abs=0.01)  # a second, plus the arrival margin
     assert acquire(limiter, "realm-2", limits, sleep=clock.sleep) == 0  # another tenant has its own windows
     assert limiter.state("realm-1", limits)["500/60s"] == 470  # nothing has left the minute yet
+
+
+def test_a_window_counts_a_call_a_little_longer_than_the_vendor_does() -> None:
+    assert Limit(60, 60.0).window == 61.0 and Limit(10, 1.0).window == pytest.approx(1.02)
+    assert Limit(5000, 86400.0).window == 86401.0  # a second at most: the vendor counts on arrival
 
 
 def test_no_window_of_the_vendor_s_length_ever_holds_more_calls_than_the_limit() -> None:
@@ -144,7 +149,7 @@ def test_redis_windows_are_shared_by_workers(redis_url: str) -> None:
     second = RedisRateLimiter(redis.Redis.from_url(redis_url), prefix="test-shared")
     granted = [limiter.try_acquire("tenant", limits) == 0 for limiter in (first, second) * 4]
     assert granted.count(True) == 5  # five calls between both "workers", not five each
-    assert second.try_acquire("tenant", limits) == pytest.approx(60.0, abs=1.0)  # when the first call leaves
+    assert second.try_acquire("tenant", limits) == pytest.approx(limits[0].window, abs=0.5)  # when the first leaves
     assert first.state("tenant", limits)["5/60s"] == 0
 
 
@@ -376,3 +381,13 @@ def test_migrations_match_the_models(store: Store) -> None:
     with store.engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert diff == []
+
+
+def test_every_platform_maps_an_http_status_to_the_same_error() -> None:
+    from connectors.common.errors import AuthExpiredError, AuthorizationError, RateLimitedError, VendorError
+    from connectors.common.retry import error_for_status
+
+    expected = {429: RateLimitedError, 401: AuthExpiredError, 403: AuthorizationError, 503: RetryableError,
+                408: RetryableError, 400: VendorError, 404: VendorError}
+    assert {status: type(error_for_status(status, "x")) for status in expected} == expected
+    assert "connect again" in str(error_for_status(403, "HTTP 403"))
