@@ -69,7 +69,6 @@ class RunOutcome:
     decisions: Decisions
     aging: AgingReport
     kpis: KpiReport
-    new_action_keys: list[str]
     sync: SyncOutcome | None
     delivery: Delivery
     customers: tuple[Customer, ...]
@@ -79,6 +78,11 @@ class RunOutcome:
     """The actions this run planned that no earlier run had (recorded now, or under a dry run, that would be)."""
     company: str = ""
     """The company's name, as the platform or the ledger gives it (the report's title)."""
+
+    @property
+    def new_action_keys(self) -> list[str]:
+        """The actions this run recorded (none under a dry run, which records nothing)."""
+        return [] if self.delivery.dry_run else sorted(self.fresh_keys)
 
     def summary(self) -> dict[str, Any]:
         """The figures a task returns and a run record keeps."""
@@ -192,7 +196,6 @@ def _execute(
         decisions=decisions,
         aging=aging,
         kpis=kpis,
-        new_action_keys=[] if options.dry_run else planned.new_keys,
         sync=synced,
         delivery=delivery,
         customers=portfolio.customers,
