@@ -16,7 +16,7 @@ from typing import Any
 from collections_engine.types import Allocation, Customer, Payment, ReceivableItem
 
 from ..common.sync import Changes, MappingError
-from ..common.values import money
+from ..common.values import money, required_date
 
 ENTITY_PREFIX = {"Invoice": "inv", "CreditMemo": "cm", "Payment": "pay", "Customer": ""}
 
@@ -44,13 +44,7 @@ def _money(record: Mapping[str, Any], name: str, entity: str, default: Any = Non
 
 
 def _date(record: Mapping[str, Any], name: str, entity: str, default: str | None = None) -> date:
-    raw = record.get(name) or default
-    if not raw:
-        raise MappingError(f"{entity} {record.get('Id')}: {name} is missing")
-    try:
-        return date.fromisoformat(str(raw)[:10])
-    except ValueError:
-        raise MappingError(f"{entity} {record.get('Id')}: {name} is not a date ({raw!r})") from None
+    return required_date(record, name, f"{entity} {record.get('Id')}", default)
 
 
 def _currency(record: Mapping[str, Any], home: str) -> str:

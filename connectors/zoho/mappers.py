@@ -18,7 +18,7 @@ from typing import Any
 from collections_engine.types import Allocation, Customer, Payment, ReceivableItem
 
 from ..common.sync import Changes, MappingError
-from ..common.values import money
+from ..common.values import iso_date, money, required_date
 
 GONE = {"void"}
 NOT_YET = {"draft", "pending_approval", "approved"}
@@ -52,15 +52,7 @@ def as_zoho_time(moment: datetime) -> str:
 
 
 def _date(record: Mapping[str, Any], name: str, what: str, *, required: bool = True) -> date | None:
-    raw = record.get(name)
-    if not raw:
-        if required:
-            raise MappingError(f"{what}: {name} is missing")
-        return None
-    try:
-        return date.fromisoformat(str(raw)[:10])
-    except ValueError:
-        raise MappingError(f"{what}: {name} {str(raw)[:40]!r} is not a date") from None
+    return required_date(record, name, what) if required else iso_date(record, name, what)
 
 
 def _money(record: Mapping[str, Any], name: str, what: str, default: Any = None) -> Decimal:
