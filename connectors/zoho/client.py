@@ -19,6 +19,7 @@ workers share one access token instead of each asking for its own.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -44,8 +45,11 @@ DAY = 86400.0
 TOKEN_THROTTLE_WAIT = 600.0  # Zoho's window of 10 access tokens per refresh token
 AUTH_CODES = {14, 57}  # the token is invalid or expired
 NOT_CONNECTED_CODES = {6041}  # this token does not reach the organisation any more
-MINUTE_CODES = {43, 44}  # too many requests at once, or in the minute
-DAY_CODES = {45}  # the plan's daily cap is spent
+# Throttling: too many at once, in the minute, or in the plan's day. Published lists do not agree on
+# which number is which, so the code only says "throttled": the day is spent when the answer says
+# so (``X-Rate-Limit-Remaining: 0``, or a message about the day), otherwise it is the minute's.
+THROTTLE_CODES = {43, 44, 45}
+_DAY_WORDS = re.compile(r"\b(day|daily|24 hours)\b", re.IGNORECASE)
 INTERNAL_CODES = {1000}
 
 
@@ -53,11 +57,12 @@ def error_for(status: int, code: int | None, message: str, headers: Mapping[str,
     """The retry policy's error for a Zoho failure (HTTP status, Zoho code, message, response headers)."""
     retry_after = parse_retry_after(headers.get("retry-after"))
     text = f"HTTP {status} code {code}: {message}" if code is not None else f"HTTP {status}: {message}"
-    if code in DAY_CODES or (status == 429 and headers.get("x-rate-limit-remaining") == "0"):
+    throttled = code in THROTTLE_CODES or status == 429
+    if throttled and (headers.get("x-rate-limit-remaining") == "0" or _DAY_WORDS.search(message)):
         reset = parse_retry_after(headers.get("x-rate-limit-reset"))
         return QuotaExhaustedError(f"{text} (daily limit)", retry_after=reset or retry_after or DAY, status=status)
     # Zoho's own codes say what a status would (some failures come with HTTP 200)
-    if code in MINUTE_CODES:
+    if throttled:
         status = 429
     elif code in NOT_CONNECTED_CODES:
         status = 403
@@ -239,6 +244,12 @@ class ZohoClient:
         """An invoice's comments and history."""
         records = self.request(f"comments of invoice {invoice_id}", "GET", f"/invoices/{invoice_id}/comments"
                                ).get("comments")
+        return [dict(r) for r in records or [] if isinstance(r, dict)]
+
+    def contact_persons(self, contact_id: str) -> list[dict[str, Any]]:
+        """A contact's persons, with their emails, mobiles and communication preferences."""
+        records = self.request(f"contact persons of contact {contact_id}", "GET",
+                               f"/contacts/{contact_id}/contactpersons").get("contact_persons")
         return [dict(r) for r in records or [] if isinstance(r, dict)]
 
     # -- writes ------------------------------------------------------------------------------

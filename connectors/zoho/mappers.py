@@ -93,6 +93,16 @@ def customer(record: Mapping[str, Any]) -> Customer:
     )
 
 
+def _settled_on(record: Mapping[str, Any], what: str, issued: date) -> date:
+    """When a closed invoice was settled: its last payment's date; an invoice closed by a credit note or a
+    write-off has none, and the day it last changed is the best the record tells (never before its issue)."""
+    paid = _date(record, "last_payment_date", what, required=False)
+    if paid is not None:
+        return paid
+    changed = zoho_time(record.get("last_modified_time"))
+    return max(issued, changed.date()) if changed is not None else issued
+
+
 def invoice(record: Mapping[str, Any], home_currency: str) -> ReceivableItem | None:
     """An invoice as one receivable item; None when it is not (or no longer) receivable."""
     invoice_id = str(record.get("invoice_id") or "")
@@ -106,7 +116,7 @@ def invoice(record: Mapping[str, Any], home_currency: str) -> ReceivableItem | N
         raise MappingError(f"{what}: balance {balance} is outside 0..total {total}")
     issued = _date(record, "date", what)
     assert issued is not None
-    settled = (_date(record, "last_payment_date", what, required=False) or issued) if balance == 0 else None
+    settled = _settled_on(record, what, issued) if balance == 0 else None
     if not record.get("customer_id"):
         raise MappingError(f"{what}: customer_id is missing")
     return ReceivableItem(

@@ -24,6 +24,7 @@ from connectors.common.secrets import Secret
 from connectors.common.store import Store
 from connectors.common.tokens import Cipher, OAuthToken, TokenStore
 from connectors.pipeline import RunOptions, run_tenant, sync_tenant
+from connectors.zoho.client import error_for
 from connectors.zoho.platform import ZohoPlatform
 from connectors.zoho.settings import ZohoSettings
 from tests.fakes.zoho_server import FakeZoho, Fault, Limits, generate_ledger
@@ -168,6 +169,25 @@ def test_a_payment_applied_to_several_invoices_is_read_in_detail(harness: Harnes
                                                                  (two["invoice_id"], Decimal("40.00"))}
 
 
+def test_an_invoice_is_settled_on_its_last_payment_or_the_day_a_credit_closed_it(harness: Harness,
+                                                                                   clock: Clock) -> None:
+    fake = harness.fake
+    payer = customer(fake)
+    issued = TODAY - timedelta(days=60)
+    paid = fake.add_invoice(payer["contact_id"], total=100, date=issued, due_date=issued + timedelta(days=30))
+    credited = fake.add_invoice(payer["contact_id"], total=70, date=issued, due_date=issued + timedelta(days=30))
+    fake.add_payment({paid["invoice_id"]: 60}, TODAY - timedelta(days=40))
+    fake.add_payment({paid["invoice_id"]: 40}, TODAY - timedelta(days=25))
+    clock.offset = -timedelta(days=12)  # the credit note is applied twelve days ago
+    fake.add_credit_note(payer["contact_id"], 70, TODAY - timedelta(days=12), apply_to={credited["invoice_id"]: 70})
+    clock.offset = timedelta(0)
+    harness.sync()
+    items = {i.id: i for i in harness.portfolio().items}
+    assert items[paid["invoice_id"]].settled_on == TODAY - timedelta(days=25)
+    assert items[credited["invoice_id"]].settled_on == TODAY - timedelta(days=12)
+    assert items[credited["invoice_id"]].residual == 0
+
+
 def test_a_full_pass_finds_deletions_that_changes_never_show(harness: Harness) -> None:
     fake = harness.fake
     payer = customer(fake)
@@ -263,6 +283,22 @@ def test_a_spent_daily_quota_is_not_waited_for_in_process(harness: Harness) -> N
         harness.sync()
     assert raised.value.retry_after and raised.value.retry_after > 3600
     assert not [s for s in harness.sleeps if s > 300]
+
+
+@pytest.mark.parametrize(("code", "message", "remaining", "spent_day"), [
+    (45, "You have reached the maximum number of API calls allowed for the day.", "812", True),
+    (45, "Request Limit Exceeded", "812", False),  # a list that calls 45 the minute's limit
+    (44, "You have made too many requests. Please try again after some time.", "812", False),
+    (44, "Too many requests", "0", True),  # nothing left of the day, whatever the code
+    (43, "Too many requests are being processed at once.", None, False),
+])
+def test_a_throttle_is_the_day_only_when_the_answer_says_so(code: int, message: str, remaining: str | None,
+                                                            spent_day: bool) -> None:
+    headers = {"retry-after": "7", **({"x-rate-limit-remaining": remaining} if remaining else {})}
+    error = error_for(429, code, message, headers)
+    assert isinstance(error, QuotaExhaustedError) is spent_day
+    if not spent_day:
+        assert isinstance(error, RateLimitedError) and error.retry_after == 7
 
 
 def test_a_token_expiring_mid_sync_is_refreshed_once_and_the_refresh_token_kept(harness: Harness) -> None:
@@ -400,6 +436,55 @@ def test_reminders_are_sent_by_zoho_once_commented_and_the_status_set(harness: H
     assert outcome.pay_links == {invoice["invoice_id"]: link}  # the worklist carries Zoho's payment link
     again = run_tenant(harness.runtime, harness.platform, default_policy(), as_of)
     assert again.new_action_keys == [] and again.delivery.delivered == 0 and len(harness.fake.reminders()) == 1
+
+
+def test_reminders_go_to_the_contact_persons_who_take_email_read_once_per_customer(harness: Harness) -> None:
+    fake = harness.fake
+    persons = [
+        {"contact_person_id": "p-ar", "first_name": "Ana", "email": "ar@late.test", "is_primary_contact": False,
+         "communication_preference": {"is_email_enabled": True}},
+        {"contact_person_id": "p-ceo", "first_name": "Bo", "email": "ceo@late.test", "is_primary_contact": False,
+         "communication_preference": {"is_email_enabled": False}},
+        {"contact_person_id": "p-old", "first_name": "Cy", "email": "AP@late.test", "is_primary_contact": False},
+    ]
+    payer = fake.add_contact("Late Payer Ltd", email="ap@late.test", persons=persons)
+    day, as_of = working_noon()
+    issued = day - timedelta(days=35)
+    first = fake.add_invoice(payer["contact_id"], total=500, date=issued, due_date=issued + timedelta(days=30))
+    second = fake.add_invoice(payer["contact_id"], total=80, date=issued, due_date=issued + timedelta(days=30))
+    outcome = run_tenant(harness.runtime, harness.platform, default_policy(), as_of)
+    assert outcome.delivery.failed == 0
+    sent = {r["invoice_id"]: r["to_mail_ids"] for r in fake.reminders()}
+    # the primary person first, the person who opted out of email left out, an address once
+    assert sent == {first["invoice_id"]: ["ap@late.test", "ar@late.test"],
+                    second["invoice_id"]: ["ap@late.test", "ar@late.test"]}
+    reads = [c for c in fake.calls if c["operation"] == "list contactpersons"]
+    assert len(reads) == 1  # one read for the customer's two invoices
+
+
+def test_a_customer_whose_persons_refuse_email_is_not_emailed_and_the_comment_says_so(harness: Harness) -> None:
+    fake = harness.fake
+    payer = fake.add_contact("Quiet Ltd", email="ap@quiet.test", email_enabled=False)
+    day, as_of = working_noon()
+    issued = day - timedelta(days=35)
+    invoice = fake.add_invoice(payer["contact_id"], total=500, date=issued, due_date=issued + timedelta(days=30))
+    outcome = run_tenant(harness.runtime, harness.platform, default_policy(), as_of)
+    assert outcome.delivery.failed == 0
+    assert fake.reminders() == []
+    (note,) = collections_comments(fake, invoice["invoice_id"])
+    assert "not emailed: no contact person takes email" in note
+
+
+def test_a_contact_without_persons_is_left_to_zoho_to_address(harness: Harness) -> None:
+    fake = harness.fake
+    payer = customer(fake)
+    fake.clear_persons(payer["contact_id"])  # a contact can have no person (an import can leave one so)
+    day, as_of = working_noon()
+    issued = day - timedelta(days=35)
+    invoice = fake.add_invoice(payer["contact_id"], total=500, date=issued, due_date=issued + timedelta(days=30))
+    run_tenant(harness.runtime, harness.platform, default_policy(), as_of)
+    (reminder,) = [c for c in fake.writes if c["path"].endswith("/paymentreminder")]
+    assert invoice["invoice_id"] in reminder["path"] and "to_mail_ids" not in reminder["body"]
 
 
 def test_a_retried_delivery_sends_nothing_twice(harness: Harness) -> None:

@@ -21,13 +21,15 @@ minute, with ``Retry-After``) or 45 (the day) or 43 (too many at once).
 
 Deliberate simplifications, each a place where real Zoho may differ:
 
-* error codes 43/44/45 (throttling), 57 (token refused), 6041 (organisation not reachable with this
-  token), 1000 (internal error), 1002 (not found), 2 (invalid argument) are the fake's choice where
-  Zoho's documentation names no code;
+* error codes 43/44/45 (throttling: published lists disagree on which is the minute and which the
+  day, so the connector reads the day from ``X-Rate-Limit-Remaining: 0`` or the message), 57 (token
+  refused), 6041 (organisation not reachable with this token), 1000 (internal error), 1002 (not
+  found), 2 (invalid argument) are the fake's choice where Zoho's documentation names no code;
 * ``last_modified_time=<time>`` keeps records changed at or after that time (the connector reads
   from a little before its bookmark, so a strict comparison would lose nothing either);
 * lists serve summaries as Zoho does: contacts carry their primary contact person's ``email``,
-  ``phone`` and ``mobile`` (the persons themselves come with ``GET /contacts/{id}``); customer
+  ``phone`` and ``mobile`` (the persons themselves come with ``GET /contacts/{id}`` and
+  ``GET /contacts/{id}/contactpersons``, each with its ``communication_preference``); customer
   payments carry ``invoice_numbers`` (the applied amounts come with ``GET /customerpayments/{id}``);
 * deleted records disappear (Zoho has no deleted status): only a full read finds them gone.
 
@@ -322,12 +324,16 @@ class FakeZoho(LocalServer):
 
     def add_contact(self, name: str, *, email: str | None = None, mobile: str | None = None,
                     phone: str | None = None, currency: str | None = None, status: str = "active",
-                    persons: list[dict[str, Any]] | None = None, organization: str | None = None) -> dict[str, Any]:
-        """A customer with its primary contact person (and any other ``persons``)."""
+                    persons: list[dict[str, Any]] | None = None, email_enabled: bool = True,
+                    organization: str | None = None) -> dict[str, Any]:
+        """A customer with its primary contact person (``email_enabled``: whether that person takes email)
+        and any other ``persons``."""
         with self._lock:
             org = self._org(organization)
             primary = {"contact_person_id": self._new_id(), "first_name": name.split()[0], "last_name": "",
-                       "email": email or "", "phone": phone or "", "mobile": mobile or "", "is_primary_contact": True}
+                       "email": email or "", "phone": phone or "", "mobile": mobile or "", "is_primary_contact": True,
+                       "communication_preference": {"is_email_enabled": email_enabled, "is_sms_enabled": bool(mobile),
+                                                    "is_whatsapp_enabled": False}}
             contact = {"contact_id": self._new_id(), "contact_name": name, "company_name": name,
                        "contact_type": "customer", "status": status, "currency_code": currency or org.currency_code,
                        "email": primary["email"], "phone": primary["phone"], "mobile": primary["mobile"],
@@ -381,6 +387,7 @@ class FakeZoho(LocalServer):
             for invoice_id, amount in applied.items():
                 invoice = invoices.records[invoice_id]
                 invoice["balance"] -= _money(amount)
+                invoice["last_payment_date"] = max(date, invoice.get("last_payment_date") or date)
                 self._status(invoice)
                 self._touch(org, "invoices", invoice)
                 customer_id, currency = invoice["customer_id"], invoice["currency_code"]
@@ -418,6 +425,14 @@ class FakeZoho(LocalServer):
                 note["status"] = "closed"
             self._touch(org, "creditnotes", note)
             return dict(note)
+
+    def clear_persons(self, contact_id: str, *, organization: str | None = None) -> None:
+        """Remove every contact person of a contact (its own email, phone and mobile stay)."""
+        with self._lock:
+            org = self._org(organization)
+            contact = org.collections["contacts"].records[contact_id]
+            contact["contact_persons"] = []
+            self._touch(org, "contacts", contact)
 
     def void_invoice(self, invoice_id: str, *, organization: str | None = None) -> None:
         """Void an invoice (status ``void``, balance 0)."""
@@ -649,6 +664,14 @@ class FakeZoho(LocalServer):
         if len(parts) == 1 and parts[0] in COLLECTIONS and req.method == "GET":
             call["operation"] = f"list {parts[0]}"
             return self._list(org, parts[0], req.query)
+        if len(parts) == 3 and parts[0] == "contacts" and parts[2] == "contactpersons" and req.method == "GET":
+            call["operation"] = "list contactpersons"
+            contact = org.collections["contacts"].records.get(parts[1])
+            if contact is None:
+                raise _ZohoError(404, 1002, "Contact does not exist.")
+            persons = [{"contact_id": contact["contact_id"], **p} for p in contact.get("contact_persons") or []]
+            return self._ok({"contact_persons": persons,
+                             "page_context": {"page": 1, "per_page": 200, "has_more_page": False}})
         if len(parts) == 2 and parts[0] in COLLECTIONS and req.method == "GET":
             call["operation"] = f"get {parts[0]}"
             return self._detail(org, parts[0], parts[1])
