@@ -223,16 +223,17 @@ def deliver_due(
     store, tenant = runtime.store, platform.settings.tenant
     delivered = failed = 0
     errors: list[str] = []
-    tried: set[str] = set()
+    failed_keys: set[str] = set()  # released as pending again: not tried twice in one run
     deliverer = platform.deliverer(runtime)
+    batch = int(getattr(deliverer, "batch_size", batch))
     try:
-        while entries := store.outbox.claim_actions(tenant, due_by=as_of, limit=batch, exclude=tried):
+        while entries := store.outbox.claim_actions(tenant, due_by=as_of, limit=batch, exclude=failed_keys):
             sent: list[tuple[str, str]] = []
             for entry in entries:
-                tried.add(entry["key"])
                 try:
                     reference = deliverer.deliver(entry)
                 except ConnectorError as err:
+                    failed_keys.add(entry["key"])
                     store.outbox.mark_failed(tenant, entry["key"], str(err), retryable=isinstance(err, RetryableError))
                     failed += 1
                     if len(errors) < 20:

@@ -70,7 +70,11 @@ class TenantSettings(Protocol):
 
 
 class Deliverer(Protocol):
-    """Pushes due actions to the platform (or, for a ledger file, to the worklist)."""
+    """Pushes due actions to the platform (or, for a ledger file, to the worklist).
+
+    A deliverer may set ``batch_size``: how many entries a run claims at a time (default 100, which a
+    remote platform delivers well within the claim's lease; a local file takes many more).
+    """
 
     def deliver(self, entry: OutboxEntry) -> str:
         """Deliver one claimed action; return the platform's reference. Raise ``ConnectorError`` on failure."""

@@ -18,7 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import and_, create_engine, delete, func, insert, or_, select, text, update
+from sqlalchemy import and_, bindparam, create_engine, delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -60,6 +60,7 @@ from .serialize import to_jsonable
 from .sync import Changes
 
 _CHUNK = 500
+_BULK = 5000  # rows per executemany
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -381,24 +382,26 @@ class OutboxRepository(_Repository):
             existing = _recorded_keys(session, tenant, [a.key for a in actions])
             new = [a for a in actions if a.key not in existing]
             now = _now()
-            for action in new:
-                session.add(
-                    OutboxRow(
-                        tenant=tenant,
-                        key=action.key,
-                        run_id=run_id,
-                        customer_id=action.customer_id,
-                        channel=action.channel,
-                        status="pending",
-                        attempts=0,
-                        created_at=now,
-                        not_before=action.not_before,
-                        payload=json.dumps(
-                            {**to_jsonable(action), "context": to_jsonable((context or {}).get(action.customer_id, {}))}
-                        ),
-                    )
-                )
-                session.add(ContactEventRow(**EVENTS.row(tenant, action.as_event(as_of))))
+            contexts = {customer: to_jsonable(values) for customer, values in (context or {}).items()}
+            outbox = [
+                {
+                    "tenant": tenant,
+                    "key": action.key,
+                    "run_id": run_id,
+                    "customer_id": action.customer_id,
+                    "channel": action.channel,
+                    "status": "pending",
+                    "attempts": 0,
+                    "created_at": now,
+                    "not_before": action.not_before,
+                    "payload": json.dumps({**to_jsonable(action), "context": contexts.get(action.customer_id, {})}),
+                }
+                for action in new
+            ]
+            events = [EVENTS.row(tenant, action.as_event(as_of)) for action in new]
+            for start in range(0, len(outbox), _BULK):
+                session.execute(insert(OutboxRow), outbox[start : start + _BULK])
+                session.execute(insert(ContactEventRow), events[start : start + _BULK])
         return [a.key for a in new]
 
     def unrecorded_keys(self, tenant: str, keys: Sequence[str]) -> list[str]:
@@ -420,13 +423,14 @@ class OutboxRepository(_Repository):
         """Mark claimed entries sent, each with its platform reference, in one transaction."""
         if not sent:
             return
+        table = OutboxRow.__table__
+        statement = (
+            update(table)
+            .where(table.c.tenant == tenant, table.c.key == bindparam("entry_key"))
+            .values(status="sent", sent_at=at, external_ref=bindparam("reference"), attempts=table.c.attempts + 1)
+        )
         with self._store.session() as session:
-            for key, reference in sent:
-                session.execute(
-                    update(OutboxRow)
-                    .where(OutboxRow.tenant == tenant, OutboxRow.key == key)
-                    .values(status="sent", sent_at=at, external_ref=reference, attempts=OutboxRow.attempts + 1)
-                )
+            session.connection().execute(statement, [{"entry_key": key, "reference": ref} for key, ref in sent])
 
     def mark_failed(self, tenant: str, key: str, error: str, retryable: bool, max_attempts: int = 8) -> None:
         """Record a failed attempt and release its claim: pending again if retryable (up to ``max_attempts``)."""
@@ -464,7 +468,7 @@ class OutboxRepository(_Repository):
         now = _now()
         with self._store.session() as session:
             query = (
-                select(OutboxRow)
+                select(OutboxRow.key, OutboxRow.attempts, OutboxRow.status, OutboxRow.payload)
                 .where(
                     OutboxRow.tenant == tenant,
                     or_(
@@ -480,11 +484,16 @@ class OutboxRepository(_Repository):
             if self._store.engine.dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
             claimed: list[OutboxEntry] = []
-            for row in session.scalars(query):
-                entry = {"key": row.key, "attempts": row.attempts, "reclaimed": row.status == "sending",
-                         **json.loads(row.payload)}
+            for key, attempts, status, payload in session.execute(query):
+                entry = {"key": key, "attempts": attempts, "reclaimed": status == "sending", **json.loads(payload)}
                 claimed.append(cast(OutboxEntry, entry))
-                row.status, row.claimed_at = "sending", now
+            keys = [entry["key"] for entry in claimed]
+            for start in range(0, len(keys), _CHUNK):
+                session.execute(
+                    update(OutboxRow)
+                    .where(OutboxRow.tenant == tenant, OutboxRow.key.in_(keys[start : start + _CHUNK]))
+                    .values(status="sending", claimed_at=now)
+                )
             return claimed
 
     def outbox_counts(self, tenant: str) -> dict[str, int]:

@@ -47,6 +47,8 @@ def csv_safe(value: Any) -> Any:
 class WorklistDeliverer:
     """Hands due actions over in the worklist (and the ``--worklist`` file when there is one)."""
 
+    batch_size = 10_000  # a local file: claimed in large batches (a platform's deliverer takes the default)
+
     def __init__(self, path: Path | None) -> None:
         """Open the worklist file now, so that a path that cannot be written fails before anything is claimed."""
         self.path = path
