@@ -423,11 +423,10 @@ class OutboxRepository(_Repository):
         """Mark claimed entries sent, each with its platform reference, in one transaction."""
         if not sent:
             return
-        table = OutboxRow.__table__
         statement = (
-            update(table)
-            .where(table.c.tenant == tenant, table.c.key == bindparam("entry_key"))
-            .values(status="sent", sent_at=at, external_ref=bindparam("reference"), attempts=table.c.attempts + 1)
+            update(OutboxRow)
+            .where(OutboxRow.tenant == tenant, OutboxRow.key == bindparam("entry_key"))
+            .values(status="sent", sent_at=at, external_ref=bindparam("reference"), attempts=OutboxRow.attempts + 1)
         )
         with self._store.session() as session:
             session.connection().execute(statement, [{"entry_key": key, "reference": ref} for key, ref in sent])
