@@ -17,6 +17,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from collections_engine.types import Allocation, ContactWindow, Installment
 
 from .models import Base
@@ -73,6 +76,21 @@ class RowMapping(Generic[T]):
             codec = self.codecs.get(name)
             values[name] = codec.dump(value) if codec else value
         return values
+
+    def load_all(self, session: Session, tenant: str, *order_by: Any) -> tuple[T, ...]:
+        """Every record of a tenant, in ``order_by`` order, read as plain columns (no ORM object per row)."""
+        table = self.model.__table__
+        columns = [table.c[name] for name in self.fields]
+        query = select(*columns).where(table.c.tenant == tenant).order_by(*order_by)
+        kind, names = self.kind, self.fields
+        decoders = [(index, name, self.codecs[name].load) for index, name in enumerate(names) if name in self.codecs]
+        records = []
+        for values in session.execute(query):
+            fields = dict(zip(names, values))
+            for index, name, decode in decoders:
+                fields[name] = decode(values[index])
+            records.append(kind(**fields))
+        return tuple(records)
 
     def load(self, row: Any) -> T:
         """The record a row holds."""

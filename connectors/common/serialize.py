@@ -6,13 +6,16 @@ import dataclasses
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 
 def to_jsonable(value: Any) -> Any:
     """Return ``value`` as plain JSON types; Decimals keep their exact digits as strings."""
+    if isinstance(value, (str, int, bool)) or value is None:
+        return value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {field.name: to_jsonable(getattr(value, field.name)) for field in dataclasses.fields(value)}
+        return {name: to_jsonable(getattr(value, name)) for name in _field_names(type(value))}
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, (datetime, date)):
@@ -25,3 +28,8 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, float):
         return round(value, 6)
     return value
+
+
+@cache
+def _field_names(kind: type) -> tuple[str, ...]:
+    return tuple(field.name for field in dataclasses.fields(kind))

@@ -175,11 +175,13 @@ class Store:
             insert_factory = postgresql.insert
         else:
             raise StoreError(f"the store supports SQLite and PostgreSQL, not {dialect}")
-        for start in range(0, len(rows), _CHUNK):
-            chunk = rows[start : start + _CHUNK]
-            statement = insert_factory(model)
+        for start in range(0, len(rows), _BULK):
+            chunk = rows[start : start + _BULK]
+            statement = insert_factory(model.__table__)
             updates = {c: statement.excluded[c] for c in chunk[0] if c not in keys}
-            session.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=updates), chunk)
+            # on the connection: a Core executemany, without the ORM's per-row bulk bookkeeping
+            session.connection().execute(statement.on_conflict_do_update(index_elements=list(keys), set_=updates),
+                                         chunk)
         return len(rows)
 
     def _insert_ignore(self, session: Session, model: type[Base], values: dict[str, Any]) -> None:
@@ -224,34 +226,11 @@ class LedgerRepository(_Repository):
     def load_portfolio(self, tenant: str, company_currency: str, rates: Mapping[str, Decimal]) -> Portfolio:
         """Rebuild the engine's portfolio of a tenant."""
         with self._store.session() as session:
-            customers = tuple(
-                CUSTOMERS.load(r)
-                for r in session.scalars(
-                    select(CustomerRow).where(CustomerRow.tenant == tenant).order_by(CustomerRow.id)
-                )
-            )
-            items = tuple(
-                ITEMS.load(r)
-                for r in session.scalars(
-                    select(ItemRow)
-                    .where(ItemRow.tenant == tenant)
-                    .order_by(ItemRow.customer_id, ItemRow.due_date, ItemRow.id)
-                )
-            )
-            payments = tuple(
-                PAYMENTS.load(r)
-                for r in session.scalars(
-                    select(PaymentRow).where(PaymentRow.tenant == tenant).order_by(PaymentRow.date, PaymentRow.id)
-                )
-            )
-            promises = tuple(
-                PROMISES.load(r)
-                for r in session.scalars(select(PromiseRow).where(PromiseRow.tenant == tenant).order_by(PromiseRow.id))
-            )
-            plans = tuple(
-                PLANS.load(r)
-                for r in session.scalars(select(PlanRow).where(PlanRow.tenant == tenant).order_by(PlanRow.id))
-            )
+            customers = CUSTOMERS.load_all(session, tenant, CustomerRow.id)
+            items = ITEMS.load_all(session, tenant, ItemRow.customer_id, ItemRow.due_date, ItemRow.id)
+            payments = PAYMENTS.load_all(session, tenant, PaymentRow.date, PaymentRow.id)
+            promises = PROMISES.load_all(session, tenant, PromiseRow.id)
+            plans = PLANS.load_all(session, tenant, PlanRow.id)
         return Portfolio(company_currency, customers, items, payments, promises, plans, dict(rates))
 
     def derive_settlements(self, tenant: str) -> int:

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +111,10 @@ ALIASES: dict[str, tuple[str, ...]] = {
 TARGETS = tuple(ALIASES)
 _TRUE = {"yes", "y", "true", "1", "x", "sí", "si", "s"}
 _FALSE = {"no", "n", "false", "0", ""}
+# Amounts that need no cleaning: digits and a decimal point (at most 15 digits before it, 6 after); without a
+# known decimal mark only those that cannot be read the other way (no point, or 1-2 decimals).
+_PLAIN_POINT = re.compile(r"-?\d{1,15}(\.\d{1,6})?")
+_PLAIN_UNAMBIGUOUS = re.compile(r"-?\d{1,15}(\.\d{1,2})?")
 _SYMBOLS = re.compile(r"[€$£¥\s\u00a0']|[A-Z]{3}")
 
 
@@ -304,6 +309,12 @@ def parse_date(value: Any, fmt: str | None) -> date:
     text = str(value).strip()
     if not text:
         raise ValueError("missing")
+    return _parse_date_text(text, fmt)
+
+
+@lru_cache(maxsize=8192)
+def _parse_date_text(text: str, fmt: str | None) -> date:
+    """A date in text (a ledger repeats few distinct dates: each is parsed once)."""
     try:
         parsed = datetime.strptime(text, fmt).date() if fmt else date.fromisoformat(text[:10])
     except ValueError:
@@ -325,6 +336,9 @@ def parse_amount(value: Any, separator: str | None, *, guess: bool = True) -> De
     """
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return _sane(Decimal(str(round(value, MAX_DECIMALS))), value)  # a spreadsheet float: drop binary noise
+    if isinstance(value, str) and ((separator == "." and _PLAIN_POINT.fullmatch(value))
+                                   or (separator is None and _PLAIN_UNAMBIGUOUS.fullmatch(value))):
+        return Decimal(value)  # the common case, '-1234.56': within every limit by its shape
     text = _SYMBOLS.sub("", str(value))
     if not text:
         raise ValueError("missing")
@@ -346,14 +360,13 @@ def parse_amount(value: Any, separator: str | None, *, guess: bool = True) -> De
 
 
 def _sane(amount: Decimal, value: Any) -> Decimal:
-    shown = printable(str(value))
     if not amount.is_finite():
-        raise ValueError(f"{shown!r} is not an amount")
+        raise ValueError(f"{printable(str(value))!r} is not an amount")
     if abs(amount) >= MAX_AMOUNT:
-        raise ValueError(f"{shown!r} is too large (at most 15 digits before the decimal mark)")
+        raise ValueError(f"{printable(str(value))!r} is too large (at most 15 digits before the decimal mark)")
     exponent = amount.normalize().as_tuple().exponent
     if isinstance(exponent, int) and exponent < -MAX_DECIMALS:
-        raise ValueError(f"{shown!r} has more than {MAX_DECIMALS} decimals")
+        raise ValueError(f"{printable(str(value))!r} has more than {MAX_DECIMALS} decimals")
     return amount
 
 
