@@ -18,6 +18,7 @@ from dataclasses import replace
 from datetime import datetime, time, timezone
 from decimal import Decimal
 from pathlib import Path
+from time import perf_counter
 from typing import Any
 
 import click
@@ -162,6 +163,8 @@ def _is_ledger_name(tenant: str) -> bool:
               help="The worklist table lists every action planned today, not only the new ones.")
 @click.option("--lang", type=click.Choice(["en", "es"]), default="en", show_default=True,
               help="Language of the HTML report.")
+@click.option("--timings", is_flag=True,
+              help="Print the seconds each phase took to stderr (sync, plan, kpis, deliver, output, total).")
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -186,9 +189,11 @@ def run(
     limit: int,
     show_all: bool,
     lang: str,
+    timings: bool,
 ) -> None:
     """Sync (import a ledger, or read a connected platform), plan today's actions, deliver the due ones, and
     print the worklist, the aging and the KPIs."""
+    started = perf_counter()
     if ledger and demo:
         raise click.UsageError("give either --ledger FILE or --demo, not both")
     if not (ledger or demo or tenant):
@@ -218,6 +223,10 @@ def run(
         click.echo(json.dumps(outcome_json(outcome), indent=2, ensure_ascii=False))
     else:
         print_outcome(outcome, limit, show_all)
+    if timings:
+        total = perf_counter() - started
+        laps = {**outcome.timings, "output": round(total - sum(outcome.timings.values()), 3), "total": round(total, 3)}
+        click.echo("timings (s): " + " ".join(f"{name}={seconds:.3f}" for name, seconds in laps.items()), err=True)
     problems = outcome.sync.problems if outcome.sync else []
     if strict and problems:
         raise CliFailure(f"{len(problems)} rows or records could not be loaded", EXIT_BAD_ROWS)

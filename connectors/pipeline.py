@@ -10,6 +10,7 @@ dry run sends nothing and makes no write request to any platform.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -78,6 +79,8 @@ class RunOutcome:
     """The actions this run planned that no earlier run had (recorded now, or under a dry run, that would be)."""
     company: str = ""
     """The company's name, as the platform or the ledger gives it (the report's title)."""
+    timings: dict[str, float] = field(default_factory=dict)
+    """Seconds spent in each phase: sync, plan, kpis (with the aging), deliver."""
 
     @property
     def new_action_keys(self) -> list[str]:
@@ -165,10 +168,12 @@ def _execute(
     store, settings = runtime.store, platform.settings
     tenant = settings.tenant
     synced = None
+    clock = _Phases()
     if options.sync:
         request = SyncRequest(today=as_of.date(), full=options.full, dry_run=options.dry_run,
                               on_progress=options.on_progress)
         synced = platform.sync(runtime, request)
+    clock.lap("sync")
     known = {**store.ledger.exchange_rates(tenant), **rates}  # rates given by the caller win
     portfolio = None
     if synced is not None and synced.preview is not None:
@@ -176,17 +181,21 @@ def _execute(
     planned = plan_tenant(store, tenant, policy, as_of, settings.home_currency, known, dry_run=options.dry_run,
                           portfolio=portfolio)
     decisions, portfolio = planned.decisions, planned.portfolio
+    clock.lap("plan")
     kpis = compute_kpis(portfolio, policy, planned.history, as_of, decisions, options.group_by)
     aging = age_items(portfolio.items, policy.aging_buckets, local_today(policy, as_of), portfolio.company_currency,
                       known)
+    clock.lap("kpis")
     if not options.deliver:
         delivery = Delivery(dry_run=options.dry_run)
     elif options.dry_run:
         delivery = _would_deliver(runtime, tenant, as_of, decisions, planned.new_keys)
     else:
         delivery = deliver_due(runtime, platform, as_of, batch=options.batch, lease=lease)
+    clock.lap("deliver")
     item_ids = sorted({item for action in decisions.actions() for item in action.item_ids})
     return RunOutcome(
+        timings=clock.laps,
         pay_links=store.ledger.pay_links(tenant, item_ids),
         fresh_keys=frozenset(planned.new_keys),
         company=str(getattr(settings, "tenant_name", "") or "") or tenant.removeprefix("files:"),
@@ -200,6 +209,19 @@ def _execute(
         delivery=delivery,
         customers=portfolio.customers,
     )
+
+
+class _Phases:
+    """Seconds per phase of a run, each lap from the end of the last."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._mark = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(now - self._mark, 3)
+        self._mark = now
 
 
 def _would_deliver(

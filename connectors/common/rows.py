@@ -77,6 +77,19 @@ class RowMapping(Generic[T]):
             values[name] = codec.dump(value) if codec else value
         return values
 
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The columns :meth:`values` fills, in its order."""
+        return ("tenant", *self.fields)
+
+    def values(self, tenant: str, record: T) -> tuple[Any, ...]:
+        """The column values of a record, in the order of :attr:`columns` (no dict per row)."""
+        if not self.codecs:
+            return (tenant, *[getattr(record, name) for name in self.fields])
+        codecs = self.codecs
+        return (tenant, *[codecs[name].dump(getattr(record, name)) if name in codecs else getattr(record, name)
+                          for name in self.fields])
+
     def load_all(self, session: Session, tenant: str, *order_by: Any) -> tuple[T, ...]:
         """Every record of a tenant, in ``order_by`` order, read as plain columns (no ORM object per row)."""
         table = self.model.__table__

@@ -35,6 +35,7 @@ from collections_engine.types import (
     ReceivableItem,
 )
 
+from . import bulk
 from .contract import OutboxEntry
 from .errors import StoreError
 from .models import (
@@ -202,13 +203,9 @@ class LedgerRepository(_Repository):
     def write_full_import(self, tenant: str, stream: str, snapshot: FullImport) -> None:
         """Write a new version of a ledger - rows, rejected rows, closings, bookmark - in one transaction."""
         with self._store.session() as session:
-            for model, rows in (
-                (CustomerRow, [CUSTOMERS.row(tenant, c) for c in _last_by_id(snapshot.customers)]),
-                (ItemRow, [ITEMS.row(tenant, i) for i in _last_by_id(snapshot.items)]),
-                (PaymentRow, [PAYMENTS.row(tenant, p) for p in _last_by_id(snapshot.payments)]),
-            ):
-                if rows:
-                    self._store._upsert(model, rows, ("tenant", "id"), session)
+            _write_records(session, tenant, CUSTOMERS, snapshot.customers)
+            _write_records(session, tenant, ITEMS, snapshot.items)
+            _write_records(session, tenant, PAYMENTS, snapshot.payments)
             _replace_quarantine(session, tenant, stream, snapshot.quarantined)
             _close_items(session, tenant, list(snapshot.close_ids), snapshot.closed_on)
             self._store.sync.set_bookmark(tenant, stream, snapshot.bookmark, session)
@@ -489,13 +486,9 @@ class SyncRepository(_Repository):
     def write_page(self, tenant: str, stream: str, changes: Changes, bookmark: str) -> None:
         """Write a synced page - rows, deletions, quarantined records - and its bookmark in one transaction."""
         with self._store.session() as session:
-            for model, rows in (
-                (CustomerRow, [CUSTOMERS.row(tenant, c) for c in _last_by_id(changes.customers)]),
-                (ItemRow, [ITEMS.row(tenant, i) for i in _last_by_id(changes.items)]),
-                (PaymentRow, [PAYMENTS.row(tenant, p) for p in _last_by_id(changes.payments)]),
-            ):
-                if rows:
-                    self._store._upsert(model, rows, ("tenant", "id"), session)
+            _write_records(session, tenant, CUSTOMERS, changes.customers)
+            _write_records(session, tenant, ITEMS, changes.items)
+            _write_records(session, tenant, PAYMENTS, changes.payments)
             for model, ids in (
                 (CustomerRow, changes.deleted_customers),
                 (ItemRow, changes.deleted_items),
@@ -777,6 +770,14 @@ def _quarantine_values(tenant: str, stream: str, record_ref: str, raw: Any, reas
         "reason": reason,
         "created_at": _now(),
     }
+
+
+def _write_records(session: Session, tenant: str, mapping: RowMapping[Any], records: Sequence[Any]) -> None:
+    """Upsert a tenant's records of one kind (the last version of each id) in bulk."""
+    latest = _last_by_id(records)
+    if latest:
+        rows = [mapping.values(tenant, record) for record in latest]
+        bulk.upsert(session.connection(), mapping.model.__table__, mapping.columns, rows, ("tenant", "id"))
 
 
 def _last_by_id(records: Sequence[Any]) -> list[Any]:

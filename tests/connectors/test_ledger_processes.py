@@ -54,16 +54,16 @@ def test_two_first_runs_at_once_never_crash_nor_plan_twice(tmp_path: Path) -> No
 KILLER = textwrap.dedent(
     """
     import os, signal, sys
-    from connectors.common.store import Store
+    from connectors.common import bulk
 
-    upsert = Store._upsert
+    upsert = bulk.upsert
 
-    def killed_on_the_items(self, model, rows, keys, session=None):
-        if model.__tablename__ == "items":
+    def killed_on_the_items(connection, table, columns, rows, keys):
+        if table.name == "items":
             os.kill(os.getpid(), signal.SIGKILL)  # customers are written, items not yet, nothing committed
-        return upsert(self, model, rows, keys, session)
+        return upsert(connection, table, columns, rows, keys)
 
-    Store._upsert = killed_on_the_items
+    bulk.upsert = killed_on_the_items
     from connectors.cli import cli
     cli(sys.argv[1:], prog_name="odoo-collections")
     """

@@ -1,0 +1,169 @@
+"""Time the main job a user runs - `odoo-collections run --ledger FILE` - on generated ledgers.
+
+    python benchmarks/main_job.py [--items 100000 1000000] [--store postgresql://...] [--xlsx 100000]
+                                  [--format json]
+
+For each size it writes a CSV ledger (ten items per customer, five currencies, a fifth partly
+paid), times a bare ``csv.reader`` pass over the file, then runs the real command in a new process
+on a new store, three times: ``--dry-run``; the first run; a second run the same day with the
+ledger unchanged. Each run prints its phases (``--timings``: sync, plan, kpis, deliver, output) and
+the benchmark adds the process's wall time (Python's start and imports included) and peak RSS.
+``--xlsx N`` also writes the same ledger as an XLSX workbook of N rows and times its first run.
+Figures: seconds, the ratio of the first run to the bare read, microseconds per item, and the
+growth of the time per item from the smallest size to the largest (1.0 is linear).
+
+With ``--store postgresql://user@host/db`` every run uses that database (its tables are emptied
+first: give a database of its own). The default is a new SQLite file per run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from figures import print_figures  # a sibling module: the script's folder is on the path
+
+AS_OF = "2026-12-04"
+RATES = ("USD=0.92", "GBP=1.17", "MXN=0.05", "COP=0.00023")
+CURRENCIES = ("EUR", "USD", "GBP", "MXN", "COP")
+HEADER = ["customer_id", "customer_name", "email", "country", "invoice_number", "invoice_date", "due_date",
+          "amount", "open_amount", "currency"]
+TIMINGS = re.compile(r"timings \(s\): (.*)")
+
+
+def ledger_rows(items: int, seed: int = 7) -> Any:
+    """The rows of a generated ledger: ten items per customer, issued over the last 18 months."""
+    rng = random.Random(seed)
+    today = date.fromisoformat(AS_OF)
+    for number in range(items):
+        customer = number // 10
+        issued = today - timedelta(days=rng.randint(-30, 540))
+        due = issued + timedelta(days=(30, 45, 60, 90)[number % 4])
+        cents = rng.randint(1_000, 500_000)
+        open_cents = cents if number % 5 else cents // 2
+        yield [f"C{customer:07d}", f"Customer {customer}", f"ar{customer}@example.com" if customer % 10 else "",
+               ("ES", "MX", "US", "FR", "CO")[customer % 5], f"INV-{number:08d}", issued.isoformat(),
+               due.isoformat(), f"{cents / 100:.2f}", f"{open_cents / 100:.2f}", CURRENCIES[customer % 5]]
+
+
+def write_csv(path: Path, items: int) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADER)
+        writer.writerows(ledger_rows(items))
+
+
+def write_xlsx(path: Path, items: int) -> None:
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("Ledger")
+    sheet.append(HEADER)
+    for row in ledger_rows(items):
+        sheet.append([*row[:5], date.fromisoformat(row[5]), date.fromisoformat(row[6]), float(row[7]),
+                      float(row[8]), row[9]])
+    workbook.save(path)
+
+
+def bare_read(path: Path) -> float:
+    """Seconds of one csv.reader pass over the file (the floor of any import)."""
+    started = time.perf_counter()
+    with path.open(newline="", encoding="utf-8") as handle:
+        for _row in csv.reader(handle):
+            pass
+    return time.perf_counter() - started
+
+
+def command() -> list[str]:
+    found = shutil.which("odoo-collections")
+    return [found] if found else [sys.executable, "-c", "from connectors.cli import main; main()"]
+
+
+def run(ledger: Path, store: str, *extra: str) -> dict[str, Any]:
+    """One `run` in a new process: its phases, wall time and peak RSS."""
+    args = [*command(), "--store", store, "run", "--ledger", str(ledger), "--as-of", AS_OF, "--timings",
+            "--limit", "50", *(f"--rate={rate}" for rate in RATES), *extra]
+    started = time.perf_counter()
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    stderr = process.stderr.read() if process.stderr else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"run failed ({os.waitstatus_to_exitcode(status)}): {' '.join(args)}\n{stderr[-2000:]}")
+    found = TIMINGS.search(stderr)
+    phases = dict(pair.split("=") for pair in found.group(1).split()) if found else {}
+    return {"wall_s": round(wall, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024),
+            **{f"{name}_s": round(float(seconds), 2) for name, seconds in phases.items() if name != "total"}}
+
+
+def fresh_store(folder: Path, postgres: str | None, name: str) -> str:
+    if postgres is None:
+        return f"sqlite:///{folder / f'{name}.db'}"
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(postgres)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()
+    return postgres
+
+
+def measure(folder: Path, items: int, postgres: str | None) -> dict[str, Any]:
+    ledger = folder / f"ledger-{items}.csv"
+    write_csv(ledger, items)
+    bare = min(bare_read(ledger) for _ in range(3))
+    dry = run(ledger, fresh_store(folder, postgres, f"dry-{items}"), "--dry-run")
+    store = fresh_store(folder, postgres, f"run-{items}")
+    first = run(ledger, store, f"--worklist={folder / f'worklist-{items}.csv'}")
+    second = run(ledger, store, f"--worklist={folder / f'worklist-{items}-again.csv'}")
+    ledger.unlink()
+    figures: dict[str, Any] = {"bare_csv_read_s": round(bare, 3)}
+    for label, result in (("dry_run", dry), ("first_run", first), ("second_run", second)):
+        figures.update({f"{label}_{name}": value for name, value in result.items()})
+    figures["first_run_x_bare_read"] = round(first["wall_s"] / bare, 1)
+    figures["first_run_us_per_item"] = round(first["wall_s"] / items * 1e6, 1)
+    return figures
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--items", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--store", help="a PostgreSQL URL (its public schema is emptied); default SQLite files")
+    parser.add_argument("--xlsx", type=int, default=0, help="also time the first run of an XLSX ledger of N rows")
+    parser.add_argument("--format", choices=("table", "json"), default="table")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="main-job-"))
+    figures: dict[str, Any] = {"store": "postgresql" if args.store else "sqlite"}
+    try:
+        per_item = {}
+        for items in sorted(args.items):
+            measured = measure(folder, items, args.store)
+            per_item[items] = measured["first_run_us_per_item"]
+            figures.update({f"{items}_{name}": value for name, value in measured.items()})
+        if len(per_item) > 1:
+            smallest, largest = min(per_item), max(per_item)
+            figures["time_per_item_growth"] = round(per_item[largest] / per_item[smallest], 2)
+        if args.xlsx:
+            workbook = folder / f"ledger-{args.xlsx}.xlsx"
+            write_xlsx(workbook, args.xlsx)
+            result = run(workbook, fresh_store(folder, args.store, "xlsx"), "--dry-run")
+            figures.update({f"xlsx_{args.xlsx}_dry_run_{name}": value for name, value in result.items()})
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    print_figures(figures, args.format)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,102 @@
+"""Writing many rows at once, at the speed of the database driver rather than of per-row ORM work.
+
+An upsert of thousands of rows through SQLAlchemy builds and processes each row's parameters one by
+one; that costs more than the database's own work. :func:`upsert` compiles the statement once, turns
+every value into what the driver takes with the column types' own bind processors (so a value is
+stored exactly as SQLAlchemy would store it), and then:
+
+- on SQLite, hands all rows to the driver's ``executemany`` (one prepared statement);
+- on PostgreSQL with psycopg2, streams them with ``COPY`` into a temporary table and upserts from it
+  with one ``INSERT ... SELECT ... ON CONFLICT`` (falling back to ``executemany`` with another driver).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import bindparam
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql import FromClause
+
+TableLike = FromClause  # a model's __table__
+COPY_THRESHOLD = 1000  # below this, a plain executemany is as quick as a COPY
+
+
+def upsert(connection: Connection, table: TableLike, columns: Sequence[str], rows: Sequence[Sequence[Any]],
+           keys: Sequence[str]) -> None:
+    """Insert ``rows`` (tuples of ``columns``' values) into ``table``, updating the rows whose ``keys`` exist."""
+    if not rows:
+        return
+    dialect = connection.dialect
+    processors = _processors(connection, table, columns)
+    if processors:
+        rows = [tuple(value if process is None else process(value) for process, value in zip(processors, row))
+                for row in rows]
+    if dialect.name == "postgresql" and len(rows) >= COPY_THRESHOLD and _copy_capable(connection):
+        _copy_upsert(connection, table, columns, rows, keys)
+        return
+    factory: Any = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
+    statement = factory(table).values({name: bindparam(name) for name in columns})
+    statement = statement.on_conflict_do_update(
+        index_elements=list(keys), set_={name: statement.excluded[name] for name in columns if name not in keys}
+    )
+    compiled = statement.compile(dialect=dialect)
+    if compiled.positiontup is not None:  # qmark / numeric styles: the values in the statement's order
+        index = {name: position for position, name in enumerate(columns)}
+        order = [index[name] for name in compiled.positiontup]
+        parameters: list[Any] = [tuple(row[position] for position in order) for row in rows]
+    else:
+        parameters = [dict(zip(columns, row)) for row in rows]
+    connection.exec_driver_sql(str(compiled), parameters)
+
+
+def _processors(connection: Connection, table: TableLike, columns: Sequence[str]) -> list[Any]:
+    """Each column's bind processor for this dialect (None where the driver takes the value as it is)."""
+    dialect = connection.dialect
+    found = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns]
+    return found if any(found) else []
+
+
+def _copy_capable(connection: Connection) -> bool:
+    return connection.dialect.driver == "psycopg2"  # its cursors stream COPY (copy_expert)
+
+
+def _copy_upsert(connection: Connection, table: TableLike, columns: Sequence[str], rows: Sequence[Sequence[Any]],
+                 keys: Sequence[str]) -> None:
+    quoted = [connection.dialect.identifier_preparer.quote(name) for name in columns]
+    target = connection.dialect.identifier_preparer.format_table(table)
+    staging = f"bulk_{getattr(table, 'name', 'rows')}"
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {staging} (LIKE {target} INCLUDING DEFAULTS) ON COMMIT DROP")
+        cursor.execute(f"TRUNCATE {staging}")
+        buffer = io.StringIO()
+        # text always quoted and NULL as an unquoted empty field: an empty text stays empty, None is NULL
+        writer = csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC)
+        for row in rows:
+            writer.writerow([_copy_value(value) for value in row])
+        buffer.seek(0)
+        cursor.copy_expert(f"COPY {staging} ({', '.join(quoted)}) FROM STDIN WITH (FORMAT csv)", buffer)
+        updates = ", ".join(f"{q} = EXCLUDED.{q}" for name, q in zip(columns, quoted) if name not in keys)
+        conflict = ", ".join(connection.dialect.identifier_preparer.quote(k) for k in keys)
+        action = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
+        cursor.execute(
+            f"INSERT INTO {target} ({', '.join(quoted)}) SELECT {', '.join(quoted)} FROM {staging} "
+            f"ON CONFLICT ({conflict}) {action}"
+        )
+    finally:
+        cursor.close()
+
+
+def _copy_value(value: Any) -> Any:
+    """A value as COPY's CSV reads it (booleans and dates as PostgreSQL writes them)."""
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return value
