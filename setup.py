@@ -54,6 +54,8 @@ setup(
             "xero-python>=6",
             "httpx>=0.27",
             "odoorpc>=0.10",
+            # the store's tests run on a real PostgreSQL too
+            "psycopg2-binary>=2.9",
         ],
     },
     entry_points={

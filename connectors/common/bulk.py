@@ -12,7 +12,6 @@ stored exactly as SQLAlchemy would store it), and then:
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -76,12 +75,9 @@ def _copy_upsert(connection: Connection, table: TableLike, columns: Sequence[str
         cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {staging} (LIKE {target} INCLUDING DEFAULTS) ON COMMIT DROP")
         cursor.execute(f"TRUNCATE {staging}")
         buffer = io.StringIO()
-        # text always quoted and NULL as an unquoted empty field: an empty text stays empty, None is NULL
-        writer = csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC)
-        for row in rows:
-            writer.writerow([_copy_value(value) for value in row])
+        buffer.writelines("\t".join(map(_copy_text, row)) + "\n" for row in rows)
         buffer.seek(0)
-        cursor.copy_expert(f"COPY {staging} ({', '.join(quoted)}) FROM STDIN WITH (FORMAT csv)", buffer)
+        cursor.copy_expert(f"COPY {staging} ({', '.join(quoted)}) FROM STDIN", buffer)
         updates = ", ".join(f"{q} = EXCLUDED.{q}" for name, q in zip(columns, quoted) if name not in keys)
         conflict = ", ".join(connection.dialect.identifier_preparer.quote(k) for k in keys)
         action = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
@@ -93,10 +89,16 @@ def _copy_upsert(connection: Connection, table: TableLike, columns: Sequence[str
         cursor.close()
 
 
-def _copy_value(value: Any) -> Any:
-    """A value as COPY's CSV reads it (booleans and dates as PostgreSQL writes them)."""
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value: Any) -> str:
+    """A value in COPY's text format: NULL as \\N, booleans and dates as PostgreSQL writes them, and
+    backslashes, tabs and line breaks escaped."""
+    if value is None:
+        return "\\N"
     if isinstance(value, bool):
         return "t" if value else "f"
     if isinstance(value, (date, datetime)):
         return value.isoformat()
-    return value
+    return str(value).translate(_ESCAPES)

@@ -68,3 +68,36 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield url
     process.terminate()
     process.wait(10)
+
+
+POSTGRES_ADMIN_URL = os.environ.get("ODOO_COLLECTIONS_TEST_POSTGRES", "postgresql+psycopg2:///postgres")
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A new, empty PostgreSQL database for one test, dropped afterwards.
+
+    It is made on the server that ``$ODOO_COLLECTIONS_TEST_POSTGRES`` names (an administrator's URL;
+    default the local server's socket as the current user, which .ci/run sets up)."""
+    pytest.importorskip("psycopg2", reason="psycopg2 is not installed (pip install -e '.[postgresql]')")
+    import secrets
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import OperationalError
+
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"collections_test_{secrets.token_hex(4)}"
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as err:
+        admin.dispose()
+        pytest.skip(f"no PostgreSQL server to test on at {POSTGRES_ADMIN_URL} ({str(err).splitlines()[0][:120]}); "
+                    ".ci/run installs and starts one")
+    try:
+        yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
