@@ -105,8 +105,14 @@ def test_experiment_report_after_a_run(runner: CliRunner) -> None:
     report = json.loads(result.stdout)
     assert report["control"] == "a" and [v["variant"] for v in report["variants"]] == ["a", "b"]
     assert all(v["customers"] > 0 for v in report["variants"])
-    table = runner.invoke(cli, ["experiment", "--tenant", "files:demo", "--as-of", "2026-12-24"])
+    # the demo's arms are smaller than the test needs: shown, not judged, and the report says keep going
+    assert report["stop"] is False and report["winner"] is None and report["alpha_per_comparison"] == 0.05
+    assert report["variants"][1]["decision"] == "undecided" and report["variants"][1]["always_valid_p_value"] is None
+    table = runner.invoke(cli, ["experiment", "--tenant", "files:demo", "--as-of", "2026-12-24", "--mde", "0.1"])
     assert table.exit_code == 0 and "Variants against a" in table.stdout
+    assert "Keep going: no variant differs from a yet" in table.stdout
+    missing = runner.invoke(cli, ["experiment", "--as-of", "2026-12-24"])
+    assert missing.exit_code == 2 and "--tenant" in missing.output
     empty = runner.invoke(cli, ["experiment", "--tenant", "files:none", "--as-of", "2026-12-24"])
     assert empty.exit_code == 0 and "no contacts under variants" in empty.stdout
 
