@@ -30,6 +30,7 @@ from collections_engine.errors import InputError, PolicyError
 from collections_engine.experiments import ExperimentReport, experiment_results, observe_experiment
 from collections_engine.kpis import GROUPINGS, KpiReport, KpiSet
 from collections_engine.policy import Policy, policy_from_json, policy_to_json
+from collections_engine.sample_size import SampleSizePlan, experiment_sample_size
 
 from .cli_common import (
     EXIT_BAD_ROWS,
@@ -582,6 +583,61 @@ def experiment(
     print_experiment(report)
 
 
+@experiment.command("plan")
+@click.option("--baseline", type=float, required=True, help="The control's recovery rate, e.g. 0.30.")
+@click.option("--mde", type=float, required=True, help="Smallest difference in recovery rate worth finding, e.g. 0.05.")
+@click.option("--alpha", type=float, default=0.05, show_default=True, help="False positives allowed, all variants.")
+@click.option("--power", type=float, default=0.8, show_default=True, help="Chance of finding a difference of --mde.")
+@click.option("--variants", type=int, default=2, show_default=True, help="Arms, the control included.")
+@click.option(
+    "--amount-cv",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Coefficient of variation of the amounts due (0: equal amounts; unequal ones need more customers).",
+)
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def experiment_plan(
+    baseline: float, mde: float, alpha: float, power: float, variants: int, amount_cv: float, output_format: str
+) -> None:
+    """How many customers an experiment needs to find --mde: one look at the end, or the sequential test."""
+    try:
+        sizes = experiment_sample_size(baseline, mde, alpha, power, variants, amount_cv)
+    except ValueError as err:
+        raise click.UsageError(str(err)) from err
+    if output_format == "json":
+        click.echo(json.dumps(to_jsonable(sizes), indent=2))
+        return
+    print_sample_size(sizes)
+
+
+def print_sample_size(sizes: SampleSizePlan) -> None:
+    """Print the customers needed per variant and in all, fixed horizon and sequential."""
+    table = Table(
+        title=f"Customers to find {sizes.mde * 100:+.1f} pts over a recovery rate of {sizes.baseline:.1%} "
+        f"(alpha {sizes.alpha:.0%}, power {sizes.power:.0%}, {sizes.variants} variants)"
+    )
+    for column in ("", "per variant", "in all"):
+        table.add_column(column, justify="right" if column else "left")
+    rows = (
+        ("fixed horizon: one look, at the end", sizes.fixed_per_variant),
+        ("sequential: on average", sizes.sequential_mean_per_variant),
+        ("sequential: in half of the experiments", sizes.sequential_median_per_variant),
+        (f"sequential: in {sizes.power:.0%} of them", sizes.sequential_for_power_per_variant),
+    )
+    for label, per_variant in rows:
+        table.add_row(label, f"{per_variant:,}", f"{per_variant * sizes.variants:,}")
+    console().print(table)
+    if sizes.variants > 2:
+        click.echo(f"Each variant is compared with the control at alpha {sizes.alpha_per_comparison:.2%} (Bonferroni).")
+    click.echo(
+        f"Sequential: read 'experiment --mde {sizes.mde:g}' whenever you like; with a true difference of "
+        f"{sizes.mde * 100:.1f} pts it stops after the figures above. If no variant has won by "
+        f"{sizes.sequential_for_power_per_variant:,} customers each, stop: a difference of {sizes.mde * 100:.1f} pts "
+        f"or more would have been found {sizes.power:.0%} of the time."
+    )
+
+
 def print_experiment(report: ExperimentReport) -> None:
     """Print the variants of an experiment side by side, then whether it may stop."""
     table = Table(title=f"Variants against {report.control} ({report.confidence:.0%} confidence)")
@@ -626,7 +682,7 @@ def experiment_verdict(report: ExperimentReport) -> str:
     compared = len(report.variants) - 1
     level = f"always-valid test at {report.alpha_per_comparison:.2%}"
     if compared > 1:
-        level += f" per comparison ({compared} comparisons with the control, Bonferroni)"
+        level += f" for each of {compared} comparisons with the control, Bonferroni"
     winner = next((v for v in report.variants if v.variant == report.winner), None)
     if report.stop and report.winner == report.control:
         return f"Stop: every variant recovers less than the control {report.control} ({level})."
