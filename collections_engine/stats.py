@@ -1,4 +1,4 @@
-"""Small statistics toolkit (stdlib only): distributions, intervals, tests, ROC AUC."""
+"""Small statistics toolkit (stdlib only): distributions, intervals, tests, always-valid tests, ROC AUC."""
 
 from __future__ import annotations
 
@@ -159,6 +159,45 @@ def two_proportion_z_test(x1: int, n1: int, x2: int, n2: int) -> tuple[float, fl
         return None
     z = (x1 / n1 - x2 / n2) / math.sqrt(variance)
     return (z, 2 * (1 - normal_cdf(abs(z))))
+
+
+def mixture_log_likelihood_ratio(difference: float, variance: float, mixture_sd: float) -> float:
+    """Log of the normal-mixture SPRT statistic for "true difference = 0" (Johari et al., *Always valid inference*).
+
+    ``difference`` is an estimate, normal with ``variance`` around the true difference; the
+    alternative mixes true differences drawn from N(0, ``mixture_sd`` ** 2). Rejecting when the
+    ratio reaches 1/alpha keeps the chance of ever rejecting a true null at alpha or less,
+    however often it is looked at (Ville's inequality on the mixture martingale).
+    """
+    if mixture_sd <= 0:
+        raise ValueError("mixture_sd must be more than 0")
+    if variance <= 0:
+        return math.inf if difference else 0.0
+    mixture_variance = mixture_sd * mixture_sd
+    total = variance + mixture_variance
+    return 0.5 * math.log(variance / total) + difference * difference * mixture_variance / (2 * variance * total)
+
+
+def always_valid_p_value(difference: float, variance: float, mixture_sd: float) -> float:
+    """The mixture SPRT's p-value at this look: 1 / likelihood ratio, at most 1 (reject when <= alpha)."""
+    log_ratio = mixture_log_likelihood_ratio(difference, variance, mixture_sd)
+    return 1.0 if log_ratio <= 0 else math.exp(-log_ratio)
+
+
+def confidence_sequence(difference: float, variance: float, mixture_sd: float, alpha: float) -> tuple[float, float]:
+    """Always-valid interval of a difference: covers the truth at every look at once with probability 1 - alpha.
+
+    The normal-mixture boundary (Howard et al., *Time-uniform, nonparametric, nonasymptotic
+    confidence sequences*, the normal mixture); it excludes 0 exactly when the mixture SPRT rejects at ``alpha``.
+    """
+    if not 0.0 < alpha < 1.0 or mixture_sd <= 0:
+        raise ValueError("alpha must be in (0, 1) and mixture_sd more than 0")
+    if variance <= 0:
+        return (difference, difference)
+    mixture_variance = mixture_sd * mixture_sd
+    total = variance + mixture_variance
+    half = math.sqrt(variance * total / mixture_variance * (2 * math.log(1 / alpha) + math.log(total / variance)))
+    return (difference - half, difference + half)
 
 
 def roc_auc(scores: Sequence[float], labels: Sequence[bool]) -> float:

@@ -31,6 +31,7 @@ from collections_engine.errors import InputError, PolicyError
 from collections_engine.experiments import ExperimentReport, experiment_results, observe_experiment
 from collections_engine.kpis import GROUPINGS, KpiReport, KpiSet
 from collections_engine.policy import Policy, policy_from_json, policy_to_json
+from collections_engine.sample_size import SampleSizePlan, experiment_sample_size
 
 from .cli_common import (
     EXIT_BAD_ROWS,
@@ -531,8 +532,8 @@ def print_kpis(console: Console, report: KpiReport) -> None:
 # --------------------------------------------------------------------------------------
 
 
-@cli.command()
-@click.option("--tenant", required=True, help="Ledger in the store, e.g. files:demo.")
+@cli.group(invoke_without_command=True)
+@click.option("--tenant", help="Ledger in the store, e.g. files:demo (required to compare variants).")
 @click.option("--strategy", default="standard", show_default=True, help="Strategy whose A/B variants are compared.")
 @click.option("--control", help="Variant to compare the others with (default: first in order).")
 @click.option("--since", "since_text", help="Only contacts from this date on (YYYY-MM-DD).")
@@ -540,11 +541,18 @@ def print_kpis(console: Console, report: KpiReport) -> None:
 @click.option("--currency", default="EUR", show_default=True, help="Company currency.")
 @click.option("--rate", "rates", multiple=True, help="Exchange rate CODE=VALUE (1 unit in company currency).")
 @click.option("--confidence", type=click.FloatRange(0.5, 0.999), default=0.95, show_default=True)
+@click.option(
+    "--mde",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=0.05,
+    show_default=True,
+    help="Difference in recovery rate the sequential test is tuned to (the one given to 'experiment plan').",
+)
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.pass_context
 def experiment(
     ctx: click.Context,
-    tenant: str,
+    tenant: str | None,
     strategy: str,
     control: str | None,
     since_text: str | None,
@@ -552,9 +560,19 @@ def experiment(
     currency: str,
     rates: Sequence[str],
     confidence: float,
+    mde: float,
     output_format: str,
 ) -> None:
-    """Compare the A/B variants of a strategy: recovery, days to pay, cost, significance."""
+    """Compare the A/B variants of a strategy (recovery, days to pay, cost) with a test valid at every look.
+
+    Read it as often as you like: a variant is called better or worse than the control only when
+    an always-valid (sequential) test says so, and the output says when the experiment may stop.
+    'experiment plan' says how many customers an experiment needs.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    if not tenant:
+        raise click.UsageError("Missing option '--tenant' (or a command: plan).")
     store = open_runtime(ctx).store
     as_of = parse_as_of(as_of_text, now_utc())
     since = parse_as_of(since_text, as_of) if since_text else None
@@ -562,7 +580,7 @@ def experiment(
     portfolio = store.ledger.load_portfolio(tenant, currency.upper(), rate_map)
     try:
         observations = observe_experiment(portfolio, store.history.load_history(tenant), as_of, strategy, since)
-        report = experiment_results(observations, control, confidence)
+        report = experiment_results(observations, control, confidence, mde)
     except (InputError, ValueError) as err:
         raise CliFailure(str(err), EXIT_INPUT) from err
     if output_format == "json":
@@ -574,8 +592,63 @@ def experiment(
     print_experiment(report)
 
 
+@experiment.command("plan")
+@click.option("--baseline", type=float, required=True, help="The control's recovery rate, e.g. 0.30.")
+@click.option("--mde", type=float, required=True, help="Smallest difference in recovery rate worth finding, e.g. 0.05.")
+@click.option("--alpha", type=float, default=0.05, show_default=True, help="False positives allowed, all variants.")
+@click.option("--power", type=float, default=0.8, show_default=True, help="Chance of finding a difference of --mde.")
+@click.option("--variants", type=int, default=2, show_default=True, help="Arms, the control included.")
+@click.option(
+    "--amount-cv",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Coefficient of variation of the amounts due (0: equal amounts; unequal ones need more customers).",
+)
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def experiment_plan(
+    baseline: float, mde: float, alpha: float, power: float, variants: int, amount_cv: float, output_format: str
+) -> None:
+    """How many customers an experiment needs to find --mde: one look at the end, or the sequential test."""
+    try:
+        sizes = experiment_sample_size(baseline, mde, alpha, power, variants, amount_cv)
+    except ValueError as err:
+        raise click.UsageError(str(err)) from err
+    if output_format == "json":
+        click.echo(json.dumps(to_jsonable(sizes), indent=2))
+        return
+    print_sample_size(sizes)
+
+
+def print_sample_size(sizes: SampleSizePlan) -> None:
+    """Print the customers needed per variant and in all, fixed horizon and sequential."""
+    table = Table(
+        title=f"Customers to find {sizes.mde * 100:+.1f} pts over a recovery rate of {sizes.baseline:.1%} "
+        f"(alpha {sizes.alpha:.0%}, power {sizes.power:.0%}, {sizes.variants} variants)"
+    )
+    for column in ("", "per variant", "in all"):
+        table.add_column(column, justify="right" if column else "left")
+    rows = (
+        ("fixed horizon: one look, at the end", sizes.fixed_per_variant),
+        ("sequential: on average", sizes.sequential_mean_per_variant),
+        ("sequential: in half of the experiments", sizes.sequential_median_per_variant),
+        (f"sequential: in {sizes.power:.0%} of them", sizes.sequential_for_power_per_variant),
+    )
+    for label, per_variant in rows:
+        table.add_row(label, f"{per_variant:,}", f"{per_variant * sizes.variants:,}")
+    console().print(table)
+    if sizes.variants > 2:
+        click.echo(f"Each variant is compared with the control at alpha {sizes.alpha_per_comparison:.2%} (Bonferroni).")
+    click.echo(
+        f"Sequential: read 'experiment --mde {sizes.mde:g}' whenever you like; with a true difference of "
+        f"{sizes.mde * 100:.1f} pts it stops after the figures above. If no variant has won by "
+        f"{sizes.sequential_for_power_per_variant:,} customers each, stop: a difference of {sizes.mde * 100:.1f} pts "
+        f"or more would have been found {sizes.power:.0%} of the time."
+    )
+
+
 def print_experiment(report: ExperimentReport) -> None:
-    """Print the variants of an experiment side by side."""
+    """Print the variants of an experiment side by side, then whether it may stop."""
     table = Table(title=f"Variants against {report.control} ({report.confidence:.0%} confidence)")
     for column in (
         "variant",
@@ -586,25 +659,50 @@ def print_experiment(report: ExperimentReport) -> None:
         "days to pay",
         "cost / unit",
         "difference",
-        "p-value",
-        "significant",
+        "always-valid interval",
+        "always-valid p",
+        "decision",
     ):
-        table.add_column(column, justify="left" if column == "variant" else "right")
+        table.add_column(column, justify="left" if column in ("variant", "decision") else "right")
     for v in report.variants:
-        interval = f"{v.recovery_interval[0]:.1%}-{v.recovery_interval[1]:.1%}" if v.recovery_interval else "—"
         table.add_row(
             v.variant,
             str(v.customers),
             _figure(None if v.recovery_rate is None else v.recovery_rate * 100, " %"),
-            interval,
+            _rate_interval(v.recovery_interval, "%"),
             _figure(None if v.paid_share is None else v.paid_share * 100, " %"),
             _figure(v.mean_days_to_pay),
             _figure(v.cost_per_unit_collected, "", 4),
             _figure(None if v.recovery_difference is None else v.recovery_difference * 100, " pts"),
-            _figure(v.p_value, "", 4),
-            "yes" if v.significant else "no",
+            _rate_interval(v.difference_interval, " pts"),
+            _figure(v.always_valid_p_value, "", 4),
+            v.decision or "control",
         )
     console().print(table)
+    click.echo(experiment_verdict(report))
+
+
+def _rate_interval(interval: tuple[float, float] | None, unit: str) -> str:
+    return f"{interval[0] * 100:.1f} to {interval[1] * 100:.1f}{unit}" if interval else "—"
+
+
+def experiment_verdict(report: ExperimentReport) -> str:
+    """One sentence: may the experiment stop, and who won (recovery rate, always-valid test)."""
+    compared = len(report.variants) - 1
+    level = f"always-valid test at {report.alpha_per_comparison:.2%}"
+    if compared > 1:
+        level += f" for each of {compared} comparisons with the control, Bonferroni"
+    winner = next((v for v in report.variants if v.variant == report.winner), None)
+    if report.stop and report.winner == report.control:
+        return f"Stop: every variant recovers less than the control {report.control} ({level})."
+    if report.stop and winner is not None and winner.recovery_difference is not None:
+        return (
+            f"Stop: {winner.variant} wins, recovering {winner.recovery_difference * 100:+.1f} pts against "
+            f"{report.control} ({level})."
+        )
+    short = [v.variant for v in report.variants if v.customers < report.minimum_customers]
+    wait = f"; an arm is tested from {report.minimum_customers} customers on, and {', '.join(short)} has fewer"
+    return f"Keep going: no variant differs from {report.control} yet ({level}{wait if short else ''})."
 
 
 # --------------------------------------------------------------------------------------

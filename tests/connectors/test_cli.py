@@ -105,10 +105,66 @@ def test_experiment_report_after_a_run(runner: CliRunner) -> None:
     report = json.loads(result.stdout)
     assert report["control"] == "a" and [v["variant"] for v in report["variants"]] == ["a", "b"]
     assert all(v["customers"] > 0 for v in report["variants"])
-    table = runner.invoke(cli, ["experiment", "--tenant", "files:demo", "--as-of", "2026-12-24"])
+    # the demo's arms are smaller than the test needs: shown, not judged, and the report says keep going
+    assert report["stop"] is False and report["winner"] is None and report["alpha_per_comparison"] == 0.05
+    assert report["variants"][1]["decision"] == "undecided" and report["variants"][1]["always_valid_p_value"] is None
+    table = runner.invoke(cli, ["experiment", "--tenant", "files:demo", "--as-of", "2026-12-24", "--mde", "0.1"])
     assert table.exit_code == 0 and "Variants against a" in table.stdout
+    assert "Keep going: no variant differs from a yet" in table.stdout
+    missing = runner.invoke(cli, ["experiment", "--as-of", "2026-12-24"])
+    assert missing.exit_code == 2 and "--tenant" in missing.output
     empty = runner.invoke(cli, ["experiment", "--tenant", "files:none", "--as-of", "2026-12-24"])
     assert empty.exit_code == 0 and "no contacts under variants" in empty.stdout
+
+
+def test_experiment_plan_says_how_many_customers(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["experiment", "plan", "--baseline", "0.30", "--mde", "0.05", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    sizes = json.loads(result.stdout)
+    assert sizes["fixed_per_variant"] == 1374 and sizes["fixed_total"] == 2748 and sizes["variants"] == 2
+    assert sizes["fixed_per_variant"] < sizes["sequential_for_power_per_variant"]
+    table = runner.invoke(
+        cli, ["experiment", "plan", "--baseline", "0.3", "--mde", "0.05", "--variants", "3", "--power", "0.9"]
+    )
+    assert table.exit_code == 0, table.output
+    assert "fixed horizon: one look, at the end" in table.stdout and "sequential: in 90% of them" in table.stdout
+    assert "2.50% (Bonferroni)" in table.stdout and "experiment --mde 0.05" in table.stdout
+    for bad, message in (
+        (["--baseline", "0.3", "--mde", "0.8"], "mde: a difference in recovery rate"),
+        (["--baseline", "0.3", "--mde", "0.05", "--variants", "1"], "variants: at least 2"),
+        (["--baseline", "0.3"], "Missing option '--mde'"),
+        (["--baseline", "x", "--mde", "0.05"], "'x' is not a valid float"),
+    ):
+        refused = runner.invoke(cli, ["experiment", "plan", *bad])
+        assert refused.exit_code == 2 and message in refused.output and "Traceback" not in refused.output
+
+
+def test_experiment_verdict_names_the_winner_or_says_keep_going() -> None:
+    from decimal import Decimal
+
+    from collections_engine.experiments import VariantObservation, experiment_results
+    from connectors.cli import experiment_verdict
+
+    def arm(variant: str, paid: list[str]) -> list[VariantObservation]:
+        return [
+            VariantObservation(f"{variant}{n}", variant, Decimal(100), Decimal(paid[n % len(paid)]), None, Decimal(0))
+            for n in range(200)
+        ]
+
+    won = experiment_results(arm("a", ["100", "0"]) + arm("b", ["100", "100", "100", "0"]) + arm("c", ["100", "0"]))
+    assert experiment_verdict(won) == (
+        "Stop: b wins, recovering +25.0 pts against a (always-valid test at 2.50% for each of 2 comparisons "
+        "with the control, Bonferroni)."
+    )
+    lost = experiment_results(arm("a", ["100"]) + arm("b", ["100", "0"]))
+    assert experiment_verdict(lost) == (
+        "Stop: every variant recovers less than the control a (always-valid test at 5.00%)."
+    )
+    early = experiment_results(arm("a", ["100", "0"])[:20] + arm("b", ["100", "0"]))
+    assert experiment_verdict(early) == (
+        "Keep going: no variant differs from a yet (always-valid test at 5.00%; an arm is tested from 30 "
+        "customers on, and a has fewer)."
+    )
 
 
 def test_a_rerun_shows_what_is_new_names_the_customers_and_the_report_speaks_spanish(

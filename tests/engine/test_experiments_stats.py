@@ -90,7 +90,10 @@ def test_experiment_results_find_a_real_difference() -> None:
     assert a.recovery_rate == pytest.approx(0.60) and b.recovery_rate == pytest.approx(0.84)
     assert a.recovery_interval is not None and a.recovery_interval[0] < 0.60 < a.recovery_interval[1]
     assert b.recovery_difference == pytest.approx(0.24)
-    assert b.significant and b.p_value is not None and b.p_value < 0.001
+    assert b.significant and b.decision == "better"
+    assert b.always_valid_p_value is not None and b.always_valid_p_value < 0.001
+    assert b.difference_interval is not None and 0 < b.difference_interval[0] < 0.24 < b.difference_interval[1]
+    assert report.stop and report.winner == "b"
     assert b.paid_share == pytest.approx(0.8) and b.mean_days_to_pay == pytest.approx(20)
     assert b.cost_per_unit_collected == pytest.approx(100 / 16800)
 
@@ -98,9 +101,9 @@ def test_experiment_results_find_a_real_difference() -> None:
 def test_experiment_results_do_not_invent_significance() -> None:
     same = [observation(v, n, "100" if n % 2 else "0", None) for v in "ab" for n in range(40)]
     _control, b = experiment_results(same).variants
-    assert not b.significant and b.p_value == pytest.approx(1.0)
+    assert not b.significant and b.decision == "undecided" and b.always_valid_p_value == pytest.approx(1.0)
     tiny = experiment_results([observation("a", 1, "10", None), observation("b", 1, "10", None)])
-    assert tiny.variants[1].p_value is None and not tiny.variants[1].significant
+    assert tiny.variants[1].always_valid_p_value is None and not tiny.variants[1].significant
 
 
 def test_observations_from_contacts_and_payments() -> None:
