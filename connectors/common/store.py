@@ -18,7 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, create_engine, delete, func, insert, or_, select, text, update
+from sqlalchemy import and_, create_engine, delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -396,16 +396,21 @@ class OutboxRepository(_Repository):
             return [{"key": r.key, "attempts": r.attempts, **json.loads(r.payload)} for r in rows]
 
     def mark_sent_many(self, tenant: str, sent: Sequence[tuple[str, str | None]], at: datetime) -> None:
-        """Mark claimed entries sent, each with its platform reference, in one transaction."""
+        """Mark claimed entries sent, each with its platform reference, in one transaction (one statement per
+        reference and chunk of keys: a worklist's entries share one reference)."""
         if not sent:
             return
-        statement = (
-            update(OutboxRow)
-            .where(OutboxRow.tenant == tenant, OutboxRow.key == bindparam("entry_key"))
-            .values(status="sent", sent_at=at, external_ref=bindparam("reference"), attempts=OutboxRow.attempts + 1)
-        )
+        by_reference: dict[str | None, list[str]] = {}
+        for key, reference in sent:
+            by_reference.setdefault(reference, []).append(key)
         with self._store.session() as session:
-            session.connection().execute(statement, [{"entry_key": key, "reference": ref} for key, ref in sent])
+            for reference, keys in by_reference.items():
+                for start in range(0, len(keys), _CHUNK):
+                    session.execute(
+                        update(OutboxRow)
+                        .where(OutboxRow.tenant == tenant, OutboxRow.key.in_(keys[start : start + _CHUNK]))
+                        .values(status="sent", sent_at=at, external_ref=reference, attempts=OutboxRow.attempts + 1)
+                    )
 
     def mark_failed(self, tenant: str, key: str, error: str, retryable: bool, max_attempts: int = 8) -> None:
         """Record a failed attempt and release its claim: pending again if retryable (up to ``max_attempts``)."""

@@ -415,48 +415,73 @@ def _text(raw: Mapping[str, Any], mapping: ColumnMapping, target: str) -> str:
     return str(value).strip()
 
 
-def _parse_line(number: int, raw: Mapping[str, Any], mapping: ColumnMapping, default_currency: str) -> _Line:
-    """Parse one row; raise ValueError('field: reason') when it cannot be loaded."""
+class _LineParser:
+    """Parses the rows of one mapping: the headers of each field are looked up once, not per row."""
 
-    def field_value(target: str, parse: Any, *args: Any, **options: Any) -> Any:
+    def __init__(self, mapping: ColumnMapping, default_currency: str) -> None:
+        self.mapping = mapping
+        self.default_currency = default_currency
+        self.headers = {target: mapping.columns.get(target) for target in TARGETS}
+        self._currencies: set[str] = set()
+
+    def text(self, raw: Mapping[str, Any], target: str) -> str:
+        """A field's cell as trimmed text ('' when the field has no column or the cell is empty)."""
+        header = self.headers[target]
+        if not header:
+            return ""
+        value = raw.get(header, "")
+        if isinstance(value, str):
+            return value.strip()
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return str(value).strip()
+
+    def _field(self, raw: Mapping[str, Any], target: str, parse: Any, *args: Any, **options: Any) -> Any:
+        header = self.headers[target]
         try:
-            return parse(_value(raw, mapping, target), *args, **options)
+            return parse(raw.get(header, "") if header else "", *args, **options)
         except ValueError as err:
             raise ValueError(f"{target}: {err}") from None
 
-    def money(target: str) -> Decimal:
-        return field_value(target, parse_amount, mapping.decimal_separator, guess=mapping.guess_decimal_mark)  # type: ignore[no-any-return]
+    def _money(self, raw: Mapping[str, Any], target: str) -> Decimal:
+        mapping = self.mapping
+        return self._field(raw, target, parse_amount, mapping.decimal_separator,  # type: ignore[no-any-return]
+                           guess=mapping.guess_decimal_mark)
 
-    if isinstance(raw, UnreadableRow):
-        raise ValueError(raw.reason)
-    customer_id, invoice = _identity(raw, mapping)
-    if not customer_id or len(customer_id) > 120:
-        raise ValueError("customer_id: missing" if not customer_id else "customer_id: longer than 120 characters")
-    if not invoice or len(invoice) > 190:
-        raise ValueError("invoice_number: missing" if not invoice else "invoice_number: longer than 190 characters")
-    due = field_value("due_date", parse_date, mapping.date_format)
-    issue = field_value("invoice_date", parse_date, mapping.date_format) if _text(raw, mapping, "invoice_date") else due
-    amount = money("amount")
-    if amount == 0:
-        raise ValueError("amount: is zero")
-    settled = (
-        field_value("settled_date", parse_date, mapping.date_format) if _text(raw, mapping, "settled_date") else None
-    )
-    if _text(raw, mapping, "open_amount"):
-        residual = money("open_amount")
-    elif _text(raw, mapping, "paid_amount"):
-        residual = amount - money("paid_amount")
-    else:
-        residual = Decimal(0) if settled else amount
-    if abs(residual) > abs(amount) or (residual != 0 and (residual < 0) != (amount < 0)):
-        raise ValueError(f"open amount {residual} does not fit the amount {amount} (paid more than invoiced?)")
-    currency = (_text(raw, mapping, "currency") or mapping.currency or default_currency).upper()
-    if not re.fullmatch(r"[A-Z]{3}", currency):
-        raise ValueError(f"currency: {currency!r} is not an ISO 4217 code")
-    disputed = field_value("disputed", parse_flag) if _text(raw, mapping, "disputed") else False
-    if issue > due:
-        raise ValueError(f"due_date: {due} is before the invoice date {issue}")
-    return _Line(number, raw, customer_id, invoice, issue, due, amount, residual, currency, settled, disputed)
+    def parse(self, number: int, raw: Mapping[str, Any]) -> _Line:
+        """Parse one row; raise ValueError('field: reason') when it cannot be loaded."""
+        if isinstance(raw, UnreadableRow):
+            raise ValueError(raw.reason)
+        mapping, text = self.mapping, self.text
+        customer_id, invoice = text(raw, "customer_id"), text(raw, "invoice_number")
+        if not customer_id or len(customer_id) > 120:
+            raise ValueError("customer_id: missing" if not customer_id else "customer_id: longer than 120 characters")
+        if not invoice or len(invoice) > 190:
+            raise ValueError("invoice_number: missing" if not invoice else "invoice_number: longer than 190 characters")
+        fmt = mapping.date_format
+        due = self._field(raw, "due_date", parse_date, fmt)
+        issue = self._field(raw, "invoice_date", parse_date, fmt) if text(raw, "invoice_date") else due
+        amount = self._money(raw, "amount")
+        if amount == 0:
+            raise ValueError("amount: is zero")
+        settled = self._field(raw, "settled_date", parse_date, fmt) if text(raw, "settled_date") else None
+        if text(raw, "open_amount"):
+            residual = self._money(raw, "open_amount")
+        elif text(raw, "paid_amount"):
+            residual = amount - self._money(raw, "paid_amount")
+        else:
+            residual = Decimal(0) if settled else amount
+        if abs(residual) > abs(amount) or (residual != 0 and (residual < 0) != (amount < 0)):
+            raise ValueError(f"open amount {residual} does not fit the amount {amount} (paid more than invoiced?)")
+        currency = (text(raw, "currency") or mapping.currency or self.default_currency).upper()
+        if currency not in self._currencies:
+            if not re.fullmatch(r"[A-Z]{3}", currency):
+                raise ValueError(f"currency: {currency!r} is not an ISO 4217 code")
+            self._currencies.add(currency)
+        disputed = self._field(raw, "disputed", parse_flag) if text(raw, "disputed") else False
+        if issue > due:
+            raise ValueError(f"due_date: {due} is before the invoice date {issue}")
+        return _Line(number, raw, customer_id, invoice, issue, due, amount, residual, currency, settled, disputed)
 
 
 def _identity(raw: Mapping[str, Any], mapping: ColumnMapping) -> tuple[str, str]:
@@ -503,9 +528,10 @@ def map_rows(
         mapping = replace(mapping, decimal_separator=decided, guess_decimal_mark=False)
     problems: list[RowProblem] = []
     lines: list[_Line] = []
+    parse = _LineParser(mapping, default_currency).parse
     for number, raw in rows:
         try:
-            lines.append(_parse_line(number, raw, mapping, default_currency))
+            lines.append(parse(number, raw))
         except ValueError as err:
             problems.append(RowProblem(number, str(err), dict(raw)))
     lines = _hold_back_invoices_with_rejected_rows(lines, problems, mapping)
@@ -543,15 +569,17 @@ def _items_and_payments(lines: list[_Line], problems: list[RowProblem]) -> tuple
     payments: list[Payment] = []
     seen_ids: set[str] = set()
     for (_customer_id, invoice), group in by_invoice.items():
-        group.sort(key=lambda line: (line.due, line.number))
-        kept: list[_Line] = []
-        for line in group:
-            if kept and line.due == kept[-1].due:
-                problems.append(
-                    RowProblem(line.number, f"duplicate invoice {invoice!r} with the same due date", dict(line.raw))
-                )
-            else:
-                kept.append(line)
+        kept: list[_Line] = group
+        if len(group) > 1:  # instalments: in due date order, one per due date
+            group.sort(key=lambda line: (line.due, line.number))
+            kept = []
+            for line in group:
+                if kept and line.due == kept[-1].due:
+                    problems.append(
+                        RowProblem(line.number, f"duplicate invoice {invoice!r} with the same due date", dict(line.raw))
+                    )
+                else:
+                    kept.append(line)
         for index, line in enumerate(kept, start=1):
             item_id = invoice if len(kept) == 1 else f"{invoice}/{index}"
             if item_id in seen_ids:
