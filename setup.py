@@ -29,6 +29,7 @@ setup(
         "SQLAlchemy>=2.0",
         "alembic>=1.12",
         "openpyxl>=3.1",
+        "python-calamine>=0.2",  # reads XLSX ledgers many times quicker than openpyxl
         "cryptography>=41",
     ],
     extras_require={

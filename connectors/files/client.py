@@ -242,7 +242,44 @@ def _check_extent(name: str, rows: int, columns: int) -> None:
 
 
 def _xlsx_grid(path: Path, sheet: str | None) -> tuple[Grid, int | None]:
+    """The cells of a workbook's sheet: read by python-calamine (Rust, many times quicker), else openpyxl."""
     check_workbook_size(path)
+    try:
+        from python_calamine import CalamineWorkbook
+    except ImportError:
+        return _openpyxl_grid(path, sheet)
+    try:
+        workbook = CalamineWorkbook.from_path(str(path))
+        names = list(workbook.sheet_names)
+    except Exception as err:  # calamine raises its own errors (zip, XML...) for a damaged workbook
+        raise LedgerError(f"{path.name}: not a valid XLSX workbook (corrupt, or another format)") from err
+    if sheet is not None and sheet not in names:
+        workbook.close()
+        raise LedgerError(f"{path.name}: no sheet {sheet!r} (sheets: {', '.join(names)})")
+    if not names:
+        workbook.close()
+        raise LedgerError(f"{path.name}: the sheet is empty")
+    try:
+        worksheet = workbook.get_sheet_by_name(sheet) if sheet else workbook.get_sheet_by_index(0)
+        height = worksheet.total_height
+        # the whole sheet from A1, as openpyxl gives it (line numbers are the sheet's)
+        values = worksheet.to_python(skip_empty_area=False) if height <= MAX_ROWS + 1 else None
+    except Exception as err:
+        workbook.close()
+        raise LedgerError(f"{path.name}: the sheet cannot be read (corrupt workbook)") from err
+    if values is None:
+        workbook.close()
+        raise LedgerError(f"{path.name}: more than {MAX_ROWS:,} rows")
+    return _xlsx_records(path.name, workbook, map(_calamine_row, values)), height or None
+
+
+def _calamine_row(row: list[Any]) -> tuple[Any, ...]:
+    """A row as openpyxl reads it: empty cells None, whole numbers int (Excel stores every number as a float)."""
+    return tuple(None if value == "" else int(value) if isinstance(value, float) and value.is_integer() else value
+                 for value in row)
+
+
+def _openpyxl_grid(path: Path, sheet: str | None) -> tuple[Grid, int | None]:
     from openpyxl import load_workbook
 
     try:

@@ -124,6 +124,26 @@ def test_xlsx_with_date_cells(tmp_path: Path, store: Store) -> None:
     assert item.due_date == date(2026, 10, 1) and item.amount == Decimal("990.5")
 
 
+def test_calamine_reads_a_workbook_cell_for_cell_as_openpyxl_does(tmp_path: Path) -> None:
+    pytest.importorskip("python_calamine", reason="python-calamine is not installed (a dependency: pip install -e .)")
+    from connectors.files import client
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet["C3"] = "Aged Receivables"  # the data starts below and right of A1: line numbers are the sheet's
+    sheet.append([None, None, "Customer", "Invoice", "Due Date", "Amount", "Paid", "Note"])
+    sheet.append([None, None, "K9", 280670965, date(2026, 10, 1), 990.5, True, "  spaced  "])
+    sheet.append([])
+    sheet.append([None, None, "K10", "INV-10", "01/10/2026", -12, False, None])
+    path = tmp_path / "offset.xlsx"
+    workbook.save(path)
+    grid, _ = client._xlsx_grid(path, None)
+    slow, _ = client._openpyxl_grid(path, None)
+    rows, expected = list(grid), list(slow)
+    assert [(r.line, r.cells) for r in rows] == [(r.line, r.cells) for r in expected]
+    assert rows[2].line == 5 and rows[2].cells[2:5] == ["K9", 280670965, date(2026, 10, 1)]
+
+
 def test_unchanged_file_is_skipped_and_a_new_version_closes_missing_items(tmp_path: Path, store: Store) -> None:
     rows = ["C1,Acme,F-1,2026-09-01,2026-10-01,100.00,0,EUR,,no", "C1,Acme,F-2,2026-09-01,2026-10-01,100.00,0,EUR,,no"]
     path = write(tmp_path, HEADER + "\n".join(rows) + "\n")
