@@ -24,6 +24,7 @@ import logging
 import os
 import random
 from datetime import datetime, timezone
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +32,13 @@ from celery import Celery
 from celery.schedules import crontab
 
 from collections_engine.defaults import default_policy
+from collections_engine.errors import InputError
 from collections_engine.policy import Policy, policy_from_json
 
 from .common.errors import FatalError, LockedError, QuotaExhaustedError, RetryableError
 from .common.runtime import Runtime
+from .files.platform import LedgerPlatform
+from .files.settings import FileSettings
 from .pipeline import RunOptions, run_tenant, sync_after_webhook
 from .pipeline import sync_tenant as sync_step
 from .registry import open_platform, platforms
@@ -74,6 +78,7 @@ app.conf.update(
     task_routes={
         "odoo_collections.sync_tenant": {"queue": QUEUE_SYNC},
         "odoo_collections.plan_and_act": {"queue": QUEUE_ACT},
+        "odoo_collections.run_ledger": {"queue": QUEUE_ACT},
         "odoo_collections.handle_webhook": {"queue": QUEUE_WEBHOOKS},
         "odoo_collections.dispatch": {"queue": QUEUE_SYNC},
     },
@@ -145,6 +150,34 @@ def plan_and_act(self: Any, tenant: str, as_of: str | None = None) -> dict[str, 
         raise _retry_later(self, err) from err
     except FatalError as err:
         _logger.error("%s: plan and act failed: %s", tenant, err)
+        return {"tenant": tenant, "error": str(err)}
+
+
+@app.task(name="odoo_collections.run_ledger", bind=True)
+def run_ledger(self: Any, tenant: str, path: str, as_of: str | None = None, currency: str = "EUR",
+               rates: dict[str, str] | None = None, mapping: str | None = None) -> dict[str, Any]:
+    """Import one company's ledger file and plan it: ``run --ledger FILE --tenant files:NAME``, on a worker.
+
+    The file must be readable by the worker (a shared folder). The new actions are recorded, not handed
+    over: they wait in the outbox for ``run --tenant files:NAME --no-sync [--worklist FILE]``, whose output
+    people read (a worker has no one to hand a worklist to). A file that would close too many open items
+    is refused, as ``run`` refuses it without ``--allow-closing``."""
+    rt = runtime()
+    moment = datetime.fromisoformat(as_of) if as_of else datetime.now(timezone.utc).replace(microsecond=0)
+    settings = FileSettings(path=Path(path), tenant=tenant, company_currency=currency.upper(),
+                            mapping_path=Path(mapping) if mapping else None)
+    known = {code: Decimal(rate) for code, rate in (rates or {}).items()}
+    try:
+        outcome = run_tenant(rt, LedgerPlatform(settings), load_policy(), moment, known,
+                             options=RunOptions(deliver=False))
+        return {**outcome.summary(), "timings": outcome.timings}
+    except (LockedError, RetryableError) as err:
+        raise _retry_later(self, err) from err
+    except OSError as err:
+        _logger.error("%s: cannot read %s: %s", tenant, path, err.strerror or err)
+        return {"tenant": tenant, "error": f"cannot read {path}: {err.strerror or err}"}
+    except (FatalError, InputError) as err:
+        _logger.error("%s: ledger run failed: %s", tenant, err)
         return {"tenant": tenant, "error": str(err)}
 
 

@@ -175,3 +175,37 @@ def test_dispatch_enqueues_one_task_per_tenant(
     queued = [json.loads(m) for m in redis.Redis.from_url(redis_url).lrange(worker.QUEUE_SYNC, 0, -1)]
     tenants = sorted(json.loads(__import__("base64").b64decode(m["body"]))[0][0] for m in queued)
     assert tenants == ["quickbooks:222", cluster.tenant]
+
+
+def test_ledger_files_of_several_companies_run_on_two_workers_and_wait_for_their_worklist(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from connectors.cli import cli
+    from connectors.files.demo import DEMO_LEDGER, DEMO_RATES
+
+    tenants = [f"files:company{n}" for n in range(3)]
+    cluster.start_worker("w1")
+    cluster.start_worker("w2")
+    rates = {code: str(rate) for code, rate in DEMO_RATES.items()}
+    pending = [worker.run_ledger.delay(t, str(DEMO_LEDGER), "2026-11-24T10:00:00+00:00", "EUR", rates)
+               for t in tenants]
+    pending.append(worker.run_ledger.delay("files:broken", str(tmp_path / "missing.csv")))
+    results = [p.get(timeout=120) for p in pending]
+    assert [r.get("error") for r in results[:3]] == [None, None, None]
+    assert "missing.csv" in results[3]["error"]  # a file the worker cannot read: said, not retried forever
+    planned = {r["tenant"]: r["actions_new"] for r in results[:3]}
+    assert len(set(planned.values())) == 1 and next(iter(planned.values())) > 0  # same file, same plan
+    for tenant in tenants:  # recorded, not handed over: a worker has no one to give a worklist to
+        assert cluster.store.outbox.outbox_counts(tenant) == {"pending": planned[tenant]}
+    worklist = tmp_path / "worklist.csv"
+    handed = CliRunner(env=cluster.env).invoke(
+        cli, ["--store", cluster.store_url, "run", "--tenant", tenants[0], "--no-sync", "--as-of",
+              "2026-11-24T10:00:00+00:00", "--worklist", str(worklist), "--format", "json",
+              *(f"--rate={code}={rate}" for code, rate in rates.items())],
+        catch_exceptions=False)
+    assert handed.exit_code == 0, handed.output
+    assert json.loads(handed.output)["delivery"]["delivered"] > 0
+    assert len(worklist.read_text(encoding="utf-8").splitlines()) == json.loads(handed.output)["delivery"][
+        "delivered"] + 1
