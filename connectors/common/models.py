@@ -6,7 +6,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, Date, DateTime, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, DateTime, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -158,6 +158,7 @@ class OutboxRow(Base):
     """An action recorded under its unique business key before it is sent."""
 
     __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "tenant", "status", "not_before", "key"),)
     tenant: Mapped[str] = mapped_column(String(120), primary_key=True)
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     run_id: Mapped[int | None] = mapped_column(Integer)

@@ -18,7 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import and_, create_engine, delete, func, insert, or_, select, text, update
+from sqlalchemy import create_engine, delete, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -446,25 +446,32 @@ class OutboxRepository(_Repository):
         worker that died is claimed again with ``reclaimed`` set, so the sender checks before sending twice.
         Keys in ``exclude`` (tried already by this run) are left alone."""
         now = _now()
+        columns = (OutboxRow.key, OutboxRow.attempts, OutboxRow.status, OutboxRow.payload)
         with self._store.session() as session:
-            query = (
-                select(OutboxRow.key, OutboxRow.attempts, OutboxRow.status, OutboxRow.payload)
-                .where(
-                    OutboxRow.tenant == tenant,
-                    or_(
-                        and_(OutboxRow.status == "pending", OutboxRow.not_before <= due_by),
-                        and_(OutboxRow.status == "sending", OutboxRow.claimed_at < now - lease),
-                    ),
-                )
+            # two queries, each along the index (tenant, status, not_before, key): entries of a dead worker
+            # first, then the pending ones in the order they fall due
+            stale = (
+                select(*columns)
+                .where(OutboxRow.tenant == tenant, OutboxRow.status == "sending", OutboxRow.claimed_at < now - lease)
+                .order_by(OutboxRow.not_before, OutboxRow.key)
+                .limit(limit)
+            )
+            due = (
+                select(*columns)
+                .where(OutboxRow.tenant == tenant, OutboxRow.status == "pending", OutboxRow.not_before <= due_by)
                 .order_by(OutboxRow.not_before, OutboxRow.key)
                 .limit(limit)
             )
             if exclude:
-                query = query.where(OutboxRow.key.not_in(list(exclude)))
+                stale = stale.where(OutboxRow.key.not_in(list(exclude)))
+                due = due.where(OutboxRow.key.not_in(list(exclude)))
             if self._store.engine.dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
+                stale, due = stale.with_for_update(skip_locked=True), due.with_for_update(skip_locked=True)
+            rows = list(session.execute(stale))
+            if len(rows) < limit:
+                rows += list(session.execute(due.limit(limit - len(rows))))
             claimed: list[OutboxEntry] = []
-            for key, attempts, status, payload in session.execute(query):
+            for key, attempts, status, payload in rows:
                 entry = {"key": key, "attempts": attempts, "reclaimed": status == "sending", **json.loads(payload)}
                 claimed.append(cast(OutboxEntry, entry))
             keys = [entry["key"] for entry in claimed]
