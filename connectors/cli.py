@@ -31,6 +31,7 @@ from collections_engine.experiments import ExperimentReport, experiment_results,
 from collections_engine.kpis import GROUPINGS, KpiReport, KpiSet
 from collections_engine.policy import Policy, policy_from_json, policy_to_json
 
+from .cli_backtest import register as register_backtest_command
 from .cli_common import (
     EXIT_BAD_ROWS,
     EXIT_INPUT,
@@ -673,6 +674,7 @@ def policy_pull(
 
 register_platform_commands(cli)
 register_mapping_commands(cli)
+register_backtest_command(cli)
 
 
 def main() -> None:
