@@ -17,8 +17,9 @@ Two small models share the same inputs (``FEATURES``, standardised):
 For an item still open on ``as_of``, its age counts too: an item unpaid at an age when most punctual items are
 already paid is more likely late (``item_age``: the log-odds of the share of punctual items still unpaid at
 that point), an item already more than the tolerance overdue *is* late (probability 1, ``already_late``), and
-its expected payment date is never in the past (``still_open``: the median remaining delay of items that
-were as late). Every contribution is reported as a code with its input value, and the contributions add up to
+its expected payment date is never in the past (``still_open``: the median remaining delay of the paid items
+that were as late; as long again as it has been overdue when fewer than five paid items ever were). Every
+contribution is reported as a code with its input value, and the contributions add up to
 the log-odds (``logit``) or the days after the due date. Pure, deterministic, standard library only.
 """
 
@@ -56,7 +57,8 @@ FEATURES: tuple[str, ...] = (
 )
 """The model's inputs, in order: seven of the customer's history, three of the item."""
 _CUSTOMER_INPUTS = 7
-_HISTORY_ITEMS, _AMOUNT, _PAPER = 4, 7, 9
+_HISTORY_ITEMS, _AMOUNT = 4, 7
+_MIN_LATER = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -639,10 +641,11 @@ def _age_shift(on_time_offsets: Sequence[int], overdue: int) -> float:
 
 
 def _remaining_days(known_offsets: Sequence[int], overdue: int) -> int:
-    """Median further wait of the items that were still unpaid ``overdue`` days after due; at least one day."""
+    """Median further wait of the items that were still unpaid ``overdue`` days after due (at least one day);
+    when fewer than five paid items were ever that late, as long again as it has been overdue."""
     later = known_offsets[bisect_right(known_offsets, overdue) :]
-    if not later:
-        return 1
+    if len(later) < _MIN_LATER:
+        return max(1, overdue)
     return max(1, round(_sorted_median(later)) - overdue)
 
 

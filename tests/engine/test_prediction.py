@@ -266,3 +266,22 @@ def test_predictions_are_plain_records() -> None:
     prediction = predict_payments(model, book, History())[0]
     assert isinstance(prediction, ItemPrediction) and isinstance(model, PaymentModel)
     assert len(prediction.inputs) == len(FEATURES)
+
+
+def test_cash_in_by_week_and_amount_at_risk() -> None:
+    from collections_engine.forecast import payment_outlook
+
+    book = replace(ledger(), rates={"USD": Decimal("0.5")})
+    dollars = replace(invoice(600, "c3", AS_OF - timedelta(days=5), None, amount="300.00"), currency="USD")
+    book = replace(book, items=(*book.items, dollars))
+    outlook = payment_outlook(book, History(), AS_OF, weeks=4)
+    assert [w.week_start.weekday() for w in outlook.weeks] == [0, 0, 0, 0]
+    assert outlook.weeks[0].week_start <= AS_OF < outlook.weeks[1].week_start
+    open_items = [i for i in book.items if i.issue_date <= AS_OF and (i.settled_on is None or i.settled_on > AS_OF)]
+    assert sum(w.items for w in outlook.weeks) + outlook.later_items == len(open_items) == len(outlook.predictions)
+    total = sum((w.amount for w in outlook.weeks), outlook.later_amount)
+    expected = sum((i.amount * (Decimal("0.5") if i.currency == "USD" else 1) for i in open_items), Decimal(0))
+    assert total == expected
+    prediction = outlook.predictions[dollars.id]
+    risk = Decimal(150) * Decimal(str(round(prediction.late_probability, 6)))
+    assert outlook.amount_at_risk([dollars.id, "unknown"]) == risk.quantize(Decimal("0.01"))

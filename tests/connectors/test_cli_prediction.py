@@ -1,4 +1,5 @@
-"""`odoo-collections backtest`: JSON shape, table, exit codes, and the shared history through its mapping."""
+"""Payment prediction on the command line: `backtest` (JSON shape, table, exit codes, the shared history through
+its mapping) and what `run` gains (amount at risk, the worklist by it, the cash-in forecast)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from click.testing import CliRunner
 from conftest import REPO, shared_data
 
 from connectors.cli import cli
+from connectors.files.demo import DEMO_RATES
 
 
 @pytest.fixture
@@ -101,3 +103,56 @@ def test_the_shared_history_through_its_mapping_reaches_the_targets(runner: CliR
     assert payload["measured"] == 1189 and payload["auc"] >= 0.90 and payload["mae_days"] <= 6.0
     codes = {r["code"] for r in payload["predictions"][0]["explanation"]["late"]}
     assert {"disputed", "paper"} <= codes  # Disputed and PaperlessBill reach the model through the mapping
+
+
+# --------------------------------------------------------------------------------------
+# run
+# --------------------------------------------------------------------------------------
+
+
+def run_json(runner: CliRunner, *args: str) -> dict:  # type: ignore[type-arg]
+    result = runner.invoke(cli, ["run", *args, "--format", "json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def test_run_predicts_every_open_item_and_forecasts_the_cash_in_by_week(runner: CliRunner) -> None:
+    payload = run_json(runner, "--demo", "--dry-run", "--order-by", "at-risk")
+    forecast = payload["cash_in_forecast"]
+    assert payload["prediction_note"] is None and forecast["currency"] == "EUR"
+    weeks = forecast["weeks"]
+    assert len(weeks) == 13 and weeks[0]["week_start"] == "2026-11-23"  # the Monday of the run's week
+    predictions = payload["predictions"]
+    assert sum(w["items"] for w in weeks) + forecast["later"]["items"] == len(predictions) > 100
+    total = sum(float(w["amount"]) for w in weeks) + float(forecast["later"]["amount"])
+    in_euros = sum(float(p["open_amount"]) * float(DEMO_RATES.get(p["currency"], 1)) for p in predictions)
+    assert total == pytest.approx(in_euros, abs=0.01 * len(weeks))
+    assert all(p["expected_payment_date"] > "2026-11-23" for p in predictions)  # never before the run's day
+    late = [p for p in predictions if p["explanation"]["logit"] is None]
+    assert late and all(p["late_probability"] == 1.0 for p in late)
+    at_risk = [float(a["amount_at_risk"]) for a in payload["actions"]]
+    assert at_risk == sorted(at_risk, reverse=True)
+    pre_due = [a for a in payload["actions"] if a["level"] == "pre_due"]
+    assert pre_due and all(float(a["amount_at_risk"]) < float(a["amount_due"]) for a in pre_due)
+
+
+def test_run_table_shows_the_amount_at_risk_and_the_forecast(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["run", "--demo", "--dry-run", "--order-by", "at-risk", "--limit", "3"],
+                           catch_exceptions=False)
+    assert result.exit_code == 0
+    assert "at risk" in result.stdout and "largest amount at risk first" in result.stdout
+    assert "Cash-in forecast (EUR)" in result.stdout and "later" in result.stdout
+
+
+def test_run_without_prediction_or_without_history_to_learn_from(runner: CliRunner, tmp_path: Path) -> None:
+    skipped = run_json(runner, "--demo", "--dry-run", "--no-prediction")
+    assert skipped["cash_in_forecast"] is None and skipped["predictions"] == []
+    assert all(a["amount_at_risk"] is None for a in skipped["actions"])
+    refused = runner.invoke(cli, ["run", "--demo", "--dry-run", "--no-prediction", "--order-by", "at-risk"])
+    assert refused.exit_code == 2 and "needs payment prediction" in refused.output
+    fresh = tmp_path / "ledger.csv"
+    fresh.write_text("customer,invoice,due date,amount\nA,1,2026-10-01,100\nA,2,2026-12-01,100\n", encoding="utf-8")
+    payload = run_json(runner, "--ledger", str(fresh), "--as-of", "2026-11-24", "--dry-run")
+    assert payload["cash_in_forecast"] is None and "no history to learn from" in payload["prediction_note"]
+    table = runner.invoke(cli, ["run", "--ledger", str(fresh), "--as-of", "2026-11-24", "--dry-run"])
+    assert table.exit_code == 0 and "No payment prediction: no history to learn from" in table.stdout
