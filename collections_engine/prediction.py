@@ -200,7 +200,7 @@ class PaymentModel:
         return [
             Contribution(code, _shown(index, prediction.inputs[index]), factor * weight * standard[index])
             for index, (code, weight) in enumerate(zip(FEATURES, weights))
-            if self.scales[index] > 0.0
+            if self.scales[index] > 0.0 and prediction.inputs[index] == prediction.inputs[index]  # NaN: unknown
         ]
 
 

@@ -285,3 +285,14 @@ def test_cash_in_by_week_and_amount_at_risk() -> None:
     prediction = outlook.predictions[dollars.id]
     risk = Decimal(150) * Decimal(str(round(prediction.late_probability, 6)))
     assert outlook.amount_at_risk([dollars.id, "unknown"]) == risk.quantize(Decimal("0.01"))
+
+
+def test_an_item_whose_channel_is_unknown_has_no_paper_reason() -> None:
+    book = ledger()
+    model = train_payment_model(book, History(), AS_OF)
+    known, unknown = predict_payments(model, book, History(), [
+        invoice(700, "c4", SPLIT, None, delivery="paper"), invoice(701, "c4", SPLIT, None, delivery=""),
+    ])
+    assert "paper" in {r.code for r in model.late_reasons(known)}
+    assert "paper" not in {r.code for r in model.late_reasons(unknown)}
+    assert sum(r.contribution for r in model.late_reasons(unknown)) == pytest.approx(unknown.logit, abs=1e-9)
