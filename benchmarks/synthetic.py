@@ -69,3 +69,49 @@ def synthetic(customers: int, items: int, as_of: date, seed: int = 7) -> tuple[P
         if number * per_customer < items
     )
     return Portfolio(company_currency="EUR", customers=tuple(people), items=tuple(rows)), History(events=events)
+
+
+def synthetic_history(customers: int, items: int, as_of: date, seed: int = 11) -> tuple[Portfolio, History]:
+    """Build ``items`` invoices of ``customers`` customers issued over the two years before ``as_of``: those
+    whose (generated) payment day fell before ``as_of`` are settled, the others (and 8 % never paid) open.
+    Each customer has its own habit (days after due), moved by disputes (+) and paper invoices (+), so
+    prediction has something to learn; one customer in four got a reminder on some of its late items."""
+    rng = random.Random(seed)
+    habits = [rng.gauss(0.0, 8.0) for _ in range(customers)]
+    paperless_from = [as_of - timedelta(days=rng.randint(0, 900)) for _ in range(customers)]
+    people = tuple(Customer(id=f"C{number:07d}", name=f"Customer {number}") for number in range(customers))
+    rows = []
+    events = []
+    per_customer = max(1, items // customers)
+    for number in range(items):
+        owner = min(number // per_customer, customers - 1)
+        issue = as_of - timedelta(days=rng.randint(0, 730))
+        due = issue + timedelta(days=30)
+        disputed = rng.random() < 0.2
+        paper = issue < paperless_from[owner]
+        offset = round(habits[owner] + (12 if disputed else 0) + (4 if paper else 0) + rng.gauss(0.0, 5.0))
+        paid = max(issue, due + timedelta(days=offset))
+        settled = paid if paid <= as_of and rng.random() >= 0.08 else None  # some are never paid (yet)
+        amount = Decimal(rng.randint(1_000, 500_000)) / 100
+        item_id = f"I{number:08d}"
+        rows.append(
+            ReceivableItem(
+                id=item_id,
+                customer_id=people[owner].id,
+                invoice_ref=f"INV/{number:08d}",
+                currency="EUR",
+                amount=amount,
+                residual=Decimal(0) if settled else amount,
+                issue_date=issue,
+                due_date=due,
+                disputed=disputed,
+                settled_on=settled,
+                delivery="paper" if paper else "electronic",
+            )
+        )
+        if owner % 4 == 0 and offset > 7 and due + timedelta(days=7) < as_of:
+            at = datetime.combine(due + timedelta(days=7), datetime.min.time(), UTC).replace(hour=10)
+            events.append(
+                ContactEvent(id=f"R{number}", customer_id=people[owner].id, at=at, channel="email", item_ids=(item_id,))
+            )
+    return Portfolio(company_currency="EUR", customers=people, items=tuple(rows)), History(events=tuple(events))

@@ -20,6 +20,9 @@ MANUAL_CHANNELS: frozenset[str] = frozenset({"call", "whatsapp", "letter"})
 Frequency = Literal["weekly", "biweekly", "monthly"]
 FREQUENCIES: tuple[Frequency, ...] = ("weekly", "biweekly", "monthly")
 
+DELIVERIES: tuple[str, ...] = ("paper", "electronic")
+"""How an invoice reaches the customer, where the ledger says (``ReceivableItem.delivery``)."""
+
 Outcome = Literal["sent", "responded", "promised", "paid", "no_answer", "bounced", "failed", "disputed"]
 RESPONSE_OUTCOMES: frozenset[str] = frozenset({"responded", "promised", "paid", "disputed"})
 FAILED_OUTCOMES: frozenset[str] = frozenset({"bounced", "failed"})
@@ -82,6 +85,7 @@ class ReceivableItem:
     settled_on: date | None = None
     is_credit: bool = False
     kind: str = ""
+    delivery: str = ""
 
 
 @dataclass(frozen=True, slots=True)

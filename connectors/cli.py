@@ -26,13 +26,16 @@ from rich.console import Console
 from rich.table import Table
 
 from collections_engine.aging import AgingReport
+from collections_engine.decisions import Action
 from collections_engine.defaults import default_policy_document
 from collections_engine.errors import InputError, PolicyError
 from collections_engine.experiments import ExperimentReport, experiment_results, observe_experiment
 from collections_engine.kpis import GROUPINGS, KpiReport, KpiSet
 from collections_engine.policy import Policy, policy_from_json, policy_to_json
+from collections_engine.prediction import explanation
 from collections_engine.sample_size import SampleSizePlan, experiment_sample_size
 
+from .cli_backtest import register as register_backtest_command
 from .cli_common import (
     EXIT_BAD_ROWS,
     EXIT_INPUT,
@@ -166,6 +169,10 @@ def _is_ledger_name(tenant: str) -> bool:
               help="Language of the HTML report.")
 @click.option("--timings", is_flag=True,
               help="Print the seconds each phase took to stderr (sync, plan, kpis, deliver, output, total).")
+@click.option("--order-by", type=click.Choice(["amount", "at-risk"]), default="amount", show_default=True,
+              help="Order of the worklist: amount due, or amount at risk (late probability x open amount).")
+@click.option("--no-prediction", is_flag=True,
+              help="Skip payment prediction (late probabilities, amount at risk, cash-in forecast).")
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -191,6 +198,8 @@ def run(
     show_all: bool,
     lang: str,
     timings: bool,
+    order_by: str,
+    no_prediction: bool,
 ) -> None:
     """Sync (import a ledger, or read a connected platform), plan today's actions, deliver the due ones, and
     print the worklist, the aging and the KPIs."""
@@ -201,6 +210,8 @@ def run(
         raise click.UsageError("give --ledger FILE, --demo, or --tenant (a connected platform's or a stored ledger)")
     if mapping and not ledger:
         raise click.UsageError("--mapping goes with --ledger FILE")
+    if no_prediction and order_by == "at-risk":
+        raise click.UsageError("--order-by at-risk needs payment prediction: drop --no-prediction")
     check_output_path("--report", report_path)
     check_output_path("--worklist", worklist)
     policy = load_policy(policy_path)
@@ -216,14 +227,14 @@ def run(
     platform = run_source(runtime, source, tenant, currency, demo=demo, dry_run=dry_run)
     as_of = parse_as_of(as_of_text, datetime.combine(DEMO_ANCHOR, time(10, 0), timezone.utc) if demo else now_utc())
     rate_map = {**(DEMO_RATES if demo else {}), **parse_rates(rates)}
-    options = RunOptions(dry_run=dry_run, sync=not no_sync, full=full, group_by=group_by)
+    options = RunOptions(dry_run=dry_run, sync=not no_sync, full=full, group_by=group_by, predict=not no_prediction)
     outcome = execute(runtime, platform, policy, as_of, rate_map, options, show_progress=output_format == "table")
     if report_path is not None:
         write_report(report_path, outcome, policy, lang)
     if output_format == "json":
-        click.echo(json.dumps(outcome_json(outcome), indent=2, ensure_ascii=False))
+        click.echo(json.dumps(outcome_json(outcome, order_by), indent=2, ensure_ascii=False))
     else:
-        print_outcome(outcome, limit, show_all)
+        print_outcome(outcome, limit, show_all, order_by)
     if timings:
         total = perf_counter() - started
         laps = {**outcome.timings, "output": round(total - sum(outcome.timings.values()), 3), "total": round(total, 3)}
@@ -329,12 +340,23 @@ def write_report(path: Path, outcome: RunOutcome, policy: Policy, lang: str = "e
 # --------------------------------------------------------------------------------------
 
 
-def outcome_json(outcome: RunOutcome) -> dict[str, Any]:
+def ordered_actions(outcome: RunOutcome, actions: Sequence[Action], order_by: str = "amount") -> list[Action]:
+    """The worklist's order: amount due (largest first), or amount at risk when predicted."""
+    outlook = outcome.outlook
+    if order_by == "at-risk" and outlook is not None:
+        at_risk = {a.key: outlook.amount_at_risk(a.item_ids) for a in actions}
+        return sorted(actions, key=lambda a: (-at_risk[a.key], -a.amount_due, a.customer_id, a.channel))
+    return sorted(actions, key=lambda a: (-a.amount_due, a.customer_id, a.channel))
+
+
+def outcome_json(outcome: RunOutcome, order_by: str = "amount") -> dict[str, Any]:
     """Return the machine-readable result of a run."""
     sync = outcome.sync
     closed = sync.closed_items if sync else []
     links = outcome.pay_links
     names = {c.id: c.name for c in outcome.customers}
+    outlook = outcome.outlook
+    planned = outcome.decisions.actions()
     return {
         "tenant": outcome.tenant,
         "platform": outcome.platform,
@@ -354,8 +376,9 @@ def outcome_json(outcome: RunOutcome) -> dict[str, Any]:
         "actions": [
             {**to_jsonable(action), "customer_name": names.get(action.customer_id, action.customer_id),
              "new": action.key in outcome.fresh_keys,
-             "pay_links": [links[i] for i in action.item_ids if i in links]}
-            for action in outcome.decisions.actions()
+             "pay_links": [links[i] for i in action.item_ids if i in links],
+             "amount_at_risk": str(outlook.amount_at_risk(action.item_ids)) if outlook else None}
+            for action in (ordered_actions(outcome, planned, order_by) if order_by == "at-risk" else planned)
         ],
         "new_actions": len(outcome.new_action_keys),
         "delivery": {
@@ -382,6 +405,38 @@ def outcome_json(outcome: RunOutcome) -> dict[str, Any]:
         ],
         "aging": to_jsonable(outcome.aging),
         "kpis": to_jsonable(outcome.kpis),
+        **prediction_json(outcome),
+    }
+
+
+def prediction_json(outcome: RunOutcome) -> dict[str, Any]:
+    """Each open item's prediction with its reasons, and the cash-in forecast by week (None without them)."""
+    outlook = outcome.outlook
+    if outlook is None:
+        return {"prediction_note": outcome.outlook_note, "cash_in_forecast": None, "predictions": []}
+    model = outlook.model
+    return {
+        "prediction_note": None,
+        "cash_in_forecast": {
+            "currency": outlook.company_currency,
+            "weeks": [{"week_start": w.week_start.isoformat(), "items": w.items, "amount": str(w.amount)}
+                      for w in outlook.weeks],
+            "later": {"items": outlook.later_items, "amount": str(outlook.later_amount)},
+            "trained_on": model.training_items,
+        },
+        "predictions": [
+            {
+                "item_id": p.item_id,
+                "invoice_number": p.invoice_ref,
+                "customer_id": p.customer_id,
+                "open_amount": str(p.open_amount),
+                "currency": p.currency,
+                "late_probability": round(p.late_probability, 4),
+                "expected_payment_date": p.expected_payment_date.isoformat(),
+                "explanation": explanation(model, p),
+            }
+            for p in outlook.predictions.values()
+        ],
     }
 
 
@@ -393,9 +448,9 @@ def _figure(value: float | None, suffix: str = "", decimals: int = 1) -> str:
     return "—" if value is None else f"{value:,.{decimals}f}{suffix}"
 
 
-def print_outcome(outcome: RunOutcome, limit: int, show_all: bool = False) -> None:
-    """Print the worklist (the new actions, or with ``show_all`` every one planned today), the aging and the
-    KPIs as tables."""
+def print_outcome(outcome: RunOutcome, limit: int, show_all: bool = False, order_by: str = "amount") -> None:
+    """Print the worklist (the new actions, or with ``show_all`` every one planned today, by amount due or at
+    risk), the aging, the cash-in forecast and the KPIs as tables."""
     out = console()
     problems = outcome.sync.problems if outcome.sync else []
     if problems:
@@ -411,20 +466,25 @@ def print_outcome(outcome: RunOutcome, limit: int, show_all: bool = False) -> No
     people = {c.id: c.name for c in outcome.customers}
     planned = outcome.decisions.actions()
     fresh = [a for a in planned if a.key in outcome.fresh_keys]
-    actions = sorted(planned if show_all else fresh, key=lambda a: (-a.amount_due, a.customer_id, a.channel))
+    actions = ordered_actions(outcome, planned if show_all else fresh, order_by)
     new_word = "would be new (dry run)" if outcome.delivery.dry_run else "new"
     shown = "all shown" if show_all else "--all shows every one"
+    outlook = outcome.outlook
+    ordering = ", largest amount at risk first" if order_by == "at-risk" and outlook else ""
     table = Table(
         title=f"Worklist for {outcome.as_of:%Y-%m-%d %H:%M %Z}: {len(fresh)} {new_word} of {len(planned)} "
-        f"actions planned today ({shown})"
+        f"actions planned today ({shown}{ordering})"
     )
-    for column in ("customer", "level", "channel", "not before (local)", "amount due", "risk", "why"):
-        table.add_column(column, overflow="fold", justify="right" if column == "amount due" else "left")
+    columns = ["customer", "level", "channel", "not before (local)", "amount due", "risk", "why"]
+    if outlook is not None:
+        columns.insert(5, "at risk")
+    for column in columns:
+        table.add_column(column, overflow="fold", justify="right" if column in ("amount due", "at risk") else "left")
     for action in actions[: limit or None]:
         risk = names[action.customer_id].risk
         top = max(risk.contributions, key=lambda c: c.points)
         name = people.get(action.customer_id, action.customer_id)
-        table.add_row(
+        cells = [
             name if name == action.customer_id else f"{name} ({action.customer_id})",
             action.level,
             action.channel,
@@ -434,12 +494,16 @@ def print_outcome(outcome: RunOutcome, limit: int, show_all: bool = False) -> No
             if top.points >= 0.5
             else f"{risk.score:.0f} {risk.category}",
             action.reason,
-        )
+        ]
+        if outlook is not None:
+            cells.insert(5, _money(outlook.amount_at_risk(action.item_ids)))
+        table.add_row(*cells)
     out.print(table)
     if limit and len(actions) > limit:
         out.print(f"... {len(actions) - limit} more actions (--limit 0 shows all)")
     print_delivery(out, outcome)
     print_aging(out, outcome.aging)
+    print_cash_in(out, outcome)
     print_kpis(out, outcome.kpis)
 
 
@@ -494,6 +558,24 @@ def print_aging(console: Console, aging: AgingReport) -> None:
     for bucket in aging.buckets:
         table.add_row(bucket.label, str(bucket.items), _money(bucket.company_amount))
     table.add_row("total", str(sum(b.items for b in aging.buckets)), _money(aging.total))
+    console.print(table)
+
+
+def print_cash_in(console: Console, outcome: RunOutcome) -> None:
+    """Print the open items expected to be paid each week (from their predicted payment dates), or why not."""
+    outlook = outcome.outlook
+    if outlook is None:
+        if outcome.outlook_note:
+            console.print(f"No payment prediction: {outcome.outlook_note}")
+        return
+    table = Table(title=f"Cash-in forecast ({outlook.company_currency}), from the expected payment dates of "
+                        f"{len(outlook.predictions)} open items")
+    table.add_column("week of")
+    table.add_column("items", justify="right")
+    table.add_column("expected", justify="right")
+    for week in outlook.weeks:
+        table.add_row(f"{week.week_start:%a %d %b %Y}", str(week.items), _money(week.amount))
+    table.add_row("later", str(outlook.later_items), _money(outlook.later_amount))
     console.print(table)
 
 
@@ -780,6 +862,7 @@ def policy_pull(
 
 register_platform_commands(cli)
 register_mapping_commands(cli)
+register_backtest_command(cli)
 
 
 def main() -> None:

@@ -20,9 +20,12 @@ from typing import Any
 from collections_engine.aging import AgingReport, age_items
 from collections_engine.decisions import Decisions
 from collections_engine.engine import local_today
+from collections_engine.errors import InputError
+from collections_engine.forecast import PaymentOutlook, payment_outlook
 from collections_engine.kpis import KpiReport, compute_kpis
 from collections_engine.policy import Policy
-from collections_engine.types import Customer
+from collections_engine.prediction import PredictionSettings
+from collections_engine.types import Customer, History, Portfolio
 
 from .common.contract import Platform, SyncOutcome, SyncRequest
 from .common.errors import ConnectorError, RetryableError
@@ -46,6 +49,8 @@ class RunOptions:
     group_by: str | None = None
     batch: int = 100
     on_progress: Progress | None = None
+    predict: bool = False
+    """Predict each open item's payment (probability late, expected date) and the weekly cash-in."""
 
 
 @dataclass(frozen=True)
@@ -80,7 +85,11 @@ class RunOutcome:
     company: str = ""
     """The company's name, as the platform or the ledger gives it (the report's title)."""
     timings: dict[str, float] = field(default_factory=dict)
-    """Seconds spent in each phase: sync, plan, kpis (with the aging), deliver."""
+    """Seconds spent in each phase: sync, plan, kpis (with the aging), deliver, predict."""
+    outlook: PaymentOutlook | None = None
+    """Payment prediction for the open items and the cash-in by week (with ``RunOptions.predict``)."""
+    outlook_note: str | None = None
+    """Why there is no prediction when it was asked for (a history that cannot teach the model)."""
 
     @property
     def new_action_keys(self) -> list[str]:
@@ -193,9 +202,14 @@ def _execute(
     else:
         delivery = deliver_due(runtime, platform, as_of, batch=options.batch, lease=lease)
     clock.lap("deliver")
+    outlook, outlook_note = _outlook(portfolio, planned.history, policy, as_of) if options.predict else (None, None)
+    if options.predict:
+        clock.lap("predict")
     item_ids = sorted({item for action in decisions.actions() for item in action.item_ids})
     return RunOutcome(
         timings=clock.laps,
+        outlook=outlook,
+        outlook_note=outlook_note,
         pay_links=store.ledger.pay_links(tenant, item_ids),
         fresh_keys=frozenset(planned.new_keys),
         company=str(getattr(settings, "tenant_name", "") or "") or tenant.removeprefix("files:"),
@@ -222,6 +236,18 @@ class _Phases:
         now = time.perf_counter()
         self.laps[name] = round(now - self._mark, 3)
         self._mark = now
+
+
+def _outlook(
+    portfolio: Portfolio, history: History, policy: Policy, as_of: datetime
+) -> tuple[PaymentOutlook | None, str | None]:
+    """Payment prediction on the day items age against, or why there is none."""
+    try:
+        settings = PredictionSettings.from_policy(policy)
+        outlook = payment_outlook(portfolio, history, local_today(policy, as_of), settings)
+    except InputError as err:
+        return None, str(err)
+    return outlook, None
 
 
 def _would_deliver(

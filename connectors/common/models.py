@@ -86,6 +86,7 @@ class ItemRow(Base):
     disputed: Mapped[bool] = mapped_column(Boolean, default=False)
     settled_on: Mapped[date | None] = mapped_column(Date)
     is_credit: Mapped[bool] = mapped_column(Boolean, default=False)
+    delivery: Mapped[str] = mapped_column(String(16), default="")
 
 
 class PaymentRow(Base):

@@ -99,6 +99,18 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "fecha de pago",
     ),
     "disputed": ("disputed", "dispute", "in dispute", "en disputa", "disputa", "litigio"),
+    "delivery": (
+        "delivery",
+        "invoice delivery",
+        "sent by",
+        "paperlessbill",
+        "paperless bill",
+        "billing method",
+        "envío",
+        "envio",
+        "forma de envío",
+        "forma de envio",
+    ),
     "email": ("email", "e-mail", "correo", "correo electrónico", "correo electronico"),
     "phone": ("phone", "telephone", "teléfono", "telefono"),
     "mobile": ("mobile", "cell", "móvil", "movil", "celular"),
@@ -109,6 +121,24 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "timezone": ("timezone", "time zone", "zona horaria"),
 }
 TARGETS = tuple(ALIASES)
+_DELIVERY = {
+    "paper": "paper",
+    "post": "paper",
+    "mail": "paper",
+    "letter": "paper",
+    "papel": "paper",
+    "correo postal": "paper",
+    "electronic": "electronic",
+    "paperless": "electronic",
+    "email": "electronic",
+    "e-mail": "electronic",
+    "edi": "electronic",
+    "portal": "electronic",
+    "electrónica": "electronic",
+    "electronica": "electronic",
+    "electrónico": "electronic",
+    "electronico": "electronic",
+}
 _TRUE = {"yes", "y", "true", "1", "x", "sí", "si", "s"}
 _FALSE = {"no", "n", "false", "0", ""}
 # Amounts that need no cleaning: digits and a decimal point (at most 15 digits before it, 6 after); without a
@@ -388,6 +418,17 @@ def parse_flag(value: Any) -> bool:
     raise ValueError(f"{value!r} is not yes or no")
 
 
+def parse_delivery(value: Any) -> str:
+    """Parse how an invoice was sent: 'paper' (paper, post, mail, letter, papel) or 'electronic' (electronic,
+    paperless, email, EDI, portal, electrónica); empty is unknown."""
+    text = str(value).strip().lower()
+    if not text:
+        return ""
+    if text in _DELIVERY:
+        return _DELIVERY[text]
+    raise ValueError(f"{printable(str(value))!r} is not paper or electronic")
+
+
 @dataclass
 class _Line:
     number: int
@@ -401,6 +442,7 @@ class _Line:
     currency: str
     settled: date | None
     disputed: bool
+    delivery: str
 
 
 def _value(raw: Mapping[str, Any], mapping: ColumnMapping, target: str) -> Any:
@@ -479,9 +521,11 @@ class _LineParser:
                 raise ValueError(f"currency: {currency!r} is not an ISO 4217 code")
             self._currencies.add(currency)
         disputed = self._field(raw, "disputed", parse_flag) if text(raw, "disputed") else False
+        delivery = self._field(raw, "delivery", parse_delivery)
         if issue > due:
             raise ValueError(f"due_date: {due} is before the invoice date {issue}")
-        return _Line(number, raw, customer_id, invoice, issue, due, amount, residual, currency, settled, disputed)
+        return _Line(number, raw, customer_id, invoice, issue, due, amount, residual, currency, settled, disputed,
+                     delivery)
 
 
 def _identity(raw: Mapping[str, Any], mapping: ColumnMapping) -> tuple[str, str]:
@@ -611,6 +655,7 @@ def _item(line: _Line, item_id: str) -> tuple[ReceivableItem, Payment | None]:
         disputed=line.disputed,
         settled_on=settled,
         is_credit=credit,
+        delivery=line.delivery,
     )
     paid = amount - residual
     if credit or paid <= 0 or line.settled is None:

@@ -107,6 +107,20 @@ def test_spanish_headers_semicolons_and_decimal_commas(tmp_path: Path, store: St
     assert store.ledger.load_portfolio("files:test", "EUR", {}).customers[0].name == "Talleres Ebro S.L."
 
 
+def test_how_each_invoice_was_sent_is_kept_and_a_bad_value_is_a_rejected_row(tmp_path: Path, store: Store) -> None:
+    text = (
+        "customer,invoice,due date,amount,sent by\n"
+        "C1,F-1,2026-10-01,100.00,Paper\n"
+        "C1,F-2,2026-10-01,100.00,E-mail\n"
+        "C1,F-3,2026-10-01,100.00,\n"
+        "C1,F-4,2026-10-01,100.00,pigeon\n"
+    )
+    result = import_ledger(settings(write(tmp_path, text)), store)
+    assert [(p.line, p.reason) for p in result.problems] == [(5, "delivery: 'pigeon' is not paper or electronic")]
+    items = {i.id: i.delivery for i in store.ledger.load_portfolio("files:test", "EUR", {}).items}
+    assert items == {"F-1": "paper", "F-2": "electronic", "F-3": ""}
+
+
 def test_xlsx_with_date_cells(tmp_path: Path, store: Store) -> None:
     workbook = Workbook()
     sheet = workbook.active
@@ -191,3 +205,5 @@ def test_real_late_payment_history_loads_through_a_mapping(tmp_path: Path, store
     portfolio = store.ledger.load_portfolio("files:ibm", "USD", {})
     assert all(i.residual == 0 and i.settled_on is not None for i in portfolio.items)
     assert sum(i.disputed for i in portfolio.items) == 561  # rows with Disputed=Yes
+    assert sum(i.delivery == "paper" for i in portfolio.items) == 1263  # rows with PaperlessBill=Paper
+    assert {i.delivery for i in portfolio.items} == {"paper", "electronic"}
