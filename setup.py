@@ -17,7 +17,7 @@ setup(
     packages=find_packages(include=["collections_engine", "collections_engine.*", "connectors", "connectors.*"]),
     package_data={
         "collections_engine": ["py.typed"],
-        "connectors": ["py.typed"],
+        "connectors": ["py.typed", "locale/*/LC_MESSAGES/*.po"],
         "connectors.common": ["migrations/*.py", "migrations/*.mako", "migrations/versions/*.py"],
         "connectors.files": ["data/*.csv", "data/*.md"],
     },
@@ -30,6 +30,7 @@ setup(
         "alembic>=1.12",
         "openpyxl>=3.1",
         "python-calamine>=0.2",  # reads XLSX ledgers many times quicker than openpyxl
+        "Babel>=2.10",  # the CLI's and the report's translations, numbers and dates
         "cryptography>=41",
     ],
     extras_require={

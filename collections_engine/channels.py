@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from .phrases import Phrase
 from .policy import ChannelSelection, Level
 from .types import RESPONSE_OUTCOMES, ContactEvent, Customer
 
@@ -86,7 +87,7 @@ def choose_channels(
     as_of: datetime,
     rules: ChannelSelection,
     excluded: frozenset[str] = frozenset(),
-) -> tuple[tuple[str, ...], str]:
+) -> tuple[tuple[str, ...], Phrase]:
     """Return the channel(s) to use for a level and why; events are the customer's, oldest first.
 
     ``excluded`` channels are not worth it this time (a letter for less than its minimum).
@@ -95,22 +96,22 @@ def choose_channels(
     if excluded:
         candidates = [channel for channel in candidates if channel not in excluded]
     if not candidates:
-        return (), "no reachable channel that the customer accepts"
+        return (), Phrase.of("channel_none_reachable")
     if level.channel_mode == "all":
-        return tuple(candidates), "all channels of the level"
+        return tuple(candidates), Phrase.of("channel_all_of_level")
     preferred = customer.preferred_channel
     if not events and preferred is None:
-        return (candidates[0],), "first channel of the level"
+        return (candidates[0],), Phrase.of("channel_first_of_level")
     switched = _after_switch(candidates, events, as_of, rules)
-    reason = "first channel of the level"
+    reason = Phrase.of("channel_first_of_level")
     if switched is not candidates:
-        reason = f"no response on {events[-1].channel} for {rules.switch_after_days} days"
+        reason = Phrase.of("channel_no_response", channel=events[-1].channel, days=rules.switch_after_days)
     if preferred is not None and preferred in switched:
-        return (preferred,), "customer's preferred channel"
+        return (preferred,), Phrase.of("channel_preferred")
     if rules.learning == "bayes":
         rates = response_rates(events, rules)
         if rates:
             best = max(switched, key=lambda c: (rates.get(c, rules.prior_response_rate), -switched.index(c)))
             if best != switched[0]:
-                return (best,), f"best response rate ({rates.get(best, rules.prior_response_rate):.0%})"
+                return (best,), Phrase.of("channel_best_response", rate=rates.get(best, rules.prior_response_rate))
     return (switched[0],), reason

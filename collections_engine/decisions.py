@@ -11,17 +11,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from .phrases import Phrase, english
 from .types import ContactEvent
-
-_FACTOR_TEXT: dict[str, str] = {
-    "avg_days_late": "{value:.0f} days late on average",
-    "late_share": "{value:.0%} of items paid late or long overdue",
-    "broken_promises": "{value:g} broken promises",
-    "broken_plans": "{value:g} broken payment plans",
-    "overdue_ratio": "{value:.0%} of the open balance overdue",
-    "credit_exposure": "{value:.0%} of the credit limit used",
-    "dispute_share": "{value:.0%} of items disputed",
-}
 
 
 @dataclass(slots=True)
@@ -35,9 +26,14 @@ class RiskContribution:
     points: float
 
     @property
+    def phrase(self) -> Phrase:
+        """What the factor's value says (code ``risk_<factor>``, parameter ``value``), for an interface to render."""
+        return Phrase.of(f"risk_{self.factor}", value=self.value)
+
+    @property
     def detail(self) -> str:
-        """Describe the factor's value in plain English (adapters translate from factor and value)."""
-        return _FACTOR_TEXT[self.factor].format(value=self.value)
+        """The factor's value in plain English (interfaces render :attr:`phrase` in their reader's language)."""
+        return english(self.phrase)
 
 
 @dataclass(slots=True)
@@ -89,9 +85,12 @@ class Action:
     cost: Decimal
     manual: bool
     reason: str
+    """Why, in English (for logs and notes); ``reason_parts`` says it in codes to render in any language."""
     call_script: str | None = None
     attach_statement: bool = True
     attach_invoices: bool = False
+    reason_parts: tuple[Phrase, ...] = ()
+    """The reason as phrases: what is due, the level reached, why this channel."""
 
     def as_event(self, planned_at: datetime) -> ContactEvent:
         """Return the contact event this action stands for once recorded, so later runs see it as done."""

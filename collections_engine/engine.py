@@ -21,6 +21,7 @@ from .decisions import Action, CustomerDecision, Decisions, PlanEvaluation, Prom
 from .errors import InputError
 from .experiments import assign_variant
 from .money import quantum, rate_for
+from .phrases import Phrase, english_all
 from .plans import broken_plan_count, evaluate_plans, plan_covered_item_ids
 from .policy import Level, Policy, Strategy
 from .promises import active_promise_item_ids, broken_promise_count, evaluate_promises
@@ -457,8 +458,12 @@ def _actions(
     company = run.company_currency
     amount = need.asked.quantize(run.company_quantum, ROUND_HALF_UP)  # what the reminder's statement asks
     days = need.oldest_days
-    when = f"{days} days overdue" if days > 0 else f"due in {-days} days" if days < 0 else "due today"
-    reason = f"{need.oldest.invoice_ref} {when}; level '{level.name}' ({level.delay_days:+d} days); {why_channel}"
+    invoice = need.oldest.invoice_ref
+    when = (Phrase.of("item_overdue", invoice=invoice, days=days) if days > 0
+            else Phrase.of("item_due_in", invoice=invoice, days=-days) if days < 0
+            else Phrase.of("item_due_today", invoice=invoice))
+    why = (when, Phrase.of("level_reached", level=level.name, delay=level.delay_days,
+                           delay_abs=abs(level.delay_days)), why_channel)
     occasion = occasion_key(customer.id, track.strategy.key, level.key, item_ids)
     result = []
     for channel in channels:
@@ -482,7 +487,8 @@ def _actions(
                 local_time=not_before.astimezone(tz),
                 cost=policy.channel_cost(channel),
                 manual=channel in MANUAL_CHANNELS,
-                reason=reason,
+                reason=english_all(why),
+                reason_parts=why,
                 call_script=level.call_script,
                 attach_statement=level.attach_statement,
                 attach_invoices=level.attach_invoices,

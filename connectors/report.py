@@ -16,6 +16,8 @@ from collections_engine.kpis import KpiReport, KpiSet
 from collections_engine.policy import Policy
 from collections_engine.types import Customer
 
+from .texts import gettext, moment, money, number, render, render_all
+
 DEFAULT_LABELS: dict[str, str] = {
     "aging": "Aging",
     "risk": "Risk distribution",
@@ -25,12 +27,15 @@ DEFAULT_LABELS: dict[str, str] = {
     "customer": "Customer",
     "level": "Level",
     "channel": "Channel",
+    "actions": "Actions",
     "amount": "Amount due",
     "when": "Not before (local time)",
     "why": "Why",
     "risk_col": "Risk",
+    "stage": "Stage",
     "customers": "customers",
-    "overdue": "overdue",
+    "cases": "Cases",
+    "overdue": "Overdue",
     "generated": "As of {as_of} - policy {policy} (revision {revision})",
     "dso": "DSO (days)",
     "dso_countback": "Countback DSO (days)",
@@ -43,35 +48,22 @@ DEFAULT_LABELS: dict[str, str] = {
     "cost_per_collection": "Cost per unit collected",
     "group": "Group",
     "no_actions": "Nothing to do today.",
+    "not_due": "Not due",
+    "days": "{range} days",
+    "email": "Email",
+    "sms": "SMS",
+    "letter": "Letter",
+    "call": "Call",
+    "whatsapp": "WhatsApp",
 }
-SPANISH_LABELS: dict[str, str] = {
-    "aging": "Antigüedad de saldos",
-    "risk": "Distribución del riesgo",
-    "stages": "Casos por etapa",
-    "kpis": "Indicadores clave",
-    "worklist": "Lista de trabajo",
-    "customer": "Cliente",
-    "level": "Nivel",
-    "channel": "Canal",
-    "amount": "Importe debido",
-    "when": "No antes de (hora local)",
-    "why": "Motivo",
-    "risk_col": "Riesgo",
-    "customers": "clientes",
-    "overdue": "vencido",
-    "generated": "A fecha {as_of} - política {policy} (revisión {revision})",
-    "dso": "DSO (días)",
-    "dso_countback": "DSO por recuento (días)",
-    "cei": "CEI",
-    "average_days_delinquent": "Días medios de morosidad",
-    "pct_customers_delinquent": "Clientes morosos",
-    "pct_amount_delinquent": "Importe moroso",
-    "recovery_rate": "Tasa de recuperación",
-    "promise_kept_rate": "Promesas cumplidas",
-    "cost_per_collection": "Coste por unidad cobrada",
-    "group": "Grupo",
-    "no_actions": "Nada que hacer hoy.",
-}
+"""The report's captions in English: the message ids of its translations (connectors/locale)."""
+
+
+def captions(lang: str) -> dict[str, str]:
+    """The captions in a language (English where a translation is missing)."""
+    return {key: gettext(text, lang) for key, text in DEFAULT_LABELS.items()}
+
+
 # Odoo's kanban colour indexes 0-11, so the report matches the addon.
 PALETTE = (
     "#9e9e9e",
@@ -106,13 +98,18 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bott
 .tile{border:1px solid #e3e3e3;border-radius:6px;padding:10px}.tile b{display:block;font-size:22px}
 .tile span{color:#666;font-size:12px}table{border-collapse:collapse;width:100%;font-size:13px}
 th,td{border-bottom:1px solid #eee;padding:5px 6px;text-align:left;vertical-align:top}th{background:#f6f6f6}
-td.num{text-align:right;white-space:nowrap}.pill{border-radius:9px;padding:1px 7px;color:#fff;font-size:11px}
+td.num,th.num{text-align:right;white-space:nowrap}.pill{border-radius:9px;padding:1px 7px;color:#fff;font-size:11px}
 svg text{font-size:11px;fill:#333}@media print{body{margin:0}.grid{display:block}}
 """
 
 
-def _money(value: Decimal | float | None) -> str:
-    return "—" if value is None else f"{value:,.2f}"
+def _money(value: Decimal | float | None, lang: str = "en", currency: str | None = None) -> str:
+    return "—" if value is None else money(value, currency, lang)
+
+
+def _bucket(label: str, text: Mapping[str, str]) -> str:
+    """An aging bucket as people read it: 'Not due', '1-30 days', '121+ days'."""
+    return text["not_due"] if label == "not_due" else text["days"].format(range=label)
 
 
 def _bars(values: Sequence[tuple[str, float, str]], width: int = 520, height: int = 220) -> str:
@@ -140,11 +137,10 @@ def _short(value: float) -> str:
     return f"{value:.0f}"
 
 
-def _aging_chart(aging: AgingReport) -> str:
+def _aging_chart(aging: AgingReport, text: Mapping[str, str]) -> str:
     colours = ("#30c381", "#6cc1ed", "#f7cd1f", "#f4a460", "#f06050", "#9d1c1c")
-    return _bars(
-        [(b.label, float(b.company_amount), colours[min(i, len(colours) - 1)]) for i, b in enumerate(aging.buckets)]
-    )
+    return _bars([(_bucket(b.label, text), float(b.company_amount), colours[min(i, len(colours) - 1)])
+                  for i, b in enumerate(aging.buckets)])
 
 
 def _risk_chart(decisions: Decisions, policy: Policy) -> str:
@@ -169,38 +165,38 @@ def _category_counts(decisions: Decisions, policy: Policy, labels: Mapping[str, 
     )
 
 
-def _stages(decisions: Decisions, policy: Policy, labels: Mapping[str, str]) -> str:
+def _stages(decisions: Decisions, policy: Policy, labels: Mapping[str, str], currency: str, lang: str) -> str:
     rows = []
     for stage in sorted(policy.stages, key=lambda s: s.sequence):
         cases = [d for d in decisions.customers if d.stage == stage.key]
         amount = sum((d.overdue_amount for d in cases), Decimal(0))
-        rows.append(
-            f"<tr><td>{escape(stage.name)}</td><td class=num>{len(cases)}</td><td class=num>{_money(amount)}</td></tr>"
-        )
+        rows.append(f"<tr><td>{escape(stage.name)}</td><td class=num>{number(len(cases), lang)}</td>"
+                    f"<td class=num>{escape(_money(amount, lang))}</td></tr>")
     return (
-        f"<table><tr><th></th><th>{escape(labels['customers'])}</th><th>{escape(labels['overdue'])}</th></tr>"
+        f"<table><tr><th>{escape(labels['stage'])}</th><th class=num>{escape(labels['cases'])}</th>"
+        f"<th class=num>{escape(labels['overdue'])} ({escape(currency)})</th></tr>"
         + "".join(rows)
         + "</table>"
     )
 
 
-def _figure(kpi: KpiSet, name: str, suffix: str) -> str:
+def _figure(kpi: KpiSet, name: str, suffix: str, lang: str) -> str:
     value = getattr(kpi, name)
-    return "—" if value is None else f"{value:,.{3 if name == 'cost_per_collection' else 1}f}{suffix}"
+    return "—" if value is None else number(value, lang, 3 if name == "cost_per_collection" else 1) + suffix
 
 
-def _kpis(report: KpiReport, labels: Mapping[str, str]) -> str:
+def _kpis(report: KpiReport, labels: Mapping[str, str], lang: str) -> str:
     tiles = "".join(
-        f'<div class="tile"><b>{escape(_figure(report.overall, name, suffix))}</b>'
+        f'<div class="tile"><b>{escape(_figure(report.overall, name, suffix, lang))}</b>'
         f"<span>{escape(labels[name])}</span></div>"
         for name, suffix in KPI_TILES
     )
     html = f'<div class="tiles">{tiles}</div>'
     if report.groups:
-        head = "".join(f"<th>{escape(labels[name])}</th>" for name, _ in KPI_TILES)
+        head = "".join(f"<th class=num>{escape(labels[name])}</th>" for name, _ in KPI_TILES)
         body = "".join(
             f"<tr><td>{escape(group)}</td>"
-            + "".join(f"<td class=num>{escape(_figure(kpi, n, s))}</td>" for n, s in KPI_TILES)
+            + "".join(f"<td class=num>{escape(_figure(kpi, n, s, lang))}</td>" for n, s in KPI_TILES)
             + "</tr>"
             for group, kpi in report.groups.items()
         )
@@ -210,28 +206,40 @@ def _kpis(report: KpiReport, labels: Mapping[str, str]) -> str:
 
 
 def _worklist(
-    decisions: Decisions, customers: Mapping[str, Customer], policy: Policy, labels: Mapping[str, str]
+    decisions: Decisions, customers: Mapping[str, Customer], policy: Policy, labels: Mapping[str, str], lang: str
 ) -> str:
-    actions = sorted(decisions.actions(), key=lambda a: (-a.amount_due, a.customer_id, a.channel))
-    if not actions:
+    """One row per customer with today's actions: their levels and channels, when, the amount asked (the
+    largest of the customer's actions: each reminder asks the same statement), the risk and why."""
+    by_customer = [d for d in decisions.customers if d.actions]
+    if not by_customer:
         return f"<p>{escape(labels['no_actions'])}</p>"
-    by_customer = {d.customer_id: d for d in decisions.customers}
+    by_customer.sort(key=lambda d: (-max(a.amount_due for a in d.actions), d.customer_id))
     colours = {c.key: PALETTE[c.color % len(PALETTE)] for c in policy.risk.categories}
+    levels = {level.key: level.name for strategy in policy.strategies for level in strategy.levels}
     head = "".join(
-        f"<th>{escape(labels[k])}</th>" for k in ("customer", "level", "channel", "amount", "when", "risk_col", "why")
+        f"<th{' class=num' if k == 'amount' else ''}>{escape(labels[k])}</th>"
+        for k in ("customer", "actions", "amount", "when", "risk_col", "why")
     )
     rows = []
-    for action in actions:
-        risk = by_customer[action.customer_id].risk
-        name = customers[action.customer_id].name if action.customer_id in customers else action.customer_id
+    for decision in by_customer:
+        actions = sorted(decision.actions, key=lambda a: (a.not_before, a.channel))
+        risk = decision.risk
+        customer = customers.get(decision.customer_id)
+        name = customer.name if customer is not None else decision.customer_id
+        steps = "<br>".join(
+            f"{escape(levels.get(a.level, a.level))}: {escape(labels.get(a.channel, a.channel))}" for a in actions
+        )
+        asked = max(actions, key=lambda a: a.amount_due)
+        when = sorted({moment(a.local_time, lang) for a in actions})
         top = sorted(risk.contributions, key=lambda c: -c.points)[:3]
-        explanation = "; ".join(f"{c.detail} (+{c.points:.0f})" for c in top if c.points >= 0.5)
+        explanation = "; ".join(f"{render(c.phrase, lang)} (+{c.points:.0f})" for c in top if c.points >= 0.5)
+        why = "<br>".join(sorted({escape(render_all(a.reason_parts, lang)) for a in actions if a.reason_parts}))
         rows.append(
-            f"<tr><td>{escape(name)}</td><td>{escape(action.level)}</td><td>{escape(action.channel)}</td>"
-            f"<td class=num>{_money(action.amount_due)} {escape(action.currency)}</td>"
-            f"<td>{escape(action.local_time.strftime('%Y-%m-%d %H:%M %Z'))}</td>"
+            f"<tr><td>{escape(name)}</td><td>{steps}</td>"
+            f"<td class=num>{escape(_money(asked.amount_due, lang, asked.currency))}</td>"
+            f"<td>{'<br>'.join(escape(w) for w in when)}</td>"
             f'<td><span class="pill" style="background:{colours.get(risk.category, "#999")}">{risk.score:.0f}</span> '
-            f"{escape(explanation)}</td><td>{escape(action.reason)}</td></tr>"
+            f"{escape(explanation)}</td><td>{why}</td></tr>"
         )
     return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
 
@@ -247,16 +255,17 @@ def render_html_report(
     lang: str = "en",
 ) -> str:
     """Return the report page as one HTML string (same inputs, same bytes), in English or Spanish (``lang``)."""
-    text = {**(SPANISH_LABELS if lang == "es" else DEFAULT_LABELS), **(labels or {})}
-    footer = text["generated"].format(as_of=decisions.as_of.isoformat(), policy=policy.name, revision=policy.revision)
+    text = {**captions(lang), **(labels or {})}
+    footer = text["generated"].format(as_of=moment(decisions.as_of, lang), policy=policy.name,
+                                      revision=policy.revision)
     sections = [
-        f"<h2>{escape(text['kpis'])}</h2>{_kpis(kpis, text)}",
+        f"<h2>{escape(text['kpis'])}</h2>{_kpis(kpis, text, lang)}",
         '<div class="grid"><div>',
-        f"<h2>{escape(text['aging'])} ({escape(aging.company_currency)})</h2>{_aging_chart(aging)}</div><div>",
+        f"<h2>{escape(text['aging'])} ({escape(aging.company_currency)})</h2>{_aging_chart(aging, text)}</div><div>",
         f"<h2>{escape(text['risk'])}</h2>{_risk_chart(decisions, policy)}",
         f"<p>{_category_counts(decisions, policy, text)}</p></div></div>",
-        f"<h2>{escape(text['stages'])}</h2>{_stages(decisions, policy, text)}",
-        f"<h2>{escape(text['worklist'])}</h2>{_worklist(decisions, customers, policy, text)}",
+        f"<h2>{escape(text['stages'])}</h2>{_stages(decisions, policy, text, aging.company_currency, lang)}",
+        f"<h2>{escape(text['worklist'])}</h2>{_worklist(decisions, customers, policy, text, lang)}",
     ]
     head = f'<!DOCTYPE html><html lang="{escape(lang)}"><head><meta charset="utf-8"><title>{escape(title)}</title>'
     return (

@@ -1,0 +1,91 @@
+"""What the engine says, as codes with parameters: each interface renders them in its reader's language.
+
+The engine never writes a sentence for a person: an action's reason is a tuple of :class:`Phrase`
+(what is due, the level, why this channel), a risk factor is its code and value. :data:`ENGLISH`
+holds the English text of every code - the message ids the interfaces translate (the CLI and the HTML
+report through gettext catalogues, the Odoo addon through Odoo's translations) - and :func:`english`
+renders a phrase with it, for logs and for the ``reason`` text kept beside the codes.
+
+A template names its parameters in braces; a count in ``plural`` picks the singular or plural form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+ParamValue = str | int | float
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    """A code and its parameters (names and values, in a tuple so that a phrase is hashable)."""
+
+    code: str
+    params: tuple[tuple[str, ParamValue], ...] = ()
+
+    @classmethod
+    def of(cls, code: str, **params: ParamValue) -> Phrase:
+        """A phrase from keyword parameters; an unknown code is a programming error."""
+        if code not in ENGLISH:
+            raise KeyError(f"no text for phrase code {code!r}")
+        return cls(code, tuple(sorted(params.items())))
+
+    @property
+    def values(self) -> dict[str, ParamValue]:
+        """The parameters as a mapping."""
+        return dict(self.params)
+
+
+@dataclass(frozen=True)
+class Template:
+    """The English text of a code: one form, or a singular and a plural chosen by the parameter ``plural``."""
+
+    singular: str
+    plural: str | None = None
+    count: str | None = None
+
+    def form(self, values: Mapping[str, Any]) -> str:
+        """The form the parameters call for."""
+        if self.plural is None or self.count is None:
+            return self.singular
+        return self.singular if values.get(self.count) == 1 else self.plural
+
+
+ENGLISH: dict[str, Template] = {
+    # what is due
+    "item_overdue": Template("{invoice} {days} day overdue", "{invoice} {days} days overdue", "days"),
+    "item_due_in": Template("{invoice} due in {days} day", "{invoice} due in {days} days", "days"),
+    "item_due_today": Template("{invoice} due today"),
+    # the level reached
+    "level_reached": Template("level '{level}' ({delay:+d} day)", "level '{level}' ({delay:+d} days)", "delay_abs"),
+    # why this channel
+    "channel_none_reachable": Template("no reachable channel that the customer accepts"),
+    "channel_all_of_level": Template("all channels of the level"),
+    "channel_first_of_level": Template("first channel of the level"),
+    "channel_no_response": Template(
+        "no response on {channel} for {days} day", "no response on {channel} for {days} days", "days"
+    ),
+    "channel_preferred": Template("customer's preferred channel"),
+    "channel_best_response": Template("best response rate ({rate:.0%})"),
+    # risk factors (value: the factor's raw value)
+    "risk_avg_days_late": Template("{value:.0f} days late on average"),
+    "risk_late_share": Template("{value:.0%} of items paid late or long overdue"),
+    "risk_broken_promises": Template("{value:g} broken promises"),
+    "risk_broken_plans": Template("{value:g} broken payment plans"),
+    "risk_overdue_ratio": Template("{value:.0%} of the open balance overdue"),
+    "risk_credit_exposure": Template("{value:.0%} of the credit limit used"),
+    "risk_dispute_share": Template("{value:.0%} of items disputed"),
+}
+
+
+def english(phrase: Phrase) -> str:
+    """The phrase in English."""
+    values = phrase.values
+    return ENGLISH[phrase.code].form(values).format(**values)
+
+
+def english_all(phrases: Iterable[Phrase], separator: str = "; ") -> str:
+    """Several phrases in English, joined."""
+    return separator.join(english(p) for p in phrases)
