@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from .channels import choose_channels
@@ -21,7 +22,7 @@ from .decisions import Action, CustomerDecision, Decisions, PlanEvaluation, Prom
 from .errors import InputError
 from .experiments import assign_variant
 from .money import quantum, rate_for
-from .phrases import Phrase, english_all
+from .phrases import Phrase, english, english_cached
 from .plans import broken_plan_count, evaluate_plans, plan_covered_item_ids
 from .policy import Level, Policy, Strategy
 from .promises import active_promise_item_ids, broken_promise_count, evaluate_promises
@@ -435,6 +436,11 @@ def occasion_key(customer_id: str, strategy: str, level: str, item_ids: Sequence
 
 
 
+@lru_cache(maxsize=1024)
+def _level_phrase(name: str, delay: int) -> Phrase:
+    return Phrase.of("level_reached", level=name, delay=delay, delay_abs=abs(delay))
+
+
 def _actions(
     run: _Run,
     customer: Customer,
@@ -459,11 +465,13 @@ def _actions(
     amount = need.asked.quantize(run.company_quantum, ROUND_HALF_UP)  # what the reminder's statement asks
     days = need.oldest_days
     invoice = need.oldest.invoice_ref
-    when = (Phrase.of("item_overdue", invoice=invoice, days=days) if days > 0
-            else Phrase.of("item_due_in", invoice=invoice, days=-days) if days < 0
-            else Phrase.of("item_due_today", invoice=invoice))
-    why = (when, Phrase.of("level_reached", level=level.name, delay=level.delay_days,
-                           delay_abs=abs(level.delay_days)), why_channel)
+    # phrases built directly (parameters in name order, as Phrase.of sorts them): this runs once per action
+    when = (Phrase("item_overdue", (("days", days), ("invoice", invoice))) if days > 0
+            else Phrase("item_due_in", (("days", -days), ("invoice", invoice))) if days < 0
+            else Phrase("item_due_today", (("invoice", invoice),)))
+    reached = _level_phrase(level.name, level.delay_days)
+    why = (when, reached, why_channel)
+    reason = f"{english(when)}; {english_cached(reached)}; {english_cached(why_channel)}"
     occasion = occasion_key(customer.id, track.strategy.key, level.key, item_ids)
     result = []
     for channel in channels:
@@ -487,7 +495,7 @@ def _actions(
                 local_time=not_before.astimezone(tz),
                 cost=policy.channel_cost(channel),
                 manual=channel in MANUAL_CHANNELS,
-                reason=english_all(why),
+                reason=reason,
                 reason_parts=why,
                 call_script=level.call_script,
                 attach_statement=level.attach_statement,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 ParamValue = str | int | float
@@ -84,6 +85,12 @@ def english(phrase: Phrase) -> str:
     """The phrase in English."""
     values = phrase.values
     return ENGLISH[phrase.code].form(values).format(**values)
+
+
+@lru_cache(maxsize=4096)
+def english_cached(phrase: Phrase) -> str:
+    """:func:`english` for phrases that recur (a level, a channel's reason): rendered once."""
+    return english(phrase)
 
 
 def english_all(phrases: Iterable[Phrase], separator: str = "; ") -> str:
