@@ -53,10 +53,16 @@ class RiskAssessment:
         return tuple(RiskContribution(*row) for row in self.breakdown)
 
     def explanation(self) -> str:
-        """Return a one-line human explanation, biggest contributions first."""
+        """Return a one-line explanation in English, biggest contributions first (interfaces render
+        :meth:`factors` in their reader's language)."""
         parts = sorted(self.contributions, key=lambda c: -c.points)
         text = ", ".join(f"{c.detail} (+{c.points:.0f})" for c in parts if c.points >= 0.5)
-        return text or "no adverse payment behaviour"
+        return text or english(Phrase.of("risk_none"))
+
+    def factors(self) -> list[tuple[str, float, float]]:
+        """The factors that raised the score (code, raw value, points), biggest first: what an explanation says."""
+        parts = sorted(self.contributions, key=lambda c: -c.points)
+        return [(c.factor, c.value, round(c.points, 2)) for c in parts if c.points >= 0.5]
 
 
 @dataclass(slots=True)

@@ -78,6 +78,7 @@ ENGLISH: dict[str, Template] = {
     "risk_overdue_ratio": Template("{value:.0%} of the open balance overdue"),
     "risk_credit_exposure": Template("{value:.0%} of the credit limit used"),
     "risk_dispute_share": Template("{value:.0%} of items disputed"),
+    "risk_none": Template("no adverse payment behaviour"),
 }
 
 

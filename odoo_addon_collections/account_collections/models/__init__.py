@@ -1,3 +1,4 @@
+from . import collection_phrases
 from . import collection_stage
 from . import collection_risk_category
 from . import collection_strategy

@@ -4,6 +4,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import formataddr
 
+from . import collection_phrases
 from .collection_level import CHANNEL_SELECTION
 from .collection_statement import PRE_DUE, THANK_YOU
 
@@ -85,7 +86,12 @@ class CollectionAction(models.Model):
         ]
     )
     cost = fields.Monetary(readonly=True)
-    reason = fields.Char(readonly=True)
+    reason = fields.Char(string="Reason (English)", readonly=True)
+    reason_parts = fields.Json(readonly=True, help="The engine's reason as codes with parameters.")
+    reason_display = fields.Char(
+        string="Reason", compute="_compute_reason_display",
+        help="Why the action is due: what is overdue, the level reached and why this channel.",
+    )
     call_script = fields.Text(readonly=True)
     error = fields.Text(readonly=True)
     cancel_reason = fields.Selection(CANCEL_REASONS, readonly=True)
@@ -135,6 +141,15 @@ class CollectionAction(models.Model):
             case.write(document.case_values())  # the case shows the figures the customer just read
         else:
             case_values[case.id] = document.case_values()  # written for the whole batch at once
+
+    @api.depends_context("lang")
+    @api.depends("reason", "reason_parts")
+    def _compute_reason_display(self):
+        for action in self:
+            action.reason_display = (
+                collection_phrases.render_parts(action.env, action.reason_parts) if action.reason_parts
+                else action.reason
+            )
 
     def _send_time_reason(self, document, minimums=None):
         """Why this action must not go out now (items no longer due, hold, minimum), or False."""

@@ -1,5 +1,7 @@
 from odoo import api, fields, models
 
+from . import collection_phrases
+
 
 class CollectionCase(models.Model):
     _name = "collection.case"
@@ -25,7 +27,12 @@ class CollectionCase(models.Model):
     risk_score = fields.Float(digits=(5, 2), readonly=True)
     risk_category_id = fields.Many2one("collection.risk.category", readonly=True, tracking=True)
     risk_color = fields.Integer(related="risk_category_id.color")
-    risk_explanation = fields.Text(readonly=True)
+    risk_explanation = fields.Text(string="Risk Explanation (English)", readonly=True)
+    risk_factors = fields.Json(readonly=True, help="What raised the risk score: factor, value and points.")
+    risk_explanation_display = fields.Text(
+        string="Risk Explanation", compute="_compute_risk_explanation_display",
+        help="What raised the customer's risk score, biggest first.",
+    )
     level_id = fields.Many2one("collection.level", string="Level Reached", readonly=True, tracking=True)
     strategy_id = fields.Many2one("collection.strategy", readonly=True)
     variant = fields.Char(readonly=True)
@@ -81,6 +88,15 @@ class CollectionCase(models.Model):
     # ------------------------------------------------------------
     # COMPUTE
     # ------------------------------------------------------------
+
+    @api.depends_context("lang")
+    @api.depends("risk_explanation", "risk_factors")
+    def _compute_risk_explanation_display(self):
+        for case in self:
+            case.risk_explanation_display = (
+                collection_phrases.render_factors(case.env, case.risk_factors) if case.risk_factors is not None
+                else case.risk_explanation
+            )
 
     @api.depends("variant", "strategy_id")
     def _compute_variant_name(self):

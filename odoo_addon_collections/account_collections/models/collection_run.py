@@ -1,5 +1,6 @@
 """The daily run: receivable lines (SQL, in batches) -> the engine -> cases, risk and actions."""
 
+import json
 import logging
 import threading
 from datetime import date, datetime, timezone
@@ -446,6 +447,7 @@ class CollectionRun(models.AbstractModel):
                 "risk_score": decision.risk.score,
                 "risk_category_id": categories[decision.risk.category].id if decision.risk.category in categories else False,
                 "risk_explanation": decision.risk.explanation(),
+                "risk_factors": [list(factor) for factor in decision.risk.factors()],
                 "level_id": level.id if level else False,
                 "strategy_id": strategy.id if strategy else False,
                 "variant": decision.variant,
@@ -546,8 +548,14 @@ class CollectionRun(models.AbstractModel):
             by_columns.setdefault(tuple(values), []).append((record_id, values))
         for columns, group in by_columns.items():
             casts = {name: Model._fields[name].column_type[1] for name in columns}
-            rows = [[record_id, *[values[name] if values[name] is not False else None for name in columns]]
-                    for record_id, values in group]
+            as_json = {name for name in columns if Model._fields[name].type == "json"}  # a list is not an ARRAY
+
+            def cell(name, value):
+                if name in as_json:
+                    return None if value is None else json.dumps(value)
+                return value if value is not False else None
+
+            rows = [[record_id, *[cell(name, values[name]) for name in columns]] for record_id, values in group]
             placeholders = ", ".join(["(%s" + ", %s" * len(columns) + ")"] * len(rows))
             assignments = ", ".join(f'"{name}" = v."{name}"::{casts[name]}' for name in columns)
             names = ", ".join(f'"{name}"' for name in columns)
@@ -590,6 +598,7 @@ class CollectionRun(models.AbstractModel):
                     "state": "scheduled",
                     "cost": float(action.cost),
                     "reason": action.reason,
+                    "reason_parts": [[part.code, dict(part.params)] for part in action.reason_parts],
                     "call_script": action.call_script or False,
                 }
             )

@@ -49,11 +49,12 @@ class ResPartner(models.Model):
     collection_hours = fields.Char(string="Own Contact Hours", help="Overrides the company's, e.g. 10:00-12:00")
     collection_weekdays = fields.Char(string="Own Contact Weekdays", help="Overrides the company's, e.g. 2,4")
 
-    @api.depends_context("company")
+    @api.depends_context("company", "lang")
     @api.depends(
         "commercial_partner_id.collection_case_ids.risk_score",
         "commercial_partner_id.collection_case_ids.risk_category_id",
         "commercial_partner_id.collection_case_ids.risk_explanation",
+        "commercial_partner_id.collection_case_ids.risk_factors",
     )
     def _compute_collection_case_id(self):
         for partner in self:
@@ -63,7 +64,7 @@ class ResPartner(models.Model):
             partner.collection_case_id = case
             partner.collection_risk_score = case.risk_score
             partner.collection_risk_category_id = case.risk_category_id
-            partner.collection_risk_explanation = case.risk_explanation
+            partner.collection_risk_explanation = case.risk_explanation_display
 
     @api.depends(
         "commercial_partner_id.collection_contact_id",

@@ -4,3 +4,4 @@ from . import test_daily_run
 from . import test_statement
 from . import test_assignment
 from . import test_same_policy
+from . import test_phrases

@@ -1,0 +1,61 @@
+"""The engine's phrases (codes with parameters) in the reader's language, through Odoo's translations.
+
+The engine says why an action is due and what raised a risk score as codes
+(``collections_engine.phrases``); its English templates are listed here as translatable terms, so
+that Odoo's translation export and the ``es`` catalogue carry them, and each record renders its
+codes in the language of whoever reads it. A test checks that this list is the engine's.
+"""
+
+from odoo.tools.translate import LazyTranslate
+
+_lt = LazyTranslate(__name__)
+
+# code: (singular, plural or None, the parameter that counts)
+TEMPLATES = {
+    "item_overdue": (_lt("{invoice} {days} day overdue"), _lt("{invoice} {days} days overdue"), "days"),
+    "item_due_in": (_lt("{invoice} due in {days} day"), _lt("{invoice} due in {days} days"), "days"),
+    "item_due_today": (_lt("{invoice} due today"), None, None),
+    "level_reached": (_lt("level '{level}' ({delay:+d} day)"), _lt("level '{level}' ({delay:+d} days)"), "delay_abs"),
+    "channel_none_reachable": (_lt("no reachable channel that the customer accepts"), None, None),
+    "channel_all_of_level": (_lt("all channels of the level"), None, None),
+    "channel_first_of_level": (_lt("first channel of the level"), None, None),
+    "channel_no_response": (
+        _lt("no response on {channel} for {days} day"), _lt("no response on {channel} for {days} days"), "days"
+    ),
+    "channel_preferred": (_lt("customer's preferred channel"), None, None),
+    "channel_best_response": (_lt("best response rate ({rate:.0%})"), None, None),
+    "risk_avg_days_late": (_lt("{value:.0f} days late on average"), None, None),
+    "risk_late_share": (_lt("{value:.0%} of items paid late or long overdue"), None, None),
+    "risk_broken_promises": (_lt("{value:g} broken promises"), None, None),
+    "risk_broken_plans": (_lt("{value:g} broken payment plans"), None, None),
+    "risk_overdue_ratio": (_lt("{value:.0%} of the open balance overdue"), None, None),
+    "risk_credit_exposure": (_lt("{value:.0%} of the credit limit used"), None, None),
+    "risk_dispute_share": (_lt("{value:.0%} of items disputed"), None, None),
+    "risk_none": (_lt("no adverse payment behaviour"), None, None),
+}
+
+
+def render(env, code, params):
+    """One phrase in ``env``'s language; a code this version does not know is shown as the code."""
+    entry = TEMPLATES.get(code)
+    if entry is None:
+        return code
+    singular, plural, count = entry
+    template = plural if plural is not None and params.get(count) != 1 else singular
+    try:
+        return env._(template).format(**params)
+    except (KeyError, ValueError, IndexError):  # a translation that lost a parameter: the English text
+        return template._source.format(**params)
+
+
+def render_parts(env, parts, separator="; "):
+    """Several phrases stored as ``[[code, {params}], ...]``, joined."""
+    return separator.join(render(env, code, params or {}) for code, params in parts or [])
+
+
+def render_factors(env, factors):
+    """A risk explanation from its factors stored as ``[[factor, value, points], ...]``."""
+    if not factors:
+        return render(env, "risk_none", {})
+    return ", ".join(f"{render(env, f'risk_{factor}', {'value': value})} (+{points:.0f})"
+                     for factor, value, points in factors)
