@@ -172,16 +172,18 @@ def contact_rules(customer: Customer, policy: Policy) -> ContactRules:
 
 
 def _country_rules(customer: Customer, policy: Policy, rule: CountryRule, preset: Preset | None) -> ContactRules:
+    """The country's rule over its preset: every field is the tighter of the two, so no override loosens a preset."""
     contact = policy.contact
-    country_window = rule.window or (preset.window if preset else contact.window)
+    country_window = rule.window or contact.window
+    if preset is not None:
+        narrowed = intersect_windows(rule.window, preset.window) if rule.window else None
+        country_window = narrowed or preset.window
     window = customer.contact_window or country_window
     if preset is not None and customer.contact_window is not None:
         # a customer's own hours can narrow the legal window, never widen it
         window = intersect_windows(customer.contact_window, country_window) or country_window
     tz_name = customer.timezone or rule.timezone or (preset.timezone if preset else None) or contact.timezone
-    holidays = rule.holidays if rule.holidays is not None else bool(preset and preset.holidays)
-    caps = dict(preset.channel_caps) if preset else {}
-    caps.update(rule.channel_caps)
+    holidays = bool(rule.holidays) or bool(preset and preset.holidays)
     return ContactRules(
         tz=zone(tz_name),
         window=window,
@@ -190,11 +192,19 @@ def _country_rules(customer: Customer, policy: Policy, rule: CountryRule, preset
         holidays=(customer.country or "", customer.region) if holidays else None,
         max_per_7_days=_lowest(rule.max_per_7_days, preset.max_per_7_days if preset else None),
         min_days_between=max(rule.min_days_between or 0, preset.min_days_between if preset else 0),
-        channel_caps=caps,
+        channel_caps=_channel_caps(rule.channel_caps, dict(preset.channel_caps) if preset else {}),
         single_channel_per_7_days=bool(preset and preset.single_channel_per_7_days),
         channels=_allowed(rule.channels, preset),
         preset=preset.key if preset else None,
     )
+
+
+def _channel_caps(mine: Mapping[str, ChannelCap], theirs: Mapping[str, ChannelCap]) -> dict[str, ChannelCap]:
+    caps = {}
+    for channel in set(mine) | set(theirs):
+        a, b = mine.get(channel, ChannelCap()), theirs.get(channel, ChannelCap())
+        caps[channel] = ChannelCap(_lowest(a.per_day, b.per_day), _lowest(a.per_7_days, b.per_7_days))
+    return caps
 
 
 def _given(*values: int | None) -> list[int]:

@@ -661,7 +661,7 @@ def _promises(r: _Reader, value: Any, path: str) -> PromisePolicy:
 
 def _country(r: _Reader, value: Any, path: str) -> CountryRule:
     data = r.obj(value, path, _COUNTRY_FIELDS)
-    preset = r.get(data, "preset", path, r.choice(PRESET_COUNTRIES), None)
+    preset: str | None = r.get(data, "preset", path, r.choice(PRESET_COUNTRIES), None)
     window_doc = {k: v for k, v in data.items() if k in _WINDOW_FIELDS}
     caps_doc = r.get(data, "channel_caps", path, lambda v, p: r.obj(v, p, CHANNELS), {})
     rule = CountryRule(
@@ -679,11 +679,13 @@ def _country(r: _Reader, value: Any, path: str) -> CountryRule:
         },
         channels=r.get(data, "channels", path, r.list_of(r.choice(CHANNELS)), None),
     )
-    if rule.holidays or (preset and rule.holidays is None and any(preset_for(preset, a).holidays for a in AUDIENCES)):
+    if preset not in PRESET_COUNTRIES:
+        preset = None
+    if rule.holidays or (preset and any(preset_for(preset, a).holidays for a in AUDIENCES)):
         _check_holidays_available(r, path.rsplit(".", 1)[-1], f"{path}.holidays")
     if preset:
-        for audience in AUDIENCES:
-            _check_tighter(r, rule, preset_for(preset, audience), path)
+        # checked against the consumer preset (the law); a business customer gets the tighter of both at run time
+        _check_tighter(r, rule, preset_for(preset, "b2c"), path)
     return rule
 
 
