@@ -959,7 +959,8 @@ def _window_dict(window: ContactWindow | None) -> dict[str, Any]:
     return doc
 
 
-def _country_dict(rule: CountryRule) -> dict[str, Any]:
+def country_rule_dict(rule: CountryRule) -> dict[str, Any]:
+    """Return the document of one country rule: preset, window and every field that is set."""
     doc: dict[str, Any] = {**({"preset": rule.preset} if rule.preset else {}), **_window_dict(rule.window)}
     optional = {
         "timezone": rule.timezone,
@@ -1060,7 +1061,7 @@ def policy_to_dict(policy: Policy) -> dict[str, Any]:
         "contact": {
             "timezone": contact.timezone,
             **_window_dict(contact.window),
-            "countries": {code: _country_dict(rule) for code, rule in sorted(contact.countries.items())},
+            "countries": {code: country_rule_dict(rule) for code, rule in sorted(contact.countries.items())},
             "max_per_day": contact.max_per_day,
             "max_per_week": contact.max_per_week,
             "audience": contact.audience,
