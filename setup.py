@@ -34,6 +34,7 @@ setup(
         "cryptography>=41",
     ],
     extras_require={
+        "holidays": ["holidays>=0.50"],  # public holidays of contact presets (pure Python, on python-dateutil)
         "postgresql": ["psycopg2-binary>=2.9"],
         "celery": ["celery[redis]>=5.3", "redis>=5"],
         "quickbooks": ["python-quickbooks>=0.9", "intuit-oauth>=1.2"],
@@ -48,6 +49,7 @@ setup(
             "ruff>=0.5",
             "freezegun>=1.4",
             "polib>=1.1",
+            "holidays>=0.50",
             # the connectors' tests run the real SDKs, a real Celery worker and Redis
             "celery[redis]>=5.3",
             "redis>=5",

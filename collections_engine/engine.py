@@ -14,10 +14,17 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 from .channels import choose_channels
-from .contact import counted_contacts, earliest_contact, rules_for, zone
+from .contact import (
+    ContactRules,
+    channel_contacts,
+    contact_rules,
+    counted_contacts,
+    earliest_allowed,
+    explain_wait,
+    zone,
+)
 from .decisions import Action, CustomerDecision, Decisions, PlanEvaluation, PromiseEvaluation
 from .errors import InputError
 from .experiments import assign_variant
@@ -85,18 +92,18 @@ class _Run:
     broken_plans: Mapping[str, int]
     promises_by_customer: dict[str, list[PromiseEvaluation]]
     plans_by_customer: dict[str, list[PlanEvaluation]]
-    _rules_cache: dict[tuple[str | None, str | None, ContactWindow | None], tuple[ZoneInfo, ContactWindow]] = field(
-        default_factory=dict
-    )
-    _slot_cache: dict[tuple[int, int, bool], datetime] = field(default_factory=dict)
+    _rules_cache: dict[
+        tuple[str | None, str | None, ContactWindow | None, str | None, str | None], ContactRules
+    ] = field(default_factory=dict)
+    _slot_cache: dict[tuple[int, bool], datetime] = field(default_factory=dict)
     _windowed_cache: dict[tuple[str, ...], bool] = field(default_factory=dict)
 
-    def contact_rules(self, customer: Customer) -> tuple[ZoneInfo, ContactWindow]:
-        """Return the customer's timezone and window, cached per distinct override."""
-        key = (customer.country, customer.timezone, customer.contact_window)
+    def contact_rules(self, customer: Customer) -> ContactRules:
+        """Return the customer's contact rules, cached per distinct override."""
+        key = (customer.country, customer.timezone, customer.contact_window, customer.audience, customer.region)
         rules = self._rules_cache.get(key)
         if rules is None:
-            rules = self._rules_cache[key] = rules_for(customer, self.policy)
+            rules = self._rules_cache[key] = contact_rules(customer, self.policy)
         return rules
 
     def respects_window(self, channels: tuple[str, ...]) -> bool:
@@ -108,17 +115,21 @@ class _Run:
             self._windowed_cache[channels] = answer
         return answer
 
-    def earliest_slot(self, tz: ZoneInfo, window: ContactWindow, contacts: list[datetime], windowed: bool) -> datetime:
+    def earliest_slot(
+        self,
+        rules: ContactRules,
+        contacts: list[datetime],
+        channel_log: list[tuple[datetime, str]],
+        channels: tuple[str, ...],
+        windowed: bool,
+    ) -> datetime:
         """Return the earliest allowed instant; customers never contacted share a cached answer."""
-        contact = self.policy.contact
-        if contacts:
-            return earliest_contact(
-                self.as_of, tz, window, contacts, contact.max_per_day, contact.max_per_week, windowed
-            )
-        key = (id(tz), id(window), windowed)  # both live as long as the run (cached zones, policy windows)
+        if contacts or channel_log:
+            return earliest_allowed(self.as_of, rules, contacts, channel_log, channels, windowed)
+        key = (id(rules), windowed)  # rules live as long as the run (cached per distinct customer override)
         slot = self._slot_cache.get(key)
         if slot is None:
-            slot = earliest_contact(self.as_of, tz, window, [], contact.max_per_day, contact.max_per_week, windowed)
+            slot = earliest_allowed(self.as_of, rules, (), (), (), windowed)
             self._slot_cache[key] = slot
         return slot
 
@@ -429,6 +440,17 @@ def _amount_asked(
     return amount_asked(eligible_overdue, credits, run.policy.statement.credits)
 
 
+def _one_windowed_channel(channels: tuple[str, ...], policy: Policy) -> tuple[str, ...]:
+    """Keep the first window-respecting channel (and letters): the rules allow one channel a week."""
+    kept: list[str] = []
+    for channel in channels:
+        config = policy.channels.get(channel)
+        windowed = config is None or config.respects_window
+        if not windowed or not any(policy.channels.get(c) is None or policy.channels[c].respects_window for c in kept):
+            kept.append(channel)
+    return tuple(kept)
+
+
 def occasion_key(customer_id: str, strategy: str, level: str, item_ids: Sequence[str]) -> str:
     """Return the stable hash of a contact occasion: the same customer, level and items."""
     text = "\x1f".join((customer_id, strategy, level, *sorted(item_ids)))
@@ -452,14 +474,22 @@ def _actions(
     level_index = need.level_index
     level = track.levels[level_index]
     excluded = _NO_LETTER if need.asked < policy.minimum(run.company_currency).letter else frozenset()
+    rules = run.contact_rules(customer)
+    if rules.channels is not None:
+        excluded = excluded | {channel for channel in level.channels if channel not in rules.channels}
     channels, why_channel = choose_channels(level, customer, events, run.as_of, policy.channel_selection, excluded)
+    if rules.single_channel_per_7_days:
+        channels = _one_windowed_channel(channels, policy)
     if not channels:
         return ()
-    tz, window = run.contact_rules(customer)
+    tz = rules.tz
     windowed = run.respects_window(channels)
-    # caps are per local day and ISO week: contacts older than eight days can never count
-    recent = counted_contacts(events, policy, run.as_of - _CAP_HORIZON) if events else []
-    slot = run.earliest_slot(tz, window, recent, windowed)
+    # caps count local days, ISO weeks and 7-day spans: contacts older than eight days never count
+    since = run.as_of - _CAP_HORIZON
+    recent = counted_contacts(events, policy, since) if events else []
+    log = channel_contacts(events, policy, since) if events and rules.counts_channels else []
+    capped = tuple(c for c in channels if policy.channels.get(c) is None or policy.channels[c].respects_window)
+    slot = run.earliest_slot(rules, recent, log, capped, windowed)
     item_ids = need.item_ids
     company = run.company_currency
     amount = need.asked.quantize(run.company_quantum, ROUND_HALF_UP)  # what the reminder's statement asks
@@ -470,8 +500,13 @@ def _actions(
             else Phrase("item_due_in", (("days", -days), ("invoice", invoice))) if days < 0
             else Phrase("item_due_today", (("invoice", invoice),)))
     reached = _level_phrase(level.name, level.delay_days)
-    why = (when, reached, why_channel)
+    why: tuple[Phrase, ...] = (when, reached, why_channel)
     reason = f"{english(when)}; {english_cached(reached)}; {english_cached(why_channel)}"
+    if rules.preset is not None and windowed and slot > run.as_of:
+        wait = explain_wait(run.as_of, rules, recent, log, capped)
+        if wait is not None:
+            why = (*why, wait)
+            reason = f"{reason}; {english(wait)}"
     occasion = occasion_key(customer.id, track.strategy.key, level.key, item_ids)
     result = []
     for channel in channels:

@@ -70,6 +70,43 @@ ENGLISH: dict[str, Template] = {
     ),
     "channel_preferred": Template("customer's preferred channel"),
     "channel_best_response": Template("best response rate ({rate:.0%})"),
+    # why a contact waits (rules: the preset, e.g. "CO/b2c", or "policy"; day and next: local, ISO)
+    "contact_wait_holiday": Template("{rules}: no collection contact on public holidays ({day}); next window {next}"),
+    "contact_wait_closed_day": Template("{rules}: no collection contact on this weekday ({day}); next window {next}"),
+    "contact_wait_hours": Template("{rules}: contact hours on {day} are {hours}; next window {next}"),
+    "contact_wait_cap_day": Template(
+        "{rules}: at most {count} contact a day; next window {next}",
+        "{rules}: at most {count} contacts a day; next window {next}",
+        "count",
+    ),
+    "contact_wait_cap_week": Template(
+        "{rules}: at most {count} contact a week; next window {next}",
+        "{rules}: at most {count} contacts a week; next window {next}",
+        "count",
+    ),
+    "contact_wait_cap_7_days": Template(
+        "{rules}: at most {count} contact in 7 days; next window {next}",
+        "{rules}: at most {count} contacts in 7 days; next window {next}",
+        "count",
+    ),
+    "contact_wait_gap": Template(
+        "{rules}: {days} day between contacts; next window {next}",
+        "{rules}: {days} days between contacts; next window {next}",
+        "days",
+    ),
+    "contact_wait_channel_day": Template(
+        "{rules}: at most {count} {channel} contact a day; next window {next}",
+        "{rules}: at most {count} {channel} contacts a day; next window {next}",
+        "count",
+    ),
+    "contact_wait_channel_7_days": Template(
+        "{rules}: at most {count} {channel} contact in 7 days; next window {next}",
+        "{rules}: at most {count} {channel} contacts in 7 days; next window {next}",
+        "count",
+    ),
+    "contact_wait_single_channel": Template(
+        "{rules}: one channel in 7 days ({channel} already used); next window {next}"
+    ),
     # risk factors (value: the factor's raw value)
     "risk_avg_days_late": Template("{value:.0f} days late on average"),
     "risk_late_share": Template("{value:.0%} of items paid late or long overdue"),

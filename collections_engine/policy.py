@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .contact_presets import AUDIENCES, PRESET_COUNTRIES, ChannelCap, Preset, preset_for
 from .errors import PolicyError
 from .statement import CREDITS_MODES
 from .types import CHANNELS, FREQUENCIES, ContactWindow
@@ -42,6 +43,18 @@ STAGE_ROLES: tuple[str, ...] = (
 TONES: tuple[str, ...] = ("friendly", "neutral", "firm", "formal", "final")
 CHANNEL_MODES: tuple[str, ...] = ("choose", "all")
 LEARNING_RULES: tuple[str, ...] = ("bayes", "none")
+_WINDOW_FIELDS: tuple[str, ...] = ("hours", "weekdays", "hours_by_weekday")
+_COUNTRY_FIELDS: tuple[str, ...] = (
+    *_WINDOW_FIELDS,
+    "timezone",
+    "preset",
+    "holidays",
+    "max_per_day",
+    "max_per_7_days",
+    "min_days_between",
+    "channel_caps",
+    "channels",
+)
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
 _KEY = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
@@ -159,10 +172,21 @@ class PromisePolicy:
 
 @dataclass(frozen=True, slots=True)
 class CountryRule:
-    """Contact window and timezone that apply to customers of one country."""
+    """Contact rules of one country: its own window and timezone, or a legal preset that the policy tightens.
 
-    window: ContactWindow
+    With a ``preset`` every other field is optional (None: the preset's) and may only be stricter
+    than the preset of each audience; without one, ``window`` is required as before.
+    """
+
+    window: ContactWindow | None
     timezone: str | None = None
+    preset: str | None = None
+    holidays: bool | None = None
+    max_per_day: int | None = None
+    max_per_7_days: int | None = None
+    min_days_between: int | None = None
+    channel_caps: Mapping[str, ChannelCap] = field(default_factory=dict)
+    channels: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +198,7 @@ class ContactPolicy:
     countries: Mapping[str, CountryRule] = field(default_factory=dict)
     max_per_day: int = 1
     max_per_week: int = 3
+    audience: str = "b2c"
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,7 +416,7 @@ class _Reader:
 
 
 def _window(r: _Reader, value: Any, path: str) -> ContactWindow:
-    data = r.obj(value, path, ("hours", "weekdays"))
+    data = r.obj(value, path, _WINDOW_FIELDS)
     hours = r.get(data, "hours", path, r.list_of(lambda v, p: _interval(r, v, p)), ContactWindow().hours)
     weekdays = r.get(data, "weekdays", path, r.list_of(r.ranged(1, 7)), ContactWindow().weekdays)
     if not hours:
@@ -400,11 +425,35 @@ def _window(r: _Reader, value: Any, path: str) -> ContactWindow:
         r.fail(f"{path}.weekdays", "must list at least one weekday")
     if len(set(weekdays)) != len(weekdays):
         r.fail(f"{path}.weekdays", "lists a weekday twice")
+    ordered = _ordered_hours(r, hours, f"{path}.hours")
+    day_hours = r.get(data, "hours_by_weekday", path, lambda v, p: _day_hours(r, v, p, weekdays), ())
+    return ContactWindow(hours=ordered, weekdays=tuple(sorted(weekdays)), day_hours=day_hours)
+
+
+def _ordered_hours(r: _Reader, hours: tuple[tuple[str, str], ...], path: str) -> tuple[tuple[str, str], ...]:
     ordered = sorted(hours)
     for index in range(1, len(ordered)):
         if ordered[index][0] < ordered[index - 1][1]:
-            r.fail(f"{path}.hours", "intervals overlap")
-    return ContactWindow(hours=tuple(ordered), weekdays=tuple(sorted(weekdays)))
+            r.fail(path, "intervals overlap")
+    return tuple(ordered)
+
+
+def _day_hours(
+    r: _Reader, value: Any, path: str, weekdays: tuple[int, ...]
+) -> tuple[tuple[int, tuple[tuple[str, str], ...]], ...]:
+    data = r.obj(value, path, tuple(str(day) for day in range(1, 8)))
+    result = []
+    for key, hours_doc in sorted(data.items()):
+        if key not in {str(day) for day in range(1, 8)}:
+            continue
+        day_path = f"{path}.{key}"
+        hours = r.items(hours_doc, day_path, lambda v, p: _interval(r, v, p))
+        if not hours:
+            r.fail(day_path, "must list at least one interval")
+        if int(key) not in weekdays:
+            r.fail(day_path, f"weekday {key} is not in weekdays")
+        result.append((int(key), _ordered_hours(r, hours, day_path)))
+    return tuple(result)
 
 
 def _interval(r: _Reader, value: Any, path: str) -> tuple[str, str]:
@@ -611,17 +660,96 @@ def _promises(r: _Reader, value: Any, path: str) -> PromisePolicy:
 
 
 def _country(r: _Reader, value: Any, path: str) -> CountryRule:
-    data = r.obj(value, path, ("hours", "weekdays", "timezone"))
-    window_doc = {k: v for k, v in data.items() if k in ("hours", "weekdays")}
-    return CountryRule(
-        window=_window(r, window_doc, path),
+    data = r.obj(value, path, _COUNTRY_FIELDS)
+    preset: str | None = r.get(data, "preset", path, r.choice(PRESET_COUNTRIES), None)
+    window_doc = {k: v for k, v in data.items() if k in _WINDOW_FIELDS}
+    caps_doc = r.get(data, "channel_caps", path, lambda v, p: r.obj(v, p, CHANNELS), {})
+    rule = CountryRule(
+        window=_window(r, window_doc, path) if window_doc or not preset else None,
         timezone=r.get(data, "timezone", path, lambda v, p: _timezone(r, v, p), None),
+        preset=preset,
+        holidays=r.get(data, "holidays", path, r.boolean, None),
+        max_per_day=r.get(data, "max_per_day", path, r.ranged(1, 100), None),
+        max_per_7_days=r.get(data, "max_per_7_days", path, r.ranged(1, 700), None),
+        min_days_between=r.get(data, "min_days_between", path, r.ranged(0, 30), None),
+        channel_caps={
+            channel: _channel_cap(r, cap, f"{path}.channel_caps.{channel}")
+            for channel, cap in caps_doc.items()
+            if channel in CHANNELS
+        },
+        channels=r.get(data, "channels", path, r.list_of(r.choice(CHANNELS)), None),
+    )
+    if preset not in PRESET_COUNTRIES:
+        preset = None
+    if rule.holidays or (preset and any(preset_for(preset, a).holidays for a in AUDIENCES)):
+        _check_holidays_available(r, path.rsplit(".", 1)[-1], f"{path}.holidays")
+    if preset:
+        # checked against the consumer preset (the law); a business customer gets the tighter of both at run time
+        _check_tighter(r, rule, preset_for(preset, "b2c"), path)
+    return rule
+
+
+def _channel_cap(r: _Reader, value: Any, path: str) -> ChannelCap:
+    data = r.obj(value, path, ("per_day", "per_7_days"))
+    return ChannelCap(
+        per_day=r.get(data, "per_day", path, r.ranged(0, 100), None),
+        per_7_days=r.get(data, "per_7_days", path, r.ranged(0, 700), None),
     )
 
 
+def _check_holidays_available(r: _Reader, country: str, path: str) -> None:
+    """Public holidays come from the optional ``holidays`` package: a policy that needs it and lacks it is refused."""
+    import importlib.util
+
+    if importlib.util.find_spec("holidays") is None:
+        r.fail(path, "public holidays need the 'holidays' package: pip install 'odoo-collections[holidays]'")
+        return
+    import holidays
+
+    if country not in holidays.list_supported_countries():
+        r.fail(path, f"the holidays package has no public holidays for {country!r}")
+
+
+def _check_tighter(r: _Reader, rule: CountryRule, preset: Preset, path: str) -> None:
+    """A policy may narrow a preset, never widen it: name each field that would loosen it."""
+    from .windows import window_within
+
+    where = f"preset {preset.key} ({preset.name})"
+    if rule.window is not None:
+        for day, interval in window_within(rule.window, preset.window):
+            if interval is None:
+                r.fail(f"{path}.weekdays", f"weekday {day} has no contact under {where}")
+            else:
+                r.fail(_hours_path(rule.window, day, path), f"{list(interval)} on weekday {day} is outside {where}")
+    if rule.holidays is False and preset.holidays:
+        r.fail(f"{path}.holidays", f"{where} forbids contact on public holidays; a policy may only tighten it")
+    for name, mine, theirs in (
+        ("max_per_day", rule.max_per_day, preset.max_per_day),
+        ("max_per_7_days", rule.max_per_7_days, preset.max_per_7_days),
+    ):
+        if mine is not None and theirs is not None and mine > theirs:
+            r.fail(f"{path}.{name}", f"{mine} is above {where}'s {theirs}; a policy may only tighten it")
+    if rule.min_days_between is not None and rule.min_days_between < preset.min_days_between:
+        r.fail(f"{path}.min_days_between", f"{rule.min_days_between} is below {where}'s {preset.min_days_between}")
+    for channel, cap in rule.channel_caps.items():
+        theirs_cap = preset.channel_cap(channel)
+        for name in ("per_day", "per_7_days"):
+            mine_value, theirs_value = getattr(cap, name), getattr(theirs_cap, name, None)
+            if mine_value is not None and theirs_value is not None and mine_value > theirs_value:
+                r.fail(f"{path}.channel_caps.{channel}.{name}", f"{mine_value} is above {where}'s {theirs_value}")
+    for index, channel in enumerate(rule.channels or ()):
+        if channel not in preset.channels:
+            r.fail(f"{path}.channels[{index}]", f"{channel!r} is not allowed by {where}")
+
+
+def _hours_path(window: ContactWindow, day: int, path: str) -> str:
+    return f"{path}.hours_by_weekday.{day}" if day in dict(window.day_hours) else f"{path}.hours"
+
+
 def _contact(r: _Reader, value: Any, path: str) -> ContactPolicy:
-    data = r.obj(value, path, ("timezone", "hours", "weekdays", "countries", "max_per_day", "max_per_week"))
-    window_doc = {k: v for k, v in data.items() if k in ("hours", "weekdays")}
+    fields = ("timezone", *_WINDOW_FIELDS, "countries", "max_per_day", "max_per_week", "audience")
+    data = r.obj(value, path, fields)
+    window_doc = {k: v for k, v in data.items() if k in _WINDOW_FIELDS}
     countries_doc = r.get(
         data, "countries", path, lambda v, p: r.obj(v, p, tuple(v) if isinstance(v, dict) else ()), {}
     )
@@ -640,6 +768,7 @@ def _contact(r: _Reader, value: Any, path: str) -> ContactPolicy:
         countries=countries,
         max_per_day=max_day,
         max_per_week=max_week,
+        audience=r.get(data, "audience", path, r.choice(AUDIENCES), "b2c"),
     )
 
 
@@ -821,8 +950,33 @@ def _num(value: Decimal) -> int | float | str:
     return as_float if Decimal(str(as_float)) == value else str(value)
 
 
-def _window_dict(window: ContactWindow) -> dict[str, Any]:
-    return {"hours": [list(pair) for pair in window.hours], "weekdays": list(window.weekdays)}
+def _window_dict(window: ContactWindow | None) -> dict[str, Any]:
+    if window is None:
+        return {}
+    doc: dict[str, Any] = {"hours": [list(pair) for pair in window.hours], "weekdays": list(window.weekdays)}
+    if window.day_hours:
+        doc["hours_by_weekday"] = {str(day): [list(pair) for pair in hours] for day, hours in window.day_hours}
+    return doc
+
+
+def country_rule_dict(rule: CountryRule) -> dict[str, Any]:
+    """Return the document of one country rule: preset, window and every field that is set."""
+    doc: dict[str, Any] = {**({"preset": rule.preset} if rule.preset else {}), **_window_dict(rule.window)}
+    optional = {
+        "timezone": rule.timezone,
+        "holidays": rule.holidays,
+        "max_per_day": rule.max_per_day,
+        "max_per_7_days": rule.max_per_7_days,
+        "min_days_between": rule.min_days_between,
+        "channels": list(rule.channels) if rule.channels is not None else None,
+    }
+    doc.update({key: value for key, value in optional.items() if value is not None})
+    if rule.channel_caps:
+        doc["channel_caps"] = {
+            channel: {k: v for k, v in (("per_day", cap.per_day), ("per_7_days", cap.per_7_days)) if v is not None}
+            for channel, cap in sorted(rule.channel_caps.items())
+        }
+    return doc
 
 
 def _level_dict(level: Level) -> dict[str, Any]:
@@ -907,12 +1061,10 @@ def policy_to_dict(policy: Policy) -> dict[str, Any]:
         "contact": {
             "timezone": contact.timezone,
             **_window_dict(contact.window),
-            "countries": {
-                code: {**_window_dict(rule.window), **({"timezone": rule.timezone} if rule.timezone else {})}
-                for code, rule in sorted(contact.countries.items())
-            },
+            "countries": {code: country_rule_dict(rule) for code, rule in sorted(contact.countries.items())},
             "max_per_day": contact.max_per_day,
             "max_per_week": contact.max_per_week,
+            "audience": contact.audience,
         },
         "channels": {
             name: {"cost": _num(config.cost), "respects_window": config.respects_window}

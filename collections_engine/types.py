@@ -33,10 +33,15 @@ PlanStatus = Literal["good_standing", "late", "broken", "completed", "cancelled"
 
 @dataclass(frozen=True, slots=True)
 class ContactWindow:
-    """Hours (local, ``HH:MM`` half-open intervals) and ISO weekdays (1=Mon) allowed."""
+    """Hours (local, ``HH:MM`` half-open intervals) and ISO weekdays (1=Mon) allowed.
+
+    ``day_hours`` gives other hours to some of the ``weekdays`` (e.g. Saturday 08:00-15:00);
+    the days it does not name use ``hours``.
+    """
 
     hours: tuple[tuple[str, str], ...] = (("09:00", "18:00"),)
     weekdays: tuple[int, ...] = (1, 2, 3, 4, 5)
+    day_hours: tuple[tuple[int, tuple[tuple[str, str], ...]], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +65,8 @@ class Customer:
     contact_window: ContactWindow | None = None
     do_not_dun: bool = False
     paused_until: date | None = None
+    audience: str | None = None  # "b2b" or "b2c"; None: the policy's contact.audience
+    region: str | None = None  # ISO 3166-2 subdivision (e.g. "MD" in ES) for regional public holidays
 
 
 @dataclass(frozen=True, slots=True)

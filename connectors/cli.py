@@ -835,6 +835,39 @@ def policy_show(path: Path | None) -> None:
     click.echo(policy_to_json(load_policy(path)), nl=False)
 
 
+@policy.command("presets")
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def policy_presets(output_format: str) -> None:
+    """List the contact presets by country and audience, with their legal sources."""
+    from collections_engine.contact_presets import PRESETS
+    from collections_engine.policy import CountryRule, country_rule_dict  # the shape of a country rule
+
+    rows = []
+    for (country, audience), preset in sorted(PRESETS.items()):
+        rule = CountryRule(window=preset.window, holidays=preset.holidays, max_per_day=preset.max_per_day,
+                           max_per_7_days=preset.max_per_7_days, min_days_between=preset.min_days_between or None,
+                           channel_caps=dict(preset.channel_caps), channels=preset.channels)
+        rows.append({"country": country, "audience": audience, "name": preset.name, "timezone": preset.timezone,
+                     **country_rule_dict(rule), "one_channel_per_7_days": preset.single_channel_per_7_days,
+                     "sources": list(preset.sources), "unverified": list(preset.unverified)})
+    if output_format == "json":
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    for row in rows:
+        hours = dict(row.get("hours_by_weekday", {}))
+        days = ", ".join(
+            f"{d} {' '.join(f'{a}-{b}' for a, b in hours.get(str(d), row['hours']))}" for d in row["weekdays"]
+        )
+        click.echo(f"{row['country']}/{row['audience']}  {row['name']}  ({row['timezone']})")
+        click.echo(f"  weekdays and hours: {days}; holidays {'closed' if row['holidays'] else 'open'}")
+        caps = {k: row[k] for k in ("max_per_day", "max_per_7_days", "min_days_between", "channel_caps") if k in row}
+        click.echo(f"  caps: {json.dumps(caps) if caps else 'none beyond the policy'}")
+        for source in row["sources"]:
+            click.echo(f"  source: {source}")
+        for note in row["unverified"]:
+            click.echo(f"  note: {note}")
+
+
 @policy.command("pull")
 @click.option("--odoo-url", required=True, help="Base URL of the Odoo server, e.g. https://erp.example.com.")
 @click.option("--db", "database", required=True, help="Odoo database name.")

@@ -185,3 +185,23 @@ def test_a_rerun_shows_what_is_new_names_the_customers_and_the_report_speaks_spa
     runner.invoke(cli, ["run", "--demo", "--report", str(report), "--lang", "es"], catch_exceptions=False)
     html = report.read_text(encoding="utf-8")
     assert '<html lang="es">' in html and "<title>demo</title>" in html and "Antigüedad" in html
+
+
+def test_policy_presets_lists_each_country_and_audience_with_its_sources(runner: CliRunner, tmp_path: Path) -> None:
+    listed = runner.invoke(cli, ["policy", "presets", "--format", "json"], catch_exceptions=False)
+    assert listed.exit_code == 0
+    rows = {(row["country"], row["audience"]): row for row in json.loads(listed.stdout)}
+    assert set(rows) == {(c, a) for c in ("BR", "CL", "CO", "ES", "MX", "PE", "US") for a in ("b2b", "b2c")}
+    colombia = rows[("CO", "b2c")]
+    assert colombia["hours"] == [["07:00", "19:00"]] and colombia["hours_by_weekday"] == {"6": [["08:00", "15:00"]]}
+    assert colombia["holidays"] is True and "Ley 2300 de 2023" in colombia["sources"][0]
+    assert rows[("US", "b2c")]["channel_caps"] == {"call": {"per_7_days": 7}}
+    table = runner.invoke(cli, ["policy", "presets"], catch_exceptions=False)
+    assert "CO/b2c  Ley 2300 de 2023" in table.output and "6 08:00-15:00" in table.output
+    target = tmp_path / "policy.json"
+    runner.invoke(cli, ["policy", "init", "--output", str(target)], catch_exceptions=False)
+    document = json.loads(target.read_text(encoding="utf-8"))
+    document["contact"]["countries"]["CO"] = {"preset": "CO", "hours": [["06:00", "19:00"]]}
+    target.write_text(json.dumps(document), encoding="utf-8")
+    invalid = runner.invoke(cli, ["policy", "validate", str(target)])
+    assert invalid.exit_code == 3 and "contact.countries.CO.hours: ['06:00', '19:00'] on weekday 1" in invalid.output

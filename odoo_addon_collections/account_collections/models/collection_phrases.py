@@ -32,6 +32,57 @@ TEMPLATES = {
     "risk_credit_exposure": (_lt("{value:.0%} of the credit limit used"), None, None),
     "risk_dispute_share": (_lt("{value:.0%} of items disputed"), None, None),
     "risk_none": (_lt("no adverse payment behaviour"), None, None),
+    # why a preset made an action wait
+    "contact_wait_holiday": (
+        _lt("{rules}: no collection contact on public holidays ({day}); next window {next}"),
+        None,
+        None,
+    ),
+    "contact_wait_closed_day": (
+        _lt("{rules}: no collection contact on this weekday ({day}); next window {next}"),
+        None,
+        None,
+    ),
+    "contact_wait_hours": (
+        _lt("{rules}: contact hours on {day} are {hours}; next window {next}"),
+        None,
+        None,
+    ),
+    "contact_wait_cap_day": (
+        _lt("{rules}: at most {count} contact a day; next window {next}"),
+        _lt("{rules}: at most {count} contacts a day; next window {next}"),
+        "count",
+    ),
+    "contact_wait_cap_week": (
+        _lt("{rules}: at most {count} contact a week; next window {next}"),
+        _lt("{rules}: at most {count} contacts a week; next window {next}"),
+        "count",
+    ),
+    "contact_wait_cap_7_days": (
+        _lt("{rules}: at most {count} contact in 7 days; next window {next}"),
+        _lt("{rules}: at most {count} contacts in 7 days; next window {next}"),
+        "count",
+    ),
+    "contact_wait_gap": (
+        _lt("{rules}: {days} day between contacts; next window {next}"),
+        _lt("{rules}: {days} days between contacts; next window {next}"),
+        "days",
+    ),
+    "contact_wait_channel_day": (
+        _lt("{rules}: at most {count} {channel} contact a day; next window {next}"),
+        _lt("{rules}: at most {count} {channel} contacts a day; next window {next}"),
+        "count",
+    ),
+    "contact_wait_channel_7_days": (
+        _lt("{rules}: at most {count} {channel} contact in 7 days; next window {next}"),
+        _lt("{rules}: at most {count} {channel} contacts in 7 days; next window {next}"),
+        "count",
+    ),
+    "contact_wait_single_channel": (
+        _lt("{rules}: one channel in 7 days ({channel} already used); next window {next}"),
+        None,
+        None,
+    ),
 }
 
 
