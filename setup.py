@@ -1,4 +1,8 @@
-"""Distribution `odoo-collections`: the collections engine, the connectors and the CLI."""
+"""Distribution `odoo-collections`: the collections engine, the connectors and the CLI.
+
+The engine alone, for Odoo's virtualenv, is the distribution `odoo-collections-engine` built
+from packaging/engine (same package, python-dateutil only): an environment has one or the other.
+"""
 
 from pathlib import Path
 
