@@ -57,7 +57,7 @@ class CollectionAction(models.Model):
     tone = fields.Char(readonly=True)
     move_line_ids = fields.Many2many("account.move.line", string="Items", readonly=True)
     amount_due = fields.Monetary(readonly=True)
-    not_before = fields.Datetime(string="Not Before", readonly=True, index=True)
+    not_before = fields.Datetime(readonly=True, index=True)
     planned_at = fields.Datetime(readonly=True, help="The instant of the run that decided it.")
     done_date = fields.Datetime(readonly=True)
     state = fields.Selection(
@@ -89,7 +89,7 @@ class CollectionAction(models.Model):
     call_script = fields.Text(readonly=True)
     error = fields.Text(readonly=True)
     cancel_reason = fields.Selection(CANCEL_REASONS, readonly=True)
-    sent_to = fields.Char(string="Sent To", readonly=True, help="The recipients of the message, as sent.")
+    sent_to = fields.Char(readonly=True, help="The recipients of the message, as sent.")
     activity_id = fields.Many2one("mail.activity", string="Task", readonly=True, ondelete="set null")
 
     _sql_constraints = [

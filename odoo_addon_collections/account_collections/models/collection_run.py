@@ -368,6 +368,16 @@ class CollectionRun(models.AbstractModel):
         self.env.ref("account_collections.ir_cron_collection_send_due")._trigger()
 
     @api.model
+    def _may_commit(self):
+        """Whether a run may commit its finished batches: not in tests, nor while modules load (demo data).
+
+        A run commits batch by batch so that a long one stopped midway (a cron's time limit, a
+        restart) keeps what it did; inside a test or a module installation the transaction is
+        not the run's to end.
+        """
+        return not getattr(threading.current_thread(), "testing", False) and self.env.registry.ready
+
+    @api.model
     def _run_company(self, company, partners=None, as_of=None, batch_size=200, send=True):
         """Plan every customer of a company (or the given ones) in batches, then send what is due.
 
@@ -385,8 +395,9 @@ class CollectionRun(models.AbstractModel):
             self._run_batch(company, policy, batch, as_of, date.fromordinal(since))
             done += len(batch)
             self.env["ir.cron"]._notify_progress(done=done, remaining=len(partner_ids) - done)
-            if not getattr(threading.current_thread(), "testing", False):
-                self.env.cr.commit()  # a stopped run keeps its finished batches; the rest is redone next time
+            if self._may_commit():
+                # a stopped run keeps its finished batches; the rest is redone next time
+                self.env.cr.commit()  # pylint: disable=invalid-commit
         if send:
             self._execute_due_actions(company, as_of)
         return done
@@ -639,7 +650,7 @@ class CollectionRun(models.AbstractModel):
         Action = self.env["collection.action"]
         due = Action.search(domain, order="not_before, id", limit=limit)
         left = Action.search_count(domain) - len(due) if limit else 0  # the cron runs again while work is left
-        testing = getattr(threading.current_thread(), "testing", False)
+        commit = self._may_commit()
         letters = {}  # case id -> statement attachment, rendered once per case in a run
         due = due.with_context(collection_letters=letters, mail_notify_force_send=False)
         minimums = Action._minimums()
@@ -652,8 +663,9 @@ class CollectionRun(models.AbstractModel):
                     self._send_batch(action, documents, minimums, letters, isolated=True)
             self.env["ir.cron"]._notify_progress(done=min(len(due), start + batch_size),
                                                  remaining=max(0, len(due) - start - batch_size) + left)
-            if not testing:
-                self.env.cr.commit()
+            if commit:
+                # finished batches stay sent: a stopped cron sends nothing twice and loses nothing
+                self.env.cr.commit()  # pylint: disable=invalid-commit
         return len(due)
 
     @api.model

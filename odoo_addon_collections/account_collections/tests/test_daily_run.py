@@ -46,8 +46,6 @@ class TestDailyRun(CollectionsCase):
 
     @freeze_time(NOW)
     def test_an_action_carried_out_cannot_be_deleted_one_not_yet_done_can(self):
-        from odoo.exceptions import UserError
-
         self.invoice(800.0, "2026-11-15")
         self.run_collections()
         (sent,) = self.case().action_ids
@@ -367,7 +365,8 @@ class TestDailyRun(CollectionsCase):
 
         def execute(action, *args):
             if action.partner_id == self.partner_a:
-                raise UserError("mail server refused the message")
+                # an error as the mail server's, untranslated: no term for the translators
+                raise UserError("mail server refused the message")  # pylint: disable=translation-required
             return original(action, *args)
 
         logger = "odoo.addons.account_collections.models.collection_run"
@@ -422,7 +421,10 @@ class TestDailyRun(CollectionsCase):
         Report = type(self.env["ir.actions.report"])
 
         def no_pdf(report, report_ref, res_ids=None, data=None):
-            raise UserError("Unable to find Wkhtmltopdf on this system. The PDF can not be created.")
+            # Odoo's own error (translated there), raised as the report engine raises it
+            raise UserError(  # pylint: disable=translation-required
+                "Unable to find Wkhtmltopdf on this system. The PDF can not be created."
+            )
 
         with patch.object(Report, "_render", no_pdf):
             self.run_collections()
