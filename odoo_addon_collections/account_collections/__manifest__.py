@@ -33,6 +33,7 @@
         "views/menus.xml",
         "views/portal_templates.xml",
     ],
+    "demo": ["demo/collection_demo.xml"],
     "development_status": "Beta",
     "installable": True,
     "application": True,

@@ -29,7 +29,7 @@ class TestAssignment(AccountTestInvoicingCommon):
     @classmethod
     def new_collector(cls, name, groups="account_collections.group_collection_user", **values):
         return new_test_user(
-            cls.env(su=True), login=name.lower(), name=name,
+            cls.env(su=True), login=f"collections-{name.lower()}", name=name,  # never a demo user's login
             groups=f"base.group_user,{groups}" if groups else "base.group_user",
             company_id=cls.env.company.id, company_ids=[Command.set(cls.env.company.ids)], **values,
         ).with_env(cls.env)
