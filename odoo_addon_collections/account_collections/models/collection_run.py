@@ -63,9 +63,7 @@ class CollectionRun(models.AbstractModel):
             "schema_version": 1,
             "name": company.name,
             "revision": 1,
-            "stages": [
-                {"key": s.key, "name": s.name, "sequence": s.sequence, "closed": s.fold} for s in stages
-            ],
+            "stages": [{"key": s.key, "name": s.name, "sequence": s.sequence, "closed": s.fold} for s in stages],
             "stage_rules": roles,
             "risk": {
                 "weights": {factor: company[f"collection_risk_{factor}"] for factor in DEFAULT_RISK_WEIGHTS},
@@ -104,7 +102,10 @@ class CollectionRun(models.AbstractModel):
             "channels": {channel: {"cost": str(company[f"collection_cost_{channel}"])} for channel in CHANNELS},
             "statement": {"credits": company.collection_credits_mode or "net"},
             "minimums": {
-                minimum.currency_id.name: {"reminder": str(minimum.reminder_amount), "letter": str(minimum.letter_amount)}
+                minimum.currency_id.name: {
+                    "reminder": str(minimum.reminder_amount),
+                    "letter": str(minimum.letter_amount),
+                }
                 for minimum in self.env["collection.minimum"].search([("company_id", "=", company.id)])
             },
         }
@@ -121,10 +122,21 @@ class CollectionRun(models.AbstractModel):
         if variants:
             document["experiment_key"] = strategy.experiment_key or strategy.key
             document["variants"] = [
-                {"key": CONTROL_VARIANT, "name": strategy.name, "weight": strategy.variant_weight,
-                 "levels": document["levels"]},
-                *({"key": v.key, "name": v.name, "weight": v.variant_weight,
-                   "levels": self._levels_document(v.level_ids)} for v in variants),
+                {
+                    "key": CONTROL_VARIANT,
+                    "name": strategy.name,
+                    "weight": strategy.variant_weight,
+                    "levels": document["levels"],
+                },
+                *(
+                    {
+                        "key": v.key,
+                        "name": v.name,
+                        "weight": v.variant_weight,
+                        "levels": self._levels_document(v.level_ids),
+                    }
+                    for v in variants
+                ),
             ]
         return document
 
@@ -152,7 +164,9 @@ class CollectionRun(models.AbstractModel):
         try:
             return policy_from_dict(self._policy_document(company))
         except PolicyError as err:
-            raise UserError(_("The collections configuration is not valid:\n%(problems)s", problems="\n".join(err.problems))) from err
+            raise UserError(
+                _("The collections configuration is not valid:\n%(problems)s", problems="\n".join(err.problems))
+            ) from err
 
     @api.model
     def get_policy_json(self):
@@ -223,8 +237,18 @@ class CollectionRun(models.AbstractModel):
         )
         currency = company.currency_id.name
         return [
-            receivable_item(line_id, partner_id, name, currency, balance, residual, issued, due, blocked,
-                            settled_on=settled if not residual else None)
+            receivable_item(
+                line_id,
+                partner_id,
+                name,
+                currency,
+                balance,
+                residual,
+                issued,
+                due,
+                blocked,
+                settled_on=settled if not residual else None,
+            )
             for line_id, partner_id, name, balance, residual, issued, due, blocked, settled in self.env.cr.fetchall()
         ]
 
@@ -289,11 +313,24 @@ class CollectionRun(models.AbstractModel):
     def _read_customers(self, partner_ids):
         partners = self.env["res.partner"].browse(partner_ids).with_context(prefetch_fields=False)
         fields_to_read = [
-            "name", "country_id", "tz", "email", "phone", "mobile", "lang", "user_id",
-            "collection_preferred_channel", "collection_do_not_dun", "collection_paused_until",
-            "collection_hours", "collection_weekdays",
-            "collection_opt_out_email", "collection_opt_out_sms", "collection_opt_out_whatsapp",
-            "collection_opt_out_call", "collection_opt_out_letter",
+            "name",
+            "country_id",
+            "tz",
+            "email",
+            "phone",
+            "mobile",
+            "lang",
+            "user_id",
+            "collection_preferred_channel",
+            "collection_do_not_dun",
+            "collection_paused_until",
+            "collection_hours",
+            "collection_weekdays",
+            "collection_opt_out_email",
+            "collection_opt_out_sms",
+            "collection_opt_out_whatsapp",
+            "collection_opt_out_call",
+            "collection_opt_out_letter",
         ]
         countries = {}
         customers = []
@@ -333,8 +370,19 @@ class CollectionRun(models.AbstractModel):
     def _read_history(self, company, partner_ids):
         actions = self.env["collection.action"].search_read(
             [("company_id", "=", company.id), ("partner_id", "in", partner_ids), ("state", "!=", "cancelled")],
-            ["key", "partner_id", "not_before", "channel", "level_key", "strategy_key", "variant", "move_line_ids",
-             "outcome", "cost", "planned_at"],
+            [
+                "key",
+                "partner_id",
+                "not_before",
+                "channel",
+                "level_key",
+                "strategy_key",
+                "variant",
+                "move_line_ids",
+                "outcome",
+                "cost",
+                "planned_at",
+            ],
         )
         return History(
             events=tuple(
@@ -410,9 +458,12 @@ class CollectionRun(models.AbstractModel):
             items=tuple(self._read_items(company, partner_ids, since)),
             payments=tuple(self._read_payments(company, partner_ids, since)),
             promises=tuple(self._read_promises(company, partner_ids)),
-            plans=tuple(plan._engine_plan() for plan in self.env["collection.plan"].search(
-                [("company_id", "=", company.id), ("partner_id", "in", partner_ids)]
-            )),
+            plans=tuple(
+                plan._engine_plan()
+                for plan in self.env["collection.plan"].search(
+                    [("company_id", "=", company.id), ("partner_id", "in", partner_ids)]
+                )
+            ),
         )
         try:
             decisions = plan(portfolio, policy, self._read_history(company, partner_ids), as_of)
@@ -423,8 +474,13 @@ class CollectionRun(models.AbstractModel):
             items.setdefault(item.customer_id, []).append(item)
         today = local_today(policy, as_of)
         statements = {
-            d.customer_id: build_statement(d.customer_id, items.get(d.customer_id, ()), today,
-                                           arranged_item_ids=d.paused_item_ids, credits_mode=policy.statement.credits)
+            d.customer_id: build_statement(
+                d.customer_id,
+                items.get(d.customer_id, ()),
+                today,
+                arranged_item_ids=d.paused_item_ids,
+                credits_mode=policy.statement.credits,
+            )
             for d in decisions.customers
         }
         self._write_decisions(company, decisions, as_of, statements)
@@ -442,7 +498,10 @@ class CollectionRun(models.AbstractModel):
         strategies = {s.key: s for s in self.env["collection.strategy"].search(company_domain)}
         partner_ids = [int(d.customer_id) for d in decisions.customers]
         Case = self.env["collection.case"].with_context(active_test=False, tracking_disable=True)
-        cases = {c.partner_id.id: c for c in Case.search([("company_id", "=", company.id), ("partner_id", "in", partner_ids)])}
+        cases = {
+            c.partner_id.id: c
+            for c in Case.search([("company_id", "=", company.id), ("partner_id", "in", partner_ids)])
+        }
         naive_now = as_of.astimezone(timezone.utc).replace(tzinfo=None)
         new_cases = []
         updates = []
@@ -455,7 +514,9 @@ class CollectionRun(models.AbstractModel):
             values = {
                 "stage_id": stage.id if stage else False,
                 "risk_score": decision.risk.score,
-                "risk_category_id": categories[decision.risk.category].id if decision.risk.category in categories else False,
+                "risk_category_id": categories[decision.risk.category].id
+                if decision.risk.category in categories
+                else False,
                 "risk_explanation": decision.risk.explanation(),
                 "level_id": level.id if level else False,
                 "strategy_id": strategy.id if strategy else False,
@@ -497,18 +558,20 @@ class CollectionRun(models.AbstractModel):
                 reason = self.env._("Case closed: nothing is overdue any more.")
             case._message_log(body=reason)
             if company.collection_thank_you and reminded and values["open_amount"] <= 0:
-                thanks.append({
-                    "key": f"{THANK_YOU}-{case.id}-{naive_now.date().isoformat()}",
-                    "case_id": case.id,
-                    "level_key": THANK_YOU,
-                    "channel": "email",
-                    "tone": "friendly",
-                    "amount_due": 0.0,
-                    "not_before": naive_now,
-                    "planned_at": naive_now,
-                    "cost": company.collection_cost_email,
-                    "reason": self.env._("Thank you for your payment"),
-                })
+                thanks.append(
+                    {
+                        "key": f"{THANK_YOU}-{case.id}-{naive_now.date().isoformat()}",
+                        "case_id": case.id,
+                        "level_key": THANK_YOU,
+                        "channel": "email",
+                        "tone": "friendly",
+                        "amount_due": 0.0,
+                        "not_before": naive_now,
+                        "planned_at": naive_now,
+                        "cost": company.collection_cost_email,
+                        "reason": self.env._("Thank you for your payment"),
+                    }
+                )
         if thanks:
             Action = self.env["collection.action"]
             known = set(Action.search([("key", "in", [t["key"] for t in thanks])]).mapped("key"))
@@ -518,12 +581,14 @@ class CollectionRun(models.AbstractModel):
     def _cancel_obsolete_actions(self, company, decisions, statements, cases):
         """Cancel pending actions whose items are no longer due (paid, disputed, promised, held), with why."""
         holds = {int(d.customer_id): d.hold_reason for d in decisions.customers}
-        pending = self.env["collection.action"].search([
-            ("company_id", "=", company.id),
-            ("state", "in", PENDING),
-            ("partner_id", "in", list(holds)),
-            ("level_key", "!=", THANK_YOU),
-        ])
+        pending = self.env["collection.action"].search(
+            [
+                ("company_id", "=", company.id),
+                ("state", "in", PENDING),
+                ("partner_id", "in", list(holds)),
+                ("level_key", "!=", THANK_YOU),
+            ]
+        )
         for action in pending:
             partner_id = action.case_id.partner_id.id
             statement = statements.get(str(partner_id))
@@ -557,8 +622,10 @@ class CollectionRun(models.AbstractModel):
             by_columns.setdefault(tuple(values), []).append((record_id, values))
         for columns, group in by_columns.items():
             casts = {name: Model._fields[name].column_type[1] for name in columns}
-            rows = [[record_id, *[values[name] if values[name] is not False else None for name in columns]]
-                    for record_id, values in group]
+            rows = [
+                [record_id, *[values[name] if values[name] is not False else None for name in columns]]
+                for record_id, values in group
+            ]
             placeholders = ", ".join(["(%s" + ", %s" * len(columns) + ")"] * len(rows))
             assignments = ", ".join(f'"{name}" = v."{name}"::{casts[name]}' for name in columns)
             names = ", ".join(f'"{name}"' for name in columns)
@@ -576,7 +643,9 @@ class CollectionRun(models.AbstractModel):
         if not actions:
             return
         Action = self.env["collection.action"]
-        known = set(Action.search([("company_id", "=", company.id), ("key", "in", [a.key for a in actions])]).mapped("key"))
+        known = set(
+            Action.search([("company_id", "=", company.id), ("key", "in", [a.key for a in actions])]).mapped("key")
+        )
         values = []
         for action in actions:
             if action.key in known:
@@ -609,8 +678,9 @@ class CollectionRun(models.AbstractModel):
         # would re-synchronise each invoice's lines, about 40 ms per invoice, for one column of ours)
         for level, group in self._group_by_level(created).items():
             moves = group.move_line_ids.move_id
-            self.env.cr.execute("UPDATE account_move SET collection_level_id = %s WHERE id IN %s",
-                                [level.id, tuple(moves.ids)])
+            self.env.cr.execute(
+                "UPDATE account_move SET collection_level_id = %s WHERE id IN %s", [level.id, tuple(moves.ids)]
+            )
             moves.invalidate_recordset(["collection_level_id"])
 
     @api.model
@@ -661,8 +731,9 @@ class CollectionRun(models.AbstractModel):
             if not self._send_batch(batch, documents, minimums, letters):
                 for action in batch:
                     self._send_batch(action, documents, minimums, letters, isolated=True)
-            self.env["ir.cron"]._notify_progress(done=min(len(due), start + batch_size),
-                                                 remaining=max(0, len(due) - start - batch_size) + left)
+            self.env["ir.cron"]._notify_progress(
+                done=min(len(due), start + batch_size), remaining=max(0, len(due) - start - batch_size) + left
+            )
             if commit:
                 # finished batches stay sent: a stopped cron sends nothing twice and loses nothing
                 self.env.cr.commit()  # pylint: disable=invalid-commit
@@ -680,8 +751,9 @@ class CollectionRun(models.AbstractModel):
         try:
             with self.env.cr.savepoint():
                 thread_cache = {"case_ids": actions.case_id.ids}
-                batch = actions.with_context(collection_tasks=tasks, collection_thread_cache=thread_cache,
-                                             collection_action_values=action_values)
+                batch = actions.with_context(
+                    collection_tasks=tasks, collection_thread_cache=thread_cache, collection_action_values=action_values
+                )
                 for action in batch:
                     action._execute(documents[action.id], minimums, case_values)
                 self.env.flush_all()
