@@ -355,7 +355,7 @@ class CollectionAction(models.Model):
                 ]
             )
         )
-        for action, activity in zip(tasks, activities):
+        for action, activity in zip(tasks, activities, strict=False):
             action.activity_id = activity
 
     def _task_summary(self):

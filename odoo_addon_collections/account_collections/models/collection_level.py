@@ -1,6 +1,6 @@
-from odoo import fields, models
-
 from collections_engine.types import CHANNELS as ENGINE_CHANNELS
+
+from odoo import fields, models
 
 # The engine's channels, in the order a level offers them (cheapest first), with their labels.
 CHANNELS = ("email", "sms", "whatsapp", "call", "letter")

@@ -1,10 +1,10 @@
 from decimal import Decimal
 
-from odoo import api, fields, models
-from odoo.exceptions import UserError
-
 from collections_engine.plans import make_plan, validate_plan
 from collections_engine.types import Installment, PaymentPlan
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
 
 FREQUENCIES = [("weekly", "Weekly"), ("biweekly", "Every two weeks"), ("monthly", "Monthly")]
 

@@ -5,9 +5,6 @@ import threading
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
-from odoo import _, api, models
-from odoo.exceptions import AccessError, UserError
-
 from collections_engine import (
     Allocation,
     ContactEvent,
@@ -25,6 +22,9 @@ from collections_engine.errors import EngineError, PolicyError
 from collections_engine.policy import DEFAULT_RISK_WEIGHTS
 from collections_engine.statement import build_statement
 from collections_engine.types import CHANNELS, ContactWindow
+
+from odoo import _, api, models
+from odoo.exceptions import AccessError, UserError
 
 from .collection_statement import OPEN_RECEIVABLE_LINES, THANK_YOU, case_amounts, receivable_item
 from .collection_strategy import CONTROL_VARIANT
@@ -509,7 +509,7 @@ class CollectionRun(models.AbstractModel):
         for decision in decisions.customers:
             strategy = strategies.get(decision.strategy)
             levels = strategy._variant_levels(decision.variant) if strategy else None
-            level = levels.filtered(lambda l, key=decision.level: l.key == key)[:1] if strategy else False
+            level = levels.filtered(lambda lvl, key=decision.level: lvl.key == key)[:1] if strategy else False
             stage = stages.get(decision.stage)
             values = {
                 "stage_id": stage.id if stage else False,
@@ -652,7 +652,7 @@ class CollectionRun(models.AbstractModel):
                 continue
             strategy = strategies.get(action.strategy)
             levels = strategy._variant_levels(action.variant) if strategy else None
-            level = levels.filtered(lambda l, key=action.level: l.key == key)[:1] if strategy else False
+            level = levels.filtered(lambda lvl, key=action.level: lvl.key == key)[:1] if strategy else False
             values.append(
                 {
                     "key": action.key,

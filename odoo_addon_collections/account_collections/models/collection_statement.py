@@ -10,11 +10,11 @@ import copy
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from odoo import api, models
-from odoo.tools.misc import format_amount, format_date
-
 from collections_engine import ReceivableItem, build_statement
 from collections_engine.engine import local_today
+
+from odoo import api, models
+from odoo.tools.misc import format_amount, format_date
 
 PRE_DUE, OVERDUE, THANK_YOU = "pre_due", "overdue", "thank_you"
 # The open receivable lines of a company (parameter ``company``), their accounts and moves.
@@ -193,14 +193,14 @@ class CollectionStatement(models.AbstractModel):
         action_of = {action.case_id.id: action for action in actions or ()}
         pairs = [(case, action_of.get(case.id)) for case in cases]
         documents = self._documents(pairs, when, purpose, links)
-        return {case.id: document for (case, _action), document in zip(pairs, documents)}
+        return {case.id: document for (case, _action), document in zip(pairs, documents, strict=False)}
 
     @api.model
     def _for_actions(self, actions, when=None):
         """Return ``{action id: StatementDocument}``: each action's statement, read from the ledger now."""
         pairs = [(action.case_id, action) for action in actions]
         documents = self._documents(pairs, when, links=True)
-        return {action.id: document for (_case, action), document in zip(pairs, documents)}
+        return {action.id: document for (_case, action), document in zip(pairs, documents, strict=False)}
 
     @api.model
     def _documents(self, pairs, when=None, purpose=None, links=False):

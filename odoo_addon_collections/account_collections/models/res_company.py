@@ -1,7 +1,8 @@
-from odoo import fields, models
-from odoo.addons.base.models.res_partner import _tz_get
-
 from collections_engine.policy import DEFAULT_CHANNELS, DEFAULT_RISK_WEIGHTS
+
+from odoo import fields, models
+
+from odoo.addons.base.models.res_partner import _tz_get
 
 
 def _cost(channel):

@@ -1,6 +1,6 @@
-from odoo import api, fields, models
-
 from collections_engine.types import CHANNELS
+
+from odoo import api, fields, models
 
 from .collection_level import CHANNEL_SELECTION
 

@@ -59,7 +59,7 @@ class CollectionsCase(AccountTestInvoicingCommon, SMSCase):
     def pay(self, moves, amount, date):
         payment = self.init_payment(amount, post=True, date=date, partner=moves.partner_id[:1])
         lines = (moves.line_ids | payment.move_id.line_ids).filtered(
-            lambda l: l.account_id.account_type == "asset_receivable" and not l.reconciled
+            lambda line: line.account_id.account_type == "asset_receivable" and not line.reconciled
         )
         lines.reconcile()
         return payment
@@ -83,7 +83,9 @@ class CollectionsCase(AccountTestInvoicingCommon, SMSCase):
         return format_date(self.env, value, lang_code=lang)
 
     def receivable(self, move):
-        return move.line_ids.filtered(lambda l: l.account_id.account_type == "asset_receivable").sorted("date_maturity")
+        return move.line_ids.filtered(lambda line: line.account_id.account_type == "asset_receivable").sorted(
+            "date_maturity"
+        )
 
     def expected_row(self, line, lang="en_US", days=None, installment=""):
         """A statement row as the ledger says it should read: document, due date, residual (, days overdue)."""

@@ -1,10 +1,10 @@
 import json
 from decimal import Decimal
 
+from collections_engine import policy_from_dict
+
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import TransactionCase, tagged
-
-from collections_engine import policy_from_dict
 
 
 @tagged("post_install", "-at_install")
@@ -192,7 +192,7 @@ class TestConfiguration(TransactionCase):
 
         for view_type in ("list", "form", "kanban"):
             arch = etree.fromstring(self.env["collection.case"].get_view(view_type=view_type)["arch"])
-            (risk,) = [f for f in arch.iter("field") if f.get("name") == "risk_category_id"]
+            (risk,) = (f for f in arch.iter("field") if f.get("name") == "risk_category_id")
             self.assertEqual(risk.get("widget"), "badge", view_type)
             self.assertIn("risk_color", risk.get("decoration-danger"), view_type)
 

@@ -34,7 +34,7 @@ class TestDailyRun(CollectionsCase):
     @freeze_time(NOW)
     def test_instalments_are_dunned_one_by_one(self):
         move = self.invoice(1000.0, "2026-10-10", payment_term=self.pay_terms_b)
-        first, second = move.line_ids.filtered(lambda l: l.display_type == "payment_term").sorted("date_maturity")
+        first, second = move.line_ids.filtered(lambda line: line.display_type == "payment_term").sorted("date_maturity")
         self.assertEqual(first.date_maturity, fields.Date.to_date("2026-10-10"))
         self.assertGreater(second.date_maturity, fields.Date.to_date("2026-11-24"))
         self.run_collections()
@@ -83,7 +83,7 @@ class TestDailyRun(CollectionsCase):
         move = self.invoice(1000.0, "2026-11-15")
         payment = self.init_payment(400.0, post=True, date="2026-11-20")
         (move.line_ids | payment.move_id.line_ids).filtered(
-            lambda l: l.account_id.account_type == "asset_receivable"
+            lambda line: line.account_id.account_type == "asset_receivable"
         ).reconcile()
         self.run_collections()
         self.assertEqual(self.case().overdue_amount, 600.0)
@@ -319,7 +319,7 @@ class TestDailyRun(CollectionsCase):
         with freeze_time("2026-11-28 10:00:00"):
             payment = self.init_payment(1000.0, post=True, date="2026-11-28")
             (move.line_ids | payment.move_id.line_ids).filtered(
-                lambda l: l.account_id.account_type == "asset_receivable"
+                lambda line: line.account_id.account_type == "asset_receivable"
             ).reconcile()
             self.run_collections()
         self.assertEqual((case.promise_ids.status, case.promise_ids.paid_amount), ("kept", 1000.0))
@@ -346,7 +346,7 @@ class TestDailyRun(CollectionsCase):
         with freeze_time("2026-11-25 10:00:00"):
             payment = self.init_payment(300.0, post=True, date="2026-11-25")
             (move.line_ids | payment.move_id.line_ids).filtered(
-                lambda l: l.account_id.account_type == "asset_receivable"
+                lambda line: line.account_id.account_type == "asset_receivable"
             ).reconcile()
             self.run_collections()
         self.assertEqual((plan.status, plan.paid_amount), ("good_standing", 300.0))

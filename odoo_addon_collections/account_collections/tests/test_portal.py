@@ -105,7 +105,7 @@ class TestCollectionPortal(AccountTestInvoicingHttpCommon):
         self.assertIn(refund.name, page)
         self.assertNotIn(refund.get_portal_url(), page)  # nothing to pay on a credit note
         self.assertNotIn(f'<option value="{refund.id}"', page)  # nor to dispute
-        (amount_input,) = re.findall(r'<input[^>]*id="amount-%s"[^>]*>' % self.case.id, page)
+        (amount_input,) = re.findall(rf'<input[^>]*id="amount-{self.case.id}"[^>]*>', page)
         self.assertIn('value="500.00"', amount_input)
         self.assertIn("Credits in your favour", page)
         self.assertIn("Amount due: $ 500.00", text(lxml.html.fromstring(page)))
