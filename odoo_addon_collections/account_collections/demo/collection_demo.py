@@ -5,7 +5,7 @@ import math
 from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from odoo import Command, api, fields, models
+from odoo import Command, api, models
 
 _logger = logging.getLogger(__name__)
 
@@ -57,7 +57,9 @@ class CollectionDemo(models.AbstractModel):
         return self.with_company(company)._load_demo_ledger(company)
 
     def _load_demo_ledger(self, company):
-        today = fields.Date.context_today(self)
+        # dated from the morning of the run, so that the figures read the same whenever the demo is loaded
+        as_of = self._demo_as_of(company)
+        today = as_of.astimezone(ZoneInfo(company.collection_tz or "UTC")).date()
         invoices = {}
         for xmlid, age, amount, term in INVOICES:
             move = self._demo_move("out_invoice", xmlid, today - timedelta(days=age), amount, term)
@@ -68,10 +70,9 @@ class CollectionDemo(models.AbstractModel):
         invoices["demo_partner_ferreteria"].action_collection_toggle_dispute()
 
         Run = self.env["collection.run"]
-        as_of = self._demo_as_of(company)
         Run._run_company(company, as_of=as_of)
         self._demo_payment(invoices["demo_partner_turia"], 1250.0, today)
-        self._demo_promise(company, "demo_partner_harbour", 6300.0, today + timedelta(days=7))
+        self._demo_promise(company, "demo_partner_harbour", 6300.0, today, today + timedelta(days=7))
         self._demo_plan(company, "demo_partner_mirador", today)
         Run._run_company(company, as_of=as_of)
         return True
@@ -111,7 +112,11 @@ class CollectionDemo(models.AbstractModel):
         )._create_payments()
 
     def _demo_as_of(self, company):
-        """This morning at 10:30 in the company's time zone, or the last working morning before now."""
+        """This morning at 10:30 in the company's time zone, or the last working morning before now.
+
+        A moment inside the contact hours: the run sends that morning's reminders and gives the
+        collector that morning's tasks, whatever the time the demo data is loaded at.
+        """
         zone = ZoneInfo(company.collection_tz or "UTC")
         now = datetime.now(timezone.utc)
         moment = datetime.combine(now.astimezone(zone).date(), time(10, 30), tzinfo=zone)
@@ -124,9 +129,11 @@ class CollectionDemo(models.AbstractModel):
             [("partner_id", "=", self._demo_partner(partner_xmlid).id), ("company_id", "=", company.id)]
         )
 
-    def _demo_promise(self, company, partner_xmlid, amount, date):
+    def _demo_promise(self, company, partner_xmlid, amount, today, date):
         case = self._demo_case(company, partner_xmlid)
-        self.env["collection.promise"].create({"case_id": case.id, "amount": amount, "promised_date": date})
+        self.env["collection.promise"].create(
+            {"case_id": case.id, "amount": amount, "created_on": today, "promised_date": date}
+        )
 
     def _demo_plan(self, company, partner_xmlid, today):
         """A plan for the rest of the balance, within the rule of the customer's risk category."""
@@ -144,6 +151,7 @@ class CollectionDemo(models.AbstractModel):
                 "down_payment": math.ceil(total * down_pct / 100.0),
                 "installments": min(PLAN_INSTALMENTS, category.plan_max_installments or PLAN_INSTALMENTS),
                 "frequency": frequency,
+                "created_on": today,
                 "first_due": today + timedelta(days=14),
             }
         )
