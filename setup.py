@@ -51,6 +51,9 @@ setup(
             "ruff>=0.5",
             "freezegun>=1.4",
             "polib>=1.1",
+            # tests/test_packaging.py builds the engine's and the addons' wheels without build isolation
+            "setuptools>=77",
+            "whool>=1.2",
             # the connectors' tests run the real SDKs, a real Celery worker and Redis
             "celery[redis]>=5.3",
             "redis>=5",
