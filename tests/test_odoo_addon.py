@@ -190,6 +190,9 @@ def test_same_tests_pass_under_pytest_odoo(odoo_test_log: str, odoo_database: st
             *[f"{addon}/tests" for addon in ADDONS],
         ],
         cwd=_installed_addons_dir(),
+        # Odoo's source first, as odoo-bin has it: an Odoo installed in editable mode by setuptools is found
+        # after any odoo/ folder of site-packages, and the addons' wheels make one (odoo/addons/<addon>)
+        env={**os.environ, "PYTHONPATH": str(ODOO_HOME / "src")},
         capture_output=True,
         text=True,
         timeout=1800,
