@@ -1,4 +1,8 @@
-"""Distribution `odoo-collections`: the collections engine, the connectors and the CLI."""
+"""Distribution `odoo-collections`: the collections engine, the connectors and the CLI.
+
+The engine alone, for Odoo's virtualenv, is the distribution `odoo-collections-engine` built
+from packaging/engine (same package, python-dateutil only): an environment has one or the other.
+"""
 
 from pathlib import Path
 
@@ -50,6 +54,9 @@ setup(
             "freezegun>=1.4",
             "polib>=1.1",
             "holidays>=0.50",
+            # tests/test_packaging.py builds the engine's and the addons' wheels without build isolation
+            "setuptools>=77",
+            "whool>=1.2",
             # the connectors' tests run the real SDKs, a real Celery worker and Redis
             "celery[redis]>=5.3",
             "redis>=5",

@@ -2,13 +2,15 @@
     "name": "Collections",
     "summary": "Collection cases, risk categories, multi-channel follow-up levels and a daily run "
     "driven by the odoo-collections engine",
-    "version": "18.0.1.1.0",
+    "version": "18.0.1.2.0",
     "category": "Accounting/Accounting",
     "license": "LGPL-3",
     "author": "odoo-collections",
     "website": "https://github.com/odoo-collections/odoo-collections",
     "depends": ["account", "mail", "sms", "portal"],
-    "external_dependencies": {"python": ["odoo-collections"]},
+    # the engine alone (a distribution of its own: python-dateutil is all it needs), not the
+    # connectors' distribution `odoo-collections`; the addon's wheel requires it
+    "external_dependencies": {"python": ["odoo-collections-engine"]},
     "data": [
         "security/security.xml",
         "security/ir.model.access.csv",
@@ -31,6 +33,8 @@
         "views/menus.xml",
         "views/portal_templates.xml",
     ],
+    "demo": ["demo/collection_demo.xml"],
+    "development_status": "Beta",
     "installable": True,
     "application": True,
 }

@@ -77,8 +77,11 @@ class CollectionPortal(CustomerPortal):
             return request.redirect(f"/my/collections?error=promise_amount#case-{case.id}")
         case.promise_ids.create({"case_id": case.id, "amount": value, "promised_date": when})
         case.message_post(
-            body=env._("Promise to pay %(amount)s by %(date)s, made in the customer portal.",
-                       amount=document.amount(value, case.currency_id.name), date=document.date(when)),
+            body=env._(
+                "Promise to pay %(amount)s by %(date)s, made in the customer portal.",
+                amount=document.amount(value, case.currency_id.name),
+                date=document.date(when),
+            ),
             author_id=env.user.partner_id.id,
             message_type="comment",
             subtype_xmlid="mail.mt_note",
@@ -96,10 +99,12 @@ class CollectionPortal(CustomerPortal):
             return request.redirect(f"/my/collections?error=dispute_invalid#case-{case.id}")
         move.action_collection_toggle_dispute()
         body = env._("The customer disputes %(invoice)s in the portal: %(reason)s", invoice=move.name, reason=reason)
-        move.message_post(body=body, author_id=env.user.partner_id.id, message_type="comment",
-                          subtype_xmlid="mail.mt_note")
-        case.message_post(body=body, author_id=env.user.partner_id.id, message_type="comment",
-                          subtype_xmlid="mail.mt_note")
+        move.message_post(
+            body=body, author_id=env.user.partner_id.id, message_type="comment", subtype_xmlid="mail.mt_note"
+        )
+        case.message_post(
+            body=body, author_id=env.user.partner_id.id, message_type="comment", subtype_xmlid="mail.mt_note"
+        )
         if case.user_id:
             case.activity_schedule(
                 "mail.mail_activity_data_todo",

@@ -23,8 +23,8 @@ class AccountMove(models.Model):
                 if move.payment_state == "blocked"
                 else self.env._("Dispute closed: collection reminders resume.")
             )
-        cases = self.env["collection.case"].search([
-            ("partner_id", "in", self.commercial_partner_id.ids), ("company_id", "in", self.company_id.ids)
-        ])
+        cases = self.env["collection.case"].search(
+            [("partner_id", "in", self.commercial_partner_id.ids), ("company_id", "in", self.company_id.ids)]
+        )
         cases._collection_cleanup()
         return True

@@ -58,7 +58,7 @@ class CollectionAction(models.Model):
     tone = fields.Char(readonly=True)
     move_line_ids = fields.Many2many("account.move.line", string="Items", readonly=True)
     amount_due = fields.Monetary(readonly=True)
-    not_before = fields.Datetime(string="Not Before", readonly=True, index=True)
+    not_before = fields.Datetime(readonly=True, index=True)
     planned_at = fields.Datetime(readonly=True, help="The instant of the run that decided it.")
     done_date = fields.Datetime(readonly=True)
     state = fields.Selection(
@@ -89,13 +89,14 @@ class CollectionAction(models.Model):
     reason = fields.Char(string="Reason (English)", readonly=True)
     reason_parts = fields.Json(readonly=True, help="The engine's reason as codes with parameters.")
     reason_display = fields.Char(
-        string="Reason", compute="_compute_reason_display",
+        string="Reason",
+        compute="_compute_reason_display",
         help="Why the action is due: what is overdue, the level reached and why this channel.",
     )
     call_script = fields.Text(readonly=True)
     error = fields.Text(readonly=True)
     cancel_reason = fields.Selection(CANCEL_REASONS, readonly=True)
-    sent_to = fields.Char(string="Sent To", readonly=True, help="The recipients of the message, as sent.")
+    sent_to = fields.Char(readonly=True, help="The recipients of the message, as sent.")
     activity_id = fields.Many2one("mail.activity", string="Task", readonly=True, ondelete="set null")
 
     _sql_constraints = [
@@ -107,10 +108,12 @@ class CollectionAction(models.Model):
         """What was sent, called or tried is the case's history: it stays (cancel what has not happened yet)."""
         carried_out = self.filtered(lambda action: action.state in ("done", "failed"))
         if carried_out:
-            raise UserError(self.env._(
-                "Actions that were carried out are the case's history and cannot be deleted: %(actions)s.",
-                actions=", ".join(carried_out[:5].mapped("display_name")),
-            ))
+            raise UserError(
+                self.env._(
+                    "Actions that were carried out are the case's history and cannot be deleted: %(actions)s.",
+                    actions=", ".join(carried_out[:5].mapped("display_name")),
+                )
+            )
 
     # ------------------------------------------------------------
     # SENDING
@@ -147,7 +150,8 @@ class CollectionAction(models.Model):
     def _compute_reason_display(self):
         for action in self:
             action.reason_display = (
-                collection_phrases.render_parts(action.env, action.reason_parts) if action.reason_parts
+                collection_phrases.render_parts(action.env, action.reason_parts)
+                if action.reason_parts
                 else action.reason
             )
 
@@ -245,11 +249,13 @@ class CollectionAction(models.Model):
         if not sender and company.alias_domain_id.default_from_email:
             sender = formataddr((company.name, company.alias_domain_id.default_from_email))
         if not sender:
-            raise UserError(self.env._(
-                "No sender for the collection emails of %(company)s: give the case a collector with an email "
-                "address, or set a Collections Email in Settings > Collections, or the company's email.",
-                company=company.name,
-            ))
+            raise UserError(
+                self.env._(
+                    "No sender for the collection emails of %(company)s: give the case a collector with an email "
+                    "address, or set a Collections Email in Settings > Collections, or the company's email.",
+                    company=company.name,
+                )
+            )
         return sender
 
     def _send_email(self, document):
@@ -348,26 +354,33 @@ class CollectionAction(models.Model):
             )
             for channel in set(tasks.mapped("channel"))
         }
-        activities = self.env["mail.activity"].with_context(mail_activity_quick_update=True).create([
-            {
-                "res_model_id": model_id,
-                "res_id": action.case_id.id,
-                "activity_type_id": types[action.channel],
-                "date_deadline": fields.Date.to_date(action.not_before),
-                "summary": action._task_summary(),
-                "note": action._task_note(documents[action.id]),
-                "user_id": action.case_id.user_id.id,
-            }
-            for action in tasks
-        ])
-        for action, activity in zip(tasks, activities):
+        activities = (
+            self.env["mail.activity"]
+            .with_context(mail_activity_quick_update=True)
+            .create(
+                [
+                    {
+                        "res_model_id": model_id,
+                        "res_id": action.case_id.id,
+                        "activity_type_id": types[action.channel],
+                        "date_deadline": fields.Date.to_date(action.not_before),
+                        "summary": action._task_summary(),
+                        "note": action._task_note(documents[action.id]),
+                        "user_id": action.case_id.user_id.id,
+                    }
+                    for action in tasks
+                ]
+            )
+        )
+        for action, activity in zip(tasks, activities, strict=False):
             action.activity_id = activity
 
     def _task_summary(self):
         action = self.with_context(lang=self.case_id.user_id.lang or self.env.lang)  # the collector reads it
         channel = dict(action._fields["channel"]._description_selection(action.env))[action.channel]
-        return action.env._("%(channel)s: %(level)s", channel=channel,
-                            level=action.level_id.display_name or action.level_key)
+        return action.env._(
+            "%(channel)s: %(level)s", channel=channel, level=action.level_id.display_name or action.level_key
+        )
 
     def _task_note(self, document):
         """What the collector says and asks for: the statement's summary and items, the script or link.
@@ -387,12 +400,17 @@ class CollectionAction(models.Model):
             if number:
                 paragraphs.append(f"https://wa.me/{number}")
         else:
-            paragraphs.append(env._(
-                "Print the letter (Actions > Letters to Print > Print Letters, or Print > Collection Letter on the "
-                "case) and post it to %(address)s.", address=document.addressee.display_name,
-            ))
+            paragraphs.append(
+                env._(
+                    "Print the letter (Actions > Letters to Print > Print Letters, or Print > Collection Letter on the "
+                    "case) and post it to %(address)s.",
+                    address=document.addressee.display_name,
+                )
+            )
         items = Markup("<br/>").join(document.lines_text())
-        return Markup("").join(Markup("<p>%s</p>") % p for p in paragraphs) + (Markup("<p>%s</p>") % items if items else "")
+        return Markup("").join(Markup("<p>%s</p>") % p for p in paragraphs) + (
+            Markup("<p>%s</p>") % items if items else ""
+        )
 
     # ------------------------------------------------------------
     # DOCUMENTS

@@ -23,25 +23,36 @@ class CollectionAssignmentRule(models.Model):
     active = fields.Boolean(default=True)
     company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company, index=True)
     risk_category_ids = fields.Many2many(
-        "collection.risk.category", string="Risk Categories", check_company=True,
+        "collection.risk.category",
+        string="Risk Categories",
+        check_company=True,
         help="The rule applies to the cases of these risk categories only; empty: to every case.",
     )
     method = fields.Selection(
-        ASSIGNMENT_METHODS, string="Assign To", required=True, default="salesperson",
+        ASSIGNMENT_METHODS,
+        string="Assign To",
+        required=True,
+        default="salesperson",
         help="Customer's salesperson: the salesperson of the customer's company. A fixed collector: always the "
         "same person. Team members in turn: the member who was given a case least recently. Least loaded team "
         "member: the member with the fewest open cases.",
     )
     user_id = fields.Many2one(
-        "res.users", string="Fixed Collector", domain=[("share", "=", False)],
+        "res.users",
+        string="Fixed Collector",
+        domain=[("share", "=", False)],
         help="The collector of the cases of this rule.",
     )
     team_id = fields.Many2one(
-        "collection.team", string="Collection Team", check_company=True,
+        "collection.team",
+        string="Collection Team",
+        check_company=True,
         help="The collectors who share the cases of this rule.",
     )
     last_assigned_user_id = fields.Many2one(
-        "res.users", string="Last Assigned Collector", readonly=True,
+        "res.users",
+        string="Last Assigned Collector",
+        readonly=True,
         help="In turn: the next case goes to the team member after this one.",
     )
 
@@ -123,15 +134,22 @@ class CollectionAssignmentRule(models.Model):
     @api.model
     def _open_case_counts(self, users):
         """Open cases of each user: active, in a stage that is neither folded nor closed (in any company)."""
-        groups = self.env["collection.case"].sudo()._read_group(
-            [
-                ("user_id", "in", users.ids),
-                ("active", "=", True),
-                "|", ("stage_id", "=", False),
-                "&", ("stage_id.fold", "=", False), ("stage_id.role", "!=", "closed"),
-            ],
-            ["user_id"],
-            ["__count"],
+        groups = (
+            self.env["collection.case"]
+            .sudo()
+            ._read_group(
+                [
+                    ("user_id", "in", users.ids),
+                    ("active", "=", True),
+                    "|",
+                    ("stage_id", "=", False),
+                    "&",
+                    ("stage_id.fold", "=", False),
+                    ("stage_id.role", "!=", "closed"),
+                ],
+                ["user_id"],
+                ["__count"],
+            )
         )
         counts = dict.fromkeys(users.ids, 0)
         counts.update({user.id: count for user, count in groups})

@@ -21,7 +21,12 @@ class CollectionCase(models.Model):
     )
     user_id = fields.Many2one("res.users", string="Collector", tracking=True)
     team_id = fields.Many2one(
-        "collection.team", string="Team", compute="_compute_team_id", store=True, readonly=False, tracking=True,
+        "collection.team",
+        string="Team",
+        compute="_compute_team_id",
+        store=True,
+        readonly=False,
+        tracking=True,
         help="The collector's team (set by the collector; can be changed).",
     )
     risk_score = fields.Float(digits=(5, 2), readonly=True)
@@ -30,25 +35,29 @@ class CollectionCase(models.Model):
     risk_explanation = fields.Text(string="Risk Explanation (English)", readonly=True)
     risk_factors = fields.Json(readonly=True, help="What raised the risk score: factor, value and points.")
     risk_explanation_display = fields.Text(
-        string="Risk Explanation", compute="_compute_risk_explanation_display",
+        string="Risk Explanation",
+        compute="_compute_risk_explanation_display",
         help="What raised the customer's risk score, biggest first.",
     )
     level_id = fields.Many2one("collection.level", string="Level Reached", readonly=True, tracking=True)
     strategy_id = fields.Many2one("collection.strategy", readonly=True)
     variant = fields.Char(readonly=True)
     variant_name = fields.Char(
-        string="A/B Variant", compute="_compute_variant_name",
+        string="A/B Variant",
+        compute="_compute_variant_name",
         help="The variant of the strategy this customer follows (the strategy itself when it has no variants).",
     )
     open_amount = fields.Monetary(
         string="Balance", readonly=True, help="Everything open, less open credit notes and unapplied payments."
     )
     overdue_amount = fields.Monetary(
-        string="Overdue", readonly=True,
+        string="Overdue",
+        readonly=True,
         help="Instalments past their due date, not disputed and not under a promise or payment plan.",
     )
     amount_due = fields.Monetary(
-        string="To Collect", readonly=True,
+        string="To Collect",
+        readonly=True,
         help="What reminders ask for: the overdue amount, less the credits when they are deducted.",
     )
     disputed_amount = fields.Monetary(string="Disputed", readonly=True, help="Under review: never asked for.")
@@ -94,7 +103,8 @@ class CollectionCase(models.Model):
     def _compute_risk_explanation_display(self):
         for case in self:
             case.risk_explanation_display = (
-                collection_phrases.render_factors(case.env, case.risk_factors) if case.risk_factors is not None
+                collection_phrases.render_factors(case.env, case.risk_factors)
+                if case.risk_factors is not None
                 else case.risk_explanation
             )
 
@@ -114,8 +124,11 @@ class CollectionCase(models.Model):
     def _compute_team_id(self):
         teams = self.env["collection.team"].search([])
         for case in self:
-            member_of = teams.filtered(lambda t, case=case: case.user_id and t.company_id == case.company_id
-                                       and (case.user_id in t.member_ids or case.user_id == t.leader_id))
+            member_of = teams.filtered(
+                lambda t, case=case: case.user_id
+                and t.company_id == case.company_id
+                and (case.user_id in t.member_ids or case.user_id == t.leader_id)
+            )
             case.team_id = member_of[:1]
 
     def _compute_next_action_id(self):
@@ -126,7 +139,9 @@ class CollectionCase(models.Model):
     @api.depends("partner_id", "company_id")
     def _compute_open_line_ids(self):
         for case in self:
-            case.open_line_ids = self.env["account.move.line"].search(case._open_items_domain(), order="date_maturity, id")
+            case.open_line_ids = self.env["account.move.line"].search(
+                case._open_items_domain(), order="date_maturity, id"
+            )
 
     @api.model
     def _read_group_stage_ids(self, stages, domain):

@@ -1,4 +1,5 @@
 from odoo import fields, models
+
 from odoo.addons.base.models.res_partner import _tz_get
 
 
@@ -11,10 +12,15 @@ class CollectionContactCountry(models.Model):
 
     country_id = fields.Many2one("res.country", required=True)
     tz = fields.Selection(_tz_get, string="Timezone", help="Empty: the customer's or the company's timezone.")
-    hours = fields.Char(string="Contact Hours", required=True, default="09:00-13:00,15:00-18:00",
-                        help="Local hours, e.g. 09:00-13:00,15:00-18:00")
-    weekdays = fields.Char(string="Contact Weekdays", required=True, default="1,2,3,4,5",
-                           help="ISO weekdays, 1 = Monday")
+    hours = fields.Char(
+        string="Contact Hours",
+        required=True,
+        default="09:00-13:00,15:00-18:00",
+        help="Local hours, e.g. 09:00-13:00,15:00-18:00",
+    )
+    weekdays = fields.Char(
+        string="Contact Weekdays", required=True, default="1,2,3,4,5", help="ISO weekdays, 1 = Monday"
+    )
     company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company)
 
     _sql_constraints = [

@@ -1,10 +1,16 @@
-from odoo import fields, models
-
 from collections_engine.types import CHANNELS as ENGINE_CHANNELS
+
+from odoo import fields, models
 
 # The engine's channels, in the order a level offers them (cheapest first), with their labels.
 CHANNELS = ("email", "sms", "whatsapp", "call", "letter")
-CHANNEL_SELECTION = [("email", "Email"), ("sms", "SMS"), ("whatsapp", "WhatsApp"), ("call", "Call"), ("letter", "Letter")]
+CHANNEL_SELECTION = [
+    ("email", "Email"),
+    ("sms", "SMS"),
+    ("whatsapp", "WhatsApp"),
+    ("call", "Call"),
+    ("letter", "Letter"),
+]
 assert set(CHANNELS) == set(ENGINE_CHANNELS) == {key for key, _label in CHANNEL_SELECTION}
 
 
@@ -33,11 +39,15 @@ class CollectionLevel(models.Model):
         required=True,
     )
     mail_template_id = fields.Many2one(
-        "mail.template", string="Email Template", domain=[("model", "=", "collection.case")],
+        "mail.template",
+        string="Email Template",
+        domain=[("model", "=", "collection.case")],
         help="Leave empty to send the built-in reminder of the level's tone, in the customer's language.",
     )
     sms_template_id = fields.Many2one(
-        "sms.template", string="SMS Template", domain=[("model", "=", "collection.case")],
+        "sms.template",
+        string="SMS Template",
+        domain=[("model", "=", "collection.case")],
         help="Leave empty to send the built-in text message.",
     )
     stage_id = fields.Many2one("collection.stage", string="Move Case to Stage")

@@ -11,7 +11,9 @@ class CollectionMinimum(models.Model):
 
     company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company)
     currency_id = fields.Many2one(
-        "res.currency", required=True, default=lambda self: self.env.company.currency_id,
+        "res.currency",
+        required=True,
+        default=lambda self: self.env.company.currency_id,
         help="Amounts of the company's own currency decide whether a reminder is planned.",
     )
     reminder_amount = fields.Monetary(

@@ -20,7 +20,9 @@ TEMPLATES = {
     "channel_all_of_level": (_lt("all channels of the level"), None, None),
     "channel_first_of_level": (_lt("first channel of the level"), None, None),
     "channel_no_response": (
-        _lt("no response on {channel} for {days} day"), _lt("no response on {channel} for {days} days"), "days"
+        _lt("no response on {channel} for {days} day"),
+        _lt("no response on {channel} for {days} days"),
+        "days",
     ),
     "channel_preferred": (_lt("customer's preferred channel"), None, None),
     "channel_best_response": (_lt("best response rate ({rate:.0%})"), None, None),
@@ -108,5 +110,6 @@ def render_factors(env, factors):
     """A risk explanation from its factors stored as ``[[factor, value, points], ...]``."""
     if not factors:
         return render(env, "risk_none", {})
-    return ", ".join(f"{render(env, f'risk_{factor}', {'value': value})} (+{points:.0f})"
-                     for factor, value, points in factors)
+    return ", ".join(
+        f"{render(env, f'risk_{factor}', {'value': value})} (+{points:.0f})" for factor, value, points in factors
+    )

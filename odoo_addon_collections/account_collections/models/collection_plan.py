@@ -1,10 +1,10 @@
 from decimal import Decimal
 
-from odoo import api, fields, models
-from odoo.exceptions import UserError
-
 from collections_engine.plans import make_plan, validate_plan
 from collections_engine.types import Installment, PaymentPlan
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
 
 FREQUENCIES = [("weekly", "Weekly"), ("biweekly", "Every two weeks"), ("monthly", "Monthly")]
 
@@ -66,9 +66,16 @@ class CollectionPlan(models.Model):
         precision = Decimal(1).scaleb(-self.currency_id.decimal_places)
         try:
             engine_plan = make_plan(
-                str(self.id), str(self.partner_id.id), self.created_on, currency,
-                Decimal(str(self.total)).quantize(precision), self.installments, self.frequency, self.first_due,
-                Decimal(str(self.down_payment or 0)).quantize(precision), self.grace_days,
+                str(self.id),
+                str(self.partner_id.id),
+                self.created_on,
+                currency,
+                Decimal(str(self.total)).quantize(precision),
+                self.installments,
+                self.frequency,
+                self.first_due,
+                Decimal(str(self.down_payment or 0)).quantize(precision),
+                self.grace_days,
             )
         except ValueError as err:
             raise UserError(str(err)) from err

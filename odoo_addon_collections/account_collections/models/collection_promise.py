@@ -44,9 +44,11 @@ class CollectionPromise(models.Model):
         for promise in self:
             horizon = self.env["collection.run"]._policy(promise.company_id).promises.max_days_ahead
             if (promise.promised_date - promise.created_on).days > horizon:
-                raise ValidationError(self.env._(
-                    "A promise to pay can be at most %(days)s days ahead (promises.max_days_ahead).", days=horizon
-                ))
+                raise ValidationError(
+                    self.env._(
+                        "A promise to pay can be at most %(days)s days ahead (promises.max_days_ahead).", days=horizon
+                    )
+                )
             if promise.promised_date < promise.created_on:
                 raise ValidationError(self.env._("The promised date cannot be before the day of the promise."))
 

@@ -6,9 +6,6 @@ import threading
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
-from odoo import _, api, models
-from odoo.exceptions import AccessError, UserError
-
 from collections_engine import (
     Allocation,
     ContactEvent,
@@ -26,6 +23,9 @@ from collections_engine.errors import EngineError, PolicyError
 from collections_engine.policy import DEFAULT_RISK_WEIGHTS
 from collections_engine.statement import build_statement
 from collections_engine.types import CHANNELS, ContactWindow
+
+from odoo import _, api, models
+from odoo.exceptions import AccessError, UserError
 
 from .collection_statement import OPEN_RECEIVABLE_LINES, THANK_YOU, case_amounts, receivable_item
 from .collection_strategy import CONTROL_VARIANT
@@ -64,9 +64,7 @@ class CollectionRun(models.AbstractModel):
             "schema_version": 1,
             "name": company.name,
             "revision": 1,
-            "stages": [
-                {"key": s.key, "name": s.name, "sequence": s.sequence, "closed": s.fold} for s in stages
-            ],
+            "stages": [{"key": s.key, "name": s.name, "sequence": s.sequence, "closed": s.fold} for s in stages],
             "stage_rules": roles,
             "risk": {
                 "weights": {factor: company[f"collection_risk_{factor}"] for factor in DEFAULT_RISK_WEIGHTS},
@@ -105,7 +103,10 @@ class CollectionRun(models.AbstractModel):
             "channels": {channel: {"cost": str(company[f"collection_cost_{channel}"])} for channel in CHANNELS},
             "statement": {"credits": company.collection_credits_mode or "net"},
             "minimums": {
-                minimum.currency_id.name: {"reminder": str(minimum.reminder_amount), "letter": str(minimum.letter_amount)}
+                minimum.currency_id.name: {
+                    "reminder": str(minimum.reminder_amount),
+                    "letter": str(minimum.letter_amount),
+                }
                 for minimum in self.env["collection.minimum"].search([("company_id", "=", company.id)])
             },
         }
@@ -122,10 +123,21 @@ class CollectionRun(models.AbstractModel):
         if variants:
             document["experiment_key"] = strategy.experiment_key or strategy.key
             document["variants"] = [
-                {"key": CONTROL_VARIANT, "name": strategy.name, "weight": strategy.variant_weight,
-                 "levels": document["levels"]},
-                *({"key": v.key, "name": v.name, "weight": v.variant_weight,
-                   "levels": self._levels_document(v.level_ids)} for v in variants),
+                {
+                    "key": CONTROL_VARIANT,
+                    "name": strategy.name,
+                    "weight": strategy.variant_weight,
+                    "levels": document["levels"],
+                },
+                *(
+                    {
+                        "key": v.key,
+                        "name": v.name,
+                        "weight": v.variant_weight,
+                        "levels": self._levels_document(v.level_ids),
+                    }
+                    for v in variants
+                ),
             ]
         return document
 
@@ -153,7 +165,9 @@ class CollectionRun(models.AbstractModel):
         try:
             return policy_from_dict(self._policy_document(company))
         except PolicyError as err:
-            raise UserError(_("The collections configuration is not valid:\n%(problems)s", problems="\n".join(err.problems))) from err
+            raise UserError(
+                _("The collections configuration is not valid:\n%(problems)s", problems="\n".join(err.problems))
+            ) from err
 
     @api.model
     def get_policy_json(self):
@@ -224,8 +238,18 @@ class CollectionRun(models.AbstractModel):
         )
         currency = company.currency_id.name
         return [
-            receivable_item(line_id, partner_id, name, currency, balance, residual, issued, due, blocked,
-                            settled_on=settled if not residual else None)
+            receivable_item(
+                line_id,
+                partner_id,
+                name,
+                currency,
+                balance,
+                residual,
+                issued,
+                due,
+                blocked,
+                settled_on=settled if not residual else None,
+            )
             for line_id, partner_id, name, balance, residual, issued, due, blocked, settled in self.env.cr.fetchall()
         ]
 
@@ -290,11 +314,24 @@ class CollectionRun(models.AbstractModel):
     def _read_customers(self, partner_ids):
         partners = self.env["res.partner"].browse(partner_ids).with_context(prefetch_fields=False)
         fields_to_read = [
-            "name", "country_id", "tz", "email", "phone", "mobile", "lang", "user_id",
-            "collection_preferred_channel", "collection_do_not_dun", "collection_paused_until",
-            "collection_hours", "collection_weekdays",
-            "collection_opt_out_email", "collection_opt_out_sms", "collection_opt_out_whatsapp",
-            "collection_opt_out_call", "collection_opt_out_letter",
+            "name",
+            "country_id",
+            "tz",
+            "email",
+            "phone",
+            "mobile",
+            "lang",
+            "user_id",
+            "collection_preferred_channel",
+            "collection_do_not_dun",
+            "collection_paused_until",
+            "collection_hours",
+            "collection_weekdays",
+            "collection_opt_out_email",
+            "collection_opt_out_sms",
+            "collection_opt_out_whatsapp",
+            "collection_opt_out_call",
+            "collection_opt_out_letter",
         ]
         countries = {}
         customers = []
@@ -334,8 +371,19 @@ class CollectionRun(models.AbstractModel):
     def _read_history(self, company, partner_ids):
         actions = self.env["collection.action"].search_read(
             [("company_id", "=", company.id), ("partner_id", "in", partner_ids), ("state", "!=", "cancelled")],
-            ["key", "partner_id", "not_before", "channel", "level_key", "strategy_key", "variant", "move_line_ids",
-             "outcome", "cost", "planned_at"],
+            [
+                "key",
+                "partner_id",
+                "not_before",
+                "channel",
+                "level_key",
+                "strategy_key",
+                "variant",
+                "move_line_ids",
+                "outcome",
+                "cost",
+                "planned_at",
+            ],
         )
         return History(
             events=tuple(
@@ -369,6 +417,16 @@ class CollectionRun(models.AbstractModel):
         self.env.ref("account_collections.ir_cron_collection_send_due")._trigger()
 
     @api.model
+    def _may_commit(self):
+        """Whether a run may commit its finished batches: not in tests, nor while modules load (demo data).
+
+        A run commits batch by batch so that a long one stopped midway (a cron's time limit, a
+        restart) keeps what it did; inside a test or a module installation the transaction is
+        not the run's to end.
+        """
+        return not getattr(threading.current_thread(), "testing", False) and self.env.registry.ready
+
+    @api.model
     def _run_company(self, company, partners=None, as_of=None, batch_size=200, send=True):
         """Plan every customer of a company (or the given ones) in batches, then send what is due.
 
@@ -386,8 +444,9 @@ class CollectionRun(models.AbstractModel):
             self._run_batch(company, policy, batch, as_of, date.fromordinal(since))
             done += len(batch)
             self.env["ir.cron"]._notify_progress(done=done, remaining=len(partner_ids) - done)
-            if not getattr(threading.current_thread(), "testing", False):
-                self.env.cr.commit()  # a stopped run keeps its finished batches; the rest is redone next time
+            if self._may_commit():
+                # a stopped run keeps its finished batches; the rest is redone next time
+                self.env.cr.commit()  # pylint: disable=invalid-commit
         if send:
             self._execute_due_actions(company, as_of)
         return done
@@ -400,9 +459,12 @@ class CollectionRun(models.AbstractModel):
             items=tuple(self._read_items(company, partner_ids, since)),
             payments=tuple(self._read_payments(company, partner_ids, since)),
             promises=tuple(self._read_promises(company, partner_ids)),
-            plans=tuple(plan._engine_plan() for plan in self.env["collection.plan"].search(
-                [("company_id", "=", company.id), ("partner_id", "in", partner_ids)]
-            )),
+            plans=tuple(
+                plan._engine_plan()
+                for plan in self.env["collection.plan"].search(
+                    [("company_id", "=", company.id), ("partner_id", "in", partner_ids)]
+                )
+            ),
         )
         try:
             decisions = plan(portfolio, policy, self._read_history(company, partner_ids), as_of)
@@ -413,8 +475,13 @@ class CollectionRun(models.AbstractModel):
             items.setdefault(item.customer_id, []).append(item)
         today = local_today(policy, as_of)
         statements = {
-            d.customer_id: build_statement(d.customer_id, items.get(d.customer_id, ()), today,
-                                           arranged_item_ids=d.paused_item_ids, credits_mode=policy.statement.credits)
+            d.customer_id: build_statement(
+                d.customer_id,
+                items.get(d.customer_id, ()),
+                today,
+                arranged_item_ids=d.paused_item_ids,
+                credits_mode=policy.statement.credits,
+            )
             for d in decisions.customers
         }
         self._write_decisions(company, decisions, as_of, statements)
@@ -432,7 +499,10 @@ class CollectionRun(models.AbstractModel):
         strategies = {s.key: s for s in self.env["collection.strategy"].search(company_domain)}
         partner_ids = [int(d.customer_id) for d in decisions.customers]
         Case = self.env["collection.case"].with_context(active_test=False, tracking_disable=True)
-        cases = {c.partner_id.id: c for c in Case.search([("company_id", "=", company.id), ("partner_id", "in", partner_ids)])}
+        cases = {
+            c.partner_id.id: c
+            for c in Case.search([("company_id", "=", company.id), ("partner_id", "in", partner_ids)])
+        }
         naive_now = as_of.astimezone(timezone.utc).replace(tzinfo=None)
         new_cases = []
         updates = []
@@ -440,12 +510,14 @@ class CollectionRun(models.AbstractModel):
         for decision in decisions.customers:
             strategy = strategies.get(decision.strategy)
             levels = strategy._variant_levels(decision.variant) if strategy else None
-            level = levels.filtered(lambda l, key=decision.level: l.key == key)[:1] if strategy else False
+            level = levels.filtered(lambda lvl, key=decision.level: lvl.key == key)[:1] if strategy else False
             stage = stages.get(decision.stage)
             values = {
                 "stage_id": stage.id if stage else False,
                 "risk_score": decision.risk.score,
-                "risk_category_id": categories[decision.risk.category].id if decision.risk.category in categories else False,
+                "risk_category_id": categories[decision.risk.category].id
+                if decision.risk.category in categories
+                else False,
                 "risk_explanation": decision.risk.explanation(),
                 "risk_factors": [list(factor) for factor in decision.risk.factors()],
                 "level_id": level.id if level else False,
@@ -488,18 +560,20 @@ class CollectionRun(models.AbstractModel):
                 reason = self.env._("Case closed: nothing is overdue any more.")
             case._message_log(body=reason)
             if company.collection_thank_you and reminded and values["open_amount"] <= 0:
-                thanks.append({
-                    "key": f"{THANK_YOU}-{case.id}-{naive_now.date().isoformat()}",
-                    "case_id": case.id,
-                    "level_key": THANK_YOU,
-                    "channel": "email",
-                    "tone": "friendly",
-                    "amount_due": 0.0,
-                    "not_before": naive_now,
-                    "planned_at": naive_now,
-                    "cost": company.collection_cost_email,
-                    "reason": self.env._("Thank you for your payment"),
-                })
+                thanks.append(
+                    {
+                        "key": f"{THANK_YOU}-{case.id}-{naive_now.date().isoformat()}",
+                        "case_id": case.id,
+                        "level_key": THANK_YOU,
+                        "channel": "email",
+                        "tone": "friendly",
+                        "amount_due": 0.0,
+                        "not_before": naive_now,
+                        "planned_at": naive_now,
+                        "cost": company.collection_cost_email,
+                        "reason": self.env._("Thank you for your payment"),
+                    }
+                )
         if thanks:
             Action = self.env["collection.action"]
             known = set(Action.search([("key", "in", [t["key"] for t in thanks])]).mapped("key"))
@@ -509,12 +583,14 @@ class CollectionRun(models.AbstractModel):
     def _cancel_obsolete_actions(self, company, decisions, statements, cases):
         """Cancel pending actions whose items are no longer due (paid, disputed, promised, held), with why."""
         holds = {int(d.customer_id): d.hold_reason for d in decisions.customers}
-        pending = self.env["collection.action"].search([
-            ("company_id", "=", company.id),
-            ("state", "in", PENDING),
-            ("partner_id", "in", list(holds)),
-            ("level_key", "!=", THANK_YOU),
-        ])
+        pending = self.env["collection.action"].search(
+            [
+                ("company_id", "=", company.id),
+                ("state", "in", PENDING),
+                ("partner_id", "in", list(holds)),
+                ("level_key", "!=", THANK_YOU),
+            ]
+        )
         for action in pending:
             partner_id = action.case_id.partner_id.id
             statement = statements.get(str(partner_id))
@@ -550,7 +626,7 @@ class CollectionRun(models.AbstractModel):
             casts = {name: Model._fields[name].column_type[1] for name in columns}
             as_json = {name for name in columns if Model._fields[name].type == "json"}  # a list is not an ARRAY
 
-            def cell(name, value):
+            def cell(name, value, as_json=as_json):
                 if name in as_json:
                     return None if value is None else json.dumps(value)
                 return value if value is not False else None
@@ -573,14 +649,16 @@ class CollectionRun(models.AbstractModel):
         if not actions:
             return
         Action = self.env["collection.action"]
-        known = set(Action.search([("company_id", "=", company.id), ("key", "in", [a.key for a in actions])]).mapped("key"))
+        known = set(
+            Action.search([("company_id", "=", company.id), ("key", "in", [a.key for a in actions])]).mapped("key")
+        )
         values = []
         for action in actions:
             if action.key in known:
                 continue
             strategy = strategies.get(action.strategy)
             levels = strategy._variant_levels(action.variant) if strategy else None
-            level = levels.filtered(lambda l, key=action.level: l.key == key)[:1] if strategy else False
+            level = levels.filtered(lambda lvl, key=action.level: lvl.key == key)[:1] if strategy else False
             values.append(
                 {
                     "key": action.key,
@@ -607,8 +685,9 @@ class CollectionRun(models.AbstractModel):
         # would re-synchronise each invoice's lines, about 40 ms per invoice, for one column of ours)
         for level, group in self._group_by_level(created).items():
             moves = group.move_line_ids.move_id
-            self.env.cr.execute("UPDATE account_move SET collection_level_id = %s WHERE id IN %s",
-                                [level.id, tuple(moves.ids)])
+            self.env.cr.execute(
+                "UPDATE account_move SET collection_level_id = %s WHERE id IN %s", [level.id, tuple(moves.ids)]
+            )
             moves.invalidate_recordset(["collection_level_id"])
 
     @api.model
@@ -648,7 +727,7 @@ class CollectionRun(models.AbstractModel):
         Action = self.env["collection.action"]
         due = Action.search(domain, order="not_before, id", limit=limit)
         left = Action.search_count(domain) - len(due) if limit else 0  # the cron runs again while work is left
-        testing = getattr(threading.current_thread(), "testing", False)
+        commit = self._may_commit()
         letters = {}  # case id -> statement attachment, rendered once per case in a run
         due = due.with_context(collection_letters=letters, mail_notify_force_send=False)
         minimums = Action._minimums()
@@ -659,10 +738,12 @@ class CollectionRun(models.AbstractModel):
             if not self._send_batch(batch, documents, minimums, letters):
                 for action in batch:
                     self._send_batch(action, documents, minimums, letters, isolated=True)
-            self.env["ir.cron"]._notify_progress(done=min(len(due), start + batch_size),
-                                                 remaining=max(0, len(due) - start - batch_size) + left)
-            if not testing:
-                self.env.cr.commit()
+            self.env["ir.cron"]._notify_progress(
+                done=min(len(due), start + batch_size), remaining=max(0, len(due) - start - batch_size) + left
+            )
+            if commit:
+                # finished batches stay sent: a stopped cron sends nothing twice and loses nothing
+                self.env.cr.commit()  # pylint: disable=invalid-commit
         return len(due)
 
     @api.model
@@ -677,8 +758,9 @@ class CollectionRun(models.AbstractModel):
         try:
             with self.env.cr.savepoint():
                 thread_cache = {"case_ids": actions.case_id.ids}
-                batch = actions.with_context(collection_tasks=tasks, collection_thread_cache=thread_cache,
-                                             collection_action_values=action_values)
+                batch = actions.with_context(
+                    collection_tasks=tasks, collection_thread_cache=thread_cache, collection_action_values=action_values
+                )
                 for action in batch:
                     action._execute(documents[action.id], minimums, case_values)
                 self.env.flush_all()

@@ -10,11 +10,11 @@ import copy
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from odoo import api, models
-from odoo.tools.misc import format_amount, format_date
-
 from collections_engine import ReceivableItem, build_statement
 from collections_engine.engine import local_today
+
+from odoo import api, models
+from odoo.tools.misc import format_amount, format_date
 
 PRE_DUE, OVERDUE, THANK_YOU = "pre_due", "overdue", "thank_you"
 # The open receivable lines of a company (parameter ``company``), their accounts and moves.
@@ -100,17 +100,46 @@ class CollectionStatement(models.AbstractModel):
     def _items(self, rows, company_currency=None):
         """Engine items of the rows: in each line's currency, or in the company's when it is given."""
         items = []
-        for (line_id, partner_id, _move_id, name, move_type, blocked, from_payment, issued, due, currency,
-             amount_currency, residual_currency, balance, residual, reconciled) in rows:
+        for (
+            line_id,
+            partner_id,
+            _move_id,
+            name,
+            move_type,
+            blocked,
+            from_payment,
+            issued,
+            due,
+            currency,
+            amount_currency,
+            residual_currency,
+            balance,
+            residual,
+            reconciled,
+        ) in rows:
             credit = (balance if balance else amount_currency) < 0  # the ledger's sign, whatever the currency
-            kind = _KINDS.get(move_type) or ("payment" if credit and from_payment else "credit_note" if credit
-                                             else "invoice")
+            kind = _KINDS.get(move_type) or (
+                "payment" if credit and from_payment else "credit_note" if credit else "invoice"
+            )
             if company_currency:
                 amount, open_amount, currency = balance, residual, company_currency
             else:
                 amount, open_amount = amount_currency, residual_currency
-            items.append(receivable_item(line_id, partner_id, name, currency, amount, 0 if reconciled else open_amount,
-                                         issued, due, blocked, is_credit=credit, kind=kind))
+            items.append(
+                receivable_item(
+                    line_id,
+                    partner_id,
+                    name,
+                    currency,
+                    amount,
+                    0 if reconciled else open_amount,
+                    issued,
+                    due,
+                    blocked,
+                    is_credit=credit,
+                    kind=kind,
+                )
+            )
         return items
 
     @api.model
@@ -164,14 +193,14 @@ class CollectionStatement(models.AbstractModel):
         action_of = {action.case_id.id: action for action in actions or ()}
         pairs = [(case, action_of.get(case.id)) for case in cases]
         documents = self._documents(pairs, when, purpose, links)
-        return {case.id: document for (case, _action), document in zip(pairs, documents)}
+        return {case.id: document for (case, _action), document in zip(pairs, documents, strict=False)}
 
     @api.model
     def _for_actions(self, actions, when=None):
         """Return ``{action id: StatementDocument}``: each action's statement, read from the ledger now."""
         pairs = [(action.case_id, action) for action in actions]
         documents = self._documents(pairs, when, links=True)
-        return {action.id: document for (_case, action), document in zip(pairs, documents)}
+        return {action.id: document for (_case, action), document in zip(pairs, documents, strict=False)}
 
     @api.model
     def _documents(self, pairs, when=None, purpose=None, links=False):
@@ -187,13 +216,26 @@ class CollectionStatement(models.AbstractModel):
             policy = self.env["collection.run"]._policy(company)
             rows = self._read_rows(company, cases.partner_id.commercial_partner_id.ids)
             if links:
-                self._ensure_access_tokens([row[2] for partner_rows in rows.values() for row in partner_rows
-                                            if row[4] in ("out_invoice", "out_receipt")])
+                self._ensure_access_tokens(
+                    [
+                        row[2]
+                        for partner_rows in rows.values()
+                        for row in partner_rows
+                        if row[4] in ("out_invoice", "out_receipt")
+                    ]
+                )
             context[company] = (policy, self._today(company, when, policy), rows)
         # one prefetch group for every move of the documents: their fields are read in one query
-        all_moves = self.env["account.move"].browse(sorted({
-            row[2] for _policy, _today, rows in context.values() for partner_rows in rows.values() for row in partner_rows
-        }))
+        all_moves = self.env["account.move"].browse(
+            sorted(
+                {
+                    row[2]
+                    for _policy, _today, rows in context.values()
+                    for partner_rows in rows.values()
+                    for row in partner_rows
+                }
+            )
+        )
         for case, action in pairs:
             policy, today, rows = context[case.company_id]
             partner_rows = rows.get(case.partner_id.commercial_partner_id.id, [])
@@ -201,17 +243,29 @@ class CollectionStatement(models.AbstractModel):
             if arranged is None:
                 arranged = {str(row[0]) for row in partner_rows}
             reminded = {str(line_id) for line_id in action.move_line_ids.ids} if action else set()
-            build = {"arranged_item_ids": arranged, "reminded_item_ids": reminded,
-                     "credits_mode": policy.statement.credits}
+            build = {
+                "arranged_item_ids": arranged,
+                "reminded_item_ids": reminded,
+                "credits_mode": policy.statement.credits,
+            }
             customer_id = str(case.partner_id.commercial_partner_id.id)
             statement = build_statement(customer_id, self._items(partner_rows), today, **build)
             in_company = build_statement(
                 customer_id, self._items(partner_rows, case.company_id.currency_id.name), today, **build
             )
-            documents.append(StatementDocument(
-                self.env, case, statement, in_company, {str(row[0]): row[2] for row in partner_rows},
-                action=action, purpose=purpose or _purpose(action), currencies=currencies, moves=all_moves,
-            ))
+            documents.append(
+                StatementDocument(
+                    self.env,
+                    case,
+                    statement,
+                    in_company,
+                    {str(row[0]): row[2] for row in partner_rows},
+                    action=action,
+                    purpose=purpose or _purpose(action),
+                    currencies=currencies,
+                    moves=all_moves,
+                )
+            )
         return documents
 
 
@@ -230,8 +284,18 @@ class StatementDocument:
     values; they compute no amount of their own.
     """
 
-    def __init__(self, env, case, statement, company_statement, move_ids, action=None, purpose=OVERDUE,
-                 currencies=None, moves=None):
+    def __init__(
+        self,
+        env,
+        case,
+        statement,
+        company_statement,
+        move_ids,
+        action=None,
+        purpose=OVERDUE,
+        currencies=None,
+        moves=None,
+    ):
         self.case = case
         self.action = action
         self.purpose = purpose
@@ -262,8 +326,8 @@ class StatementDocument:
     def currency(self, code):
         """The res.currency record of an ISO code."""
         if code not in self._currencies:
-            self._currencies[code] = self.env["res.currency"].with_context(active_test=False).search(
-                [("name", "=", code)], limit=1
+            self._currencies[code] = (
+                self.env["res.currency"].with_context(active_test=False).search([("name", "=", code)], limit=1)
             )
         return self._currencies[code]
 
@@ -283,8 +347,7 @@ class StatementDocument:
 
     def amounts(self, attribute):
         """One amount per currency, joined: '1,200.00 EUR and 300.00 USD'."""
-        parts = [self.amount(getattr(t, attribute), t.currency) for t in self.statement.totals
-                 if getattr(t, attribute)]
+        parts = [self.amount(getattr(t, attribute), t.currency) for t in self.statement.totals if getattr(t, attribute)]
         if not parts:
             company = self.case.company_id.currency_id
             return format_amount(self.env, 0.0, company, lang_code=self.lang)
@@ -378,11 +441,22 @@ class StatementDocument:
     def summary(self):
         """Plain text for an SMS or a call task: what is asked, how many items, what is credited or disputed."""
         env = self.env
-        parts = [env._("Amount due: %(amount)s; overdue items: %(count)s, the oldest %(days)s days overdue.",
-                       amount=self.amount_due_text, count=len(self.overdue), days=self.oldest_days_overdue)]
+        parts = [
+            env._(
+                "Amount due: %(amount)s; overdue items: %(count)s, the oldest %(days)s days overdue.",
+                amount=self.amount_due_text,
+                count=len(self.overdue),
+                days=self.oldest_days_overdue,
+            )
+        ]
         if self.credits:
-            parts.append(env._("Credits: %(amount)s%(netted)s.", amount=self.amounts("credits"),
-                               netted=env._(" (deducted)") if self.credits_netted else ""))
+            parts.append(
+                env._(
+                    "Credits: %(amount)s%(netted)s.",
+                    amount=self.amounts("credits"),
+                    netted=env._(" (deducted)") if self.credits_netted else "",
+                )
+            )
         if self.disputed:
             parts.append(env._("Under review (not asked): %(amount)s.", amount=self.amounts("disputed")))
         if self.arranged:
@@ -393,8 +467,10 @@ class StatementDocument:
         """One line per item for a call task: reference, due date, days overdue, residual."""
         rows = []
         for line in self.overdue:
-            rows.append(f"{line.invoice_ref} {self.installment(line)} · {self.date(line.due_date)} · "
-                        f"{line.days_overdue} · {self.amount(line.residual, line.currency)}")
+            rows.append(
+                f"{line.invoice_ref} {self.installment(line)} · {self.date(line.due_date)} · "
+                f"{line.days_overdue} · {self.amount(line.residual, line.currency)}"
+            )
         return rows
 
 
@@ -411,4 +487,3 @@ def case_amounts(statement, company_currency):
         "credit_amount": float(totals.credits),
         "oldest_days_overdue": statement.oldest_days_overdue,
     }
-

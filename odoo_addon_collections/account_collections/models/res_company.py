@@ -1,7 +1,8 @@
-from odoo import fields, models
-from odoo.addons.base.models.res_partner import _tz_get
-
 from collections_engine.policy import DEFAULT_CHANNELS, DEFAULT_RISK_WEIGHTS
+
+from odoo import fields, models
+
+from odoo.addons.base.models.res_partner import _tz_get
 
 
 def _cost(channel):
@@ -32,7 +33,9 @@ class ResCompany(models.Model):
     collection_risk_broken_promises = fields.Float(string="Weight: Broken Promises", default=_weight("broken_promises"))
     collection_risk_broken_plans = fields.Float(string="Weight: Broken Payment Plans", default=_weight("broken_plans"))
     collection_risk_overdue_ratio = fields.Float(string="Weight: Share Overdue Now", default=_weight("overdue_ratio"))
-    collection_risk_credit_exposure = fields.Float(string="Weight: Credit Limit Used", default=_weight("credit_exposure"))
+    collection_risk_credit_exposure = fields.Float(
+        string="Weight: Credit Limit Used", default=_weight("credit_exposure")
+    )
     collection_risk_dispute_share = fields.Float(string="Weight: Disputed Share", default=_weight("dispute_share"))
     collection_credits_mode = fields.Selection(
         [("net", "Deduct them from the amount asked"), ("show", "Only list them")],

@@ -1,6 +1,6 @@
-from odoo import api, fields, models
-
 from collections_engine.types import CHANNELS
+
+from odoo import api, fields, models
 
 from .collection_level import CHANNEL_SELECTION
 
@@ -36,7 +36,8 @@ class ResPartner(models.Model):
         help="Other contacts who receive a copy of every collection email.",
     )
     collection_recipients = fields.Text(
-        string="Reminders Go To", compute="_compute_collection_recipients",
+        string="Reminders Go To",
+        compute="_compute_collection_recipients",
         help="Who receives each kind of collection message, computed from the contacts.",
     )
     collection_opt_out_email = fields.Boolean(string="No Collection Emails")
@@ -84,9 +85,12 @@ class ResPartner(models.Model):
             lines = [
                 self.env._("Email: %(to)s", to=to.email_formatted or self.env._("no email address")),
                 self.env._("SMS and WhatsApp: %(number)s", number=number or self.env._("no mobile number")),
-                self.env._("Letters: %(address)s", address=", ".join(
-                    part for part in (addressee.name, addressee.street, addressee.zip, addressee.city) if part
-                )),
+                self.env._(
+                    "Letters: %(address)s",
+                    address=", ".join(
+                        part for part in (addressee.name, addressee.street, addressee.zip, addressee.city) if part
+                    ),
+                ),
             ]
             if cc:
                 lines.insert(1, self.env._("Copy to: %(cc)s", cc=", ".join(cc.mapped("email_formatted"))))

@@ -23,7 +23,11 @@ def sections(html):
     document = lxml.html.fromstring(html)
     found, heading = {}, None
     for node in document.iter():
-        if node.tag in ("strong", "h5") and node.getparent().tag in ("p", "div", "h5") and not node.xpath("ancestor::table"):
+        if (
+            node.tag in ("strong", "h5")
+            and node.getparent().tag in ("p", "div", "h5")
+            and not node.xpath("ancestor::table")
+        ):
             heading = text(node)
         elif node.tag == "tr" and node.findall("td"):
             found.setdefault(heading, []).append([text(td) for td in node.findall("td")])
@@ -44,8 +48,9 @@ class CollectionsCase(AccountTestInvoicingCommon, SMSCase):
         cls.currency = cls.env.company.currency_id
 
     def invoice(self, amount, invoice_date, partner=None, payment_term=None, move_type="out_invoice"):
-        move = self.init_invoice(move_type, partner=partner or self.partner_a, invoice_date=invoice_date,
-                                 amounts=[amount], taxes=[])
+        move = self.init_invoice(
+            move_type, partner=partner or self.partner_a, invoice_date=invoice_date, amounts=[amount], taxes=[]
+        )
         if payment_term:
             move.invoice_payment_term_id = payment_term
         move.action_post()
@@ -54,7 +59,7 @@ class CollectionsCase(AccountTestInvoicingCommon, SMSCase):
     def pay(self, moves, amount, date):
         payment = self.init_payment(amount, post=True, date=date, partner=moves.partner_id[:1])
         lines = (moves.line_ids | payment.move_id.line_ids).filtered(
-            lambda l: l.account_id.account_type == "asset_receivable" and not l.reconciled
+            lambda line: line.account_id.account_type == "asset_receivable" and not line.reconciled
         )
         lines.reconcile()
         return payment
@@ -78,7 +83,9 @@ class CollectionsCase(AccountTestInvoicingCommon, SMSCase):
         return format_date(self.env, value, lang_code=lang)
 
     def receivable(self, move):
-        return move.line_ids.filtered(lambda l: l.account_id.account_type == "asset_receivable").sorted("date_maturity")
+        return move.line_ids.filtered(lambda line: line.account_id.account_type == "asset_receivable").sorted(
+            "date_maturity"
+        )
 
     def expected_row(self, line, lang="en_US", days=None, installment=""):
         """A statement row as the ledger says it should read: document, due date, residual (, days overdue)."""

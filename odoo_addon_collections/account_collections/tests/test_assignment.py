@@ -29,15 +29,20 @@ class TestAssignment(AccountTestInvoicingCommon):
     @classmethod
     def new_collector(cls, name, groups="account_collections.group_collection_user", **values):
         return new_test_user(
-            cls.env(su=True), login=name.lower(), name=name,
+            cls.env(su=True),
+            login=f"collections-{name.lower()}",
+            name=name,  # never a demo user's login
             groups=f"base.group_user,{groups}" if groups else "base.group_user",
-            company_id=cls.env.company.id, company_ids=[Command.set(cls.env.company.ids)], **values,
+            company_id=cls.env.company.id,
+            company_ids=[Command.set(cls.env.company.ids)],
+            **values,
         ).with_env(cls.env)
 
     def invoice(self, partner, invoice_date=OVERDUE_35_DAYS):
         with freeze_time(NOW):
-            return self.init_invoice("out_invoice", partner=partner, invoice_date=invoice_date, amounts=[1000.0],
-                                     taxes=[], post=True)
+            return self.init_invoice(
+                "out_invoice", partner=partner, invoice_date=invoice_date, amounts=[1000.0], taxes=[], post=True
+            )
 
     def run_as_odoobot(self):
         """The daily run as the cron runs it: as OdooBot, in the company."""
@@ -55,7 +60,9 @@ class TestAssignment(AccountTestInvoicingCommon):
         return customers
 
     def team(self, *members):
-        return self.env["collection.team"].create({"name": "Iberia", "member_ids": [Command.link(m.id) for m in members]})
+        return self.env["collection.team"].create(
+            {"name": "Iberia", "member_ids": [Command.link(m.id) for m in members]}
+        )
 
     # ------------------------------------------------------------
     # NEVER A SYSTEM USER
@@ -130,12 +137,24 @@ class TestAssignment(AccountTestInvoicingCommon):
         category = case.risk_category_id
         self.assertTrue(category)
         others = self.env["collection.risk.category"].search([("id", "!=", category.id)])
-        self.Rule.create([
-            {"name": "Others", "sequence": 1, "method": "user", "user_id": self.carla.id,
-             "risk_category_ids": [Command.set(others.ids)]},
-            {"name": "This category", "sequence": 2, "method": "user", "user_id": self.ana.id,
-             "risk_category_ids": [Command.set(category.ids)]},
-        ])
+        self.Rule.create(
+            [
+                {
+                    "name": "Others",
+                    "sequence": 1,
+                    "method": "user",
+                    "user_id": self.carla.id,
+                    "risk_category_ids": [Command.set(others.ids)],
+                },
+                {
+                    "name": "This category",
+                    "sequence": 2,
+                    "method": "user",
+                    "user_id": self.ana.id,
+                    "risk_category_ids": [Command.set(category.ids)],
+                },
+            ]
+        )
         case._assign_collectors()
         self.assertEqual(case.user_id, self.ana)
 
@@ -156,13 +175,15 @@ class TestAssignment(AccountTestInvoicingCommon):
         closed = self.env.ref("account_collections.stage_closed")
         owing = self.new_customers(3)  # their cases stay open through the run
         settled = self.env["res.partner"].create([{"name": "Settled"}, {"name": "Archived"}])
-        self.Case.create([
-            {"partner_id": owing[0].id, "user_id": self.ana.id},
-            {"partner_id": owing[1].id, "user_id": self.ana.id},
-            {"partner_id": owing[2].id, "user_id": self.ben.id},
-            {"partner_id": settled[0].id, "user_id": self.ben.id, "stage_id": closed.id},  # not counted
-            {"partner_id": settled[1].id, "user_id": self.ben.id, "active": False},  # not counted
-        ])
+        self.Case.create(
+            [
+                {"partner_id": owing[0].id, "user_id": self.ana.id},
+                {"partner_id": owing[1].id, "user_id": self.ana.id},
+                {"partner_id": owing[2].id, "user_id": self.ben.id},
+                {"partner_id": settled[0].id, "user_id": self.ben.id, "stage_id": closed.id},  # not counted
+                {"partner_id": settled[1].id, "user_id": self.ben.id, "active": False},  # not counted
+            ]
+        )
         customers = self.new_customers(3)
         self.run_as_odoobot()
         cases = self.Case.search([("partner_id", "in", customers.ids)], order="id")
@@ -174,18 +195,28 @@ class TestAssignment(AccountTestInvoicingCommon):
         archived.active = False
         portal = self.new_collector("Portal", groups=None, groups_id=self.env.ref("base.group_portal").ids)
         other_company = self.env["res.company"].sudo().create({"name": "Other Company"})
-        elsewhere = new_test_user(self.env(su=True), login="elsewhere", company_id=other_company.id,
-                                  company_ids=[Command.set(other_company.ids)])
+        elsewhere = new_test_user(
+            self.env(su=True),
+            login="elsewhere",
+            company_id=other_company.id,
+            company_ids=[Command.set(other_company.ids)],
+        )
         self.partner_a.user_id = self.odoobot
-        self.Rule.create([
-            {"name": "Archived", "sequence": 1, "method": "user", "user_id": archived.id},
-            {"name": "Portal", "sequence": 2, "method": "user", "user_id": portal.id},
-            {"name": "Elsewhere", "sequence": 3, "method": "user", "user_id": elsewhere.id},
-            {"name": "OdooBot sells", "sequence": 4, "method": "salesperson"},
-            {"name": "Team without valid members", "sequence": 5, "method": "team_load",
-             "team_id": self.team(archived, portal).id},
-            {"name": "Carla", "sequence": 6, "method": "user", "user_id": self.carla.id},
-        ])
+        self.Rule.create(
+            [
+                {"name": "Archived", "sequence": 1, "method": "user", "user_id": archived.id},
+                {"name": "Portal", "sequence": 2, "method": "user", "user_id": portal.id},
+                {"name": "Elsewhere", "sequence": 3, "method": "user", "user_id": elsewhere.id},
+                {"name": "OdooBot sells", "sequence": 4, "method": "salesperson"},
+                {
+                    "name": "Team without valid members",
+                    "sequence": 5,
+                    "method": "team_load",
+                    "team_id": self.team(archived, portal).id,
+                },
+                {"name": "Carla", "sequence": 6, "method": "user", "user_id": self.carla.id},
+            ]
+        )
         self.invoice(self.partner_a)
         self.run_as_odoobot()
         self.assertEqual(self.case().user_id, self.carla)
@@ -207,10 +238,12 @@ class TestAssignment(AccountTestInvoicingCommon):
         case = self.case()
         call = case.action_ids.filtered(lambda a: a.channel == "call").activity_id
         self.assertEqual(call.user_id, self.ana)
-        carlas = case.activity_schedule("mail.mail_activity_data_todo", summary="Check the VAT number",
-                                        user_id=self.carla.id)
-        orphan = case.activity_schedule("mail.mail_activity_data_todo", summary="Left by the bot",
-                                        user_id=self.odoobot.id)
+        carlas = case.activity_schedule(
+            "mail.mail_activity_data_todo", summary="Check the VAT number", user_id=self.carla.id
+        )
+        orphan = case.activity_schedule(
+            "mail.mail_activity_data_todo", summary="Left by the bot", user_id=self.odoobot.id
+        )
         case.user_id = self.ben
         self.assertEqual(call.user_id, self.ben)
         self.assertEqual(orphan.user_id, self.ben)  # no valid owner: the collector's

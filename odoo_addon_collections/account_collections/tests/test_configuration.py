@@ -1,10 +1,10 @@
 import json
 from decimal import Decimal
 
+from collections_engine import policy_from_dict
+
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import TransactionCase, tagged
-
-from collections_engine import policy_from_dict
 
 
 @tagged("post_install", "-at_install")
@@ -13,8 +13,9 @@ class TestConfiguration(TransactionCase):
         document = self.env["collection.run"]._policy_document(self.env.company)
         policy = policy_from_dict(document)
         self.assertEqual(policy.default_strategy, "standard")
-        self.assertEqual([level.key for level in policy.strategy("standard").levels],
-                         ["pre_due", "first", "second", "call", "final"])
+        self.assertEqual(
+            [level.key for level in policy.strategy("standard").levels], ["pre_due", "first", "second", "call", "final"]
+        )
         self.assertEqual(policy.stage_rules.dispute, "dispute")
 
     def test_an_invalid_configuration_names_the_field(self):
@@ -49,16 +50,22 @@ class TestConfiguration(TransactionCase):
         self.assertEqual(level.name, "Último aviso")
 
     def test_the_policy_is_readable_over_rpc_by_collections_users_only(self):
-        collector = self.env["res.users"].create({
-            "name": "Collector", "login": "collector@example.com",
-            "groups_id": [(6, 0, [self.env.ref("account_collections.group_collection_user").id])],
-        })
+        collector = self.env["res.users"].create(
+            {
+                "name": "Collector",
+                "login": "collector@example.com",
+                "groups_id": [(6, 0, [self.env.ref("account_collections.group_collection_user").id])],
+            }
+        )
         document = collector.env["collection.run"].with_user(collector).get_policy_json()
         self.assertEqual(policy_from_dict(json.loads(document)).default_strategy, "standard")
-        clerk = self.env["res.users"].create({
-            "name": "Clerk", "login": "clerk@example.com",
-            "groups_id": [(6, 0, [self.env.ref("base.group_user").id])],
-        })
+        clerk = self.env["res.users"].create(
+            {
+                "name": "Clerk",
+                "login": "clerk@example.com",
+                "groups_id": [(6, 0, [self.env.ref("base.group_user").id])],
+            }
+        )
         with self.assertRaises(AccessError):
             self.env["collection.run"].with_user(clerk).get_policy_json()
 
@@ -73,13 +80,18 @@ class TestConfiguration(TransactionCase):
 
     def test_ab_variants_of_a_strategy_go_into_the_policy(self):
         standard = self.env.ref("account_collections.strategy_standard")
-        early_call = self.env["collection.strategy"].create({
-            "name": "Early call", "key": "early_call", "parent_id": standard.id, "variant_weight": 30,
-            "level_ids": [
-                (0, 0, {"name": "First reminder", "key": "first", "delay_days": 3}),
-                (0, 0, {"name": "Call", "key": "call", "delay_days": 7, "use_email": False, "use_call": True}),
-            ],
-        })
+        early_call = self.env["collection.strategy"].create(
+            {
+                "name": "Early call",
+                "key": "early_call",
+                "parent_id": standard.id,
+                "variant_weight": 30,
+                "level_ids": [
+                    (0, 0, {"name": "First reminder", "key": "first", "delay_days": 3}),
+                    (0, 0, {"name": "Call", "key": "call", "delay_days": 7, "use_email": False, "use_call": True}),
+                ],
+            }
+        )
         standard.write({"variant_weight": 70, "experiment_key": "2026-q4"})
         policy = self.env["collection.run"]._policy(self.env.company)
         self.assertEqual([s.key for s in policy.strategies], ["standard"])  # a variant is no strategy of its own
@@ -93,37 +105,69 @@ class TestConfiguration(TransactionCase):
             early_call.key = "control"
 
     def test_contact_rules_per_country_go_into_the_policy(self):
-        self.env["collection.contact.country"].create({
-            "country_id": self.env.ref("base.mx").id, "tz": "America/Mexico_City", "hours": "10:00-14:00",
-            "weekdays": "1,2,3,4,5,6",
-        })
+        self.env["collection.contact.country"].create(
+            {
+                "country_id": self.env.ref("base.mx").id,
+                "tz": "America/Mexico_City",
+                "hours": "10:00-14:00",
+                "weekdays": "1,2,3,4,5,6",
+            }
+        )
         policy = self.env["collection.run"]._policy(self.env.company)
         rule = policy.contact.countries["MX"]
-        self.assertEqual((rule.timezone, rule.window.hours, rule.window.weekdays),
-                         ("America/Mexico_City", (("10:00", "14:00"),), (1, 2, 3, 4, 5, 6)))
+        self.assertEqual(
+            (rule.timezone, rule.window.hours, rule.window.weekdays),
+            ("America/Mexico_City", (("10:00", "14:00"),), (1, 2, 3, 4, 5, 6)),
+        )
 
     def test_a_case_takes_its_collectors_team(self):
-        collector = self.env["res.users"].create({
-            "name": "Ana", "login": "ana@example.com",
-            "groups_id": [(6, 0, [self.env.ref("account_collections.group_collection_user").id])],
-        })
+        collector = self.env["res.users"].create(
+            {
+                "name": "Ana",
+                "login": "ana@example.com",
+                "groups_id": [(6, 0, [self.env.ref("account_collections.group_collection_user").id])],
+            }
+        )
         team = self.env["collection.team"].create({"name": "Iberia", "member_ids": [(6, 0, collector.ids)]})
-        case = self.env["collection.case"].create({"partner_id": self.env["res.partner"].create({"name": "X"}).id,
-                                                  "user_id": collector.id})
+        case = self.env["collection.case"].create(
+            {"partner_id": self.env["res.partner"].create({"name": "X"}).id, "user_id": collector.id}
+        )
         self.assertEqual(case.team_id, team)
 
     def test_export_policy_is_in_the_menu_of_managers_only(self):
         menu = self.env.ref("account_collections.menu_collection_export_policy")
-        manager = self.env["res.users"].create({
-            "name": "Manager", "login": "collections-manager-menu",
-            "groups_id": [(6, 0, [self.env.ref("account_collections.group_collection_manager").id,
-                                  self.env.ref("account.group_account_invoice").id])],
-        })
-        user = self.env["res.users"].create({
-            "name": "Collector", "login": "collections-user-menu",
-            "groups_id": [(6, 0, [self.env.ref("account_collections.group_collection_user").id,
-                                  self.env.ref("account.group_account_invoice").id])],
-        })
+        manager = self.env["res.users"].create(
+            {
+                "name": "Manager",
+                "login": "collections-manager-menu",
+                "groups_id": [
+                    (
+                        6,
+                        0,
+                        [
+                            self.env.ref("account_collections.group_collection_manager").id,
+                            self.env.ref("account.group_account_invoice").id,
+                        ],
+                    )
+                ],
+            }
+        )
+        user = self.env["res.users"].create(
+            {
+                "name": "Collector",
+                "login": "collections-user-menu",
+                "groups_id": [
+                    (
+                        6,
+                        0,
+                        [
+                            self.env.ref("account_collections.group_collection_user").id,
+                            self.env.ref("account.group_account_invoice").id,
+                        ],
+                    )
+                ],
+            }
+        )
         self.assertIn(menu.id, self.env["ir.ui.menu"].with_user(manager)._visible_menu_ids())
         self.assertNotIn(menu.id, self.env["ir.ui.menu"].with_user(user)._visible_menu_ids())
 
@@ -148,14 +192,20 @@ class TestConfiguration(TransactionCase):
 
         for view_type in ("list", "form", "kanban"):
             arch = etree.fromstring(self.env["collection.case"].get_view(view_type=view_type)["arch"])
-            (risk,) = [f for f in arch.iter("field") if f.get("name") == "risk_category_id"]
+            (risk,) = (f for f in arch.iter("field") if f.get("name") == "risk_category_id")
             self.assertEqual(risk.get("widget"), "badge", view_type)
             self.assertIn("risk_color", risk.get("decoration-danger"), view_type)
 
     def test_every_list_says_what_it_is_for_when_it_is_empty(self):
-        for xmlid in ("action_collection_worklist", "action_collection_action", "action_collection_case",
-                      "action_collection_contact_country", "action_collection_team",
-                      "action_collection_assignment_rule", "action_collection_minimum"):
+        for xmlid in (
+            "action_collection_worklist",
+            "action_collection_action",
+            "action_collection_case",
+            "action_collection_contact_country",
+            "action_collection_team",
+            "action_collection_assignment_rule",
+            "action_collection_minimum",
+        ):
             action = self.env.ref(f"account_collections.{xmlid}")
             self.assertIn("o_view_nocontent_smiling_face", action.help or "", xmlid)
         spanish = self.env.ref("account_collections.action_collection_worklist").with_context(lang="es_ES")

@@ -25,14 +25,16 @@ class TestDailyRun(CollectionsCase):
         (call,) = case.action_ids
         self.assertEqual((call.channel, call.level_key, call.state), ("call", "call", "to_do"))
         self.assertEqual(call.move_line_ids.move_id, move | recent)  # one occasion, at the highest level due
-        self.assertTrue(case.activity_ids.filtered(lambda a: a.activity_type_id == self.env.ref("mail.mail_activity_data_call")))
+        self.assertTrue(
+            case.activity_ids.filtered(lambda a: a.activity_type_id == self.env.ref("mail.mail_activity_data_call"))
+        )
         self.assertEqual(move.collection_level_id.key, "call")
         self.assertEqual(self.partner_a.collection_risk_score, case.risk_score)
 
     @freeze_time(NOW)
     def test_instalments_are_dunned_one_by_one(self):
         move = self.invoice(1000.0, "2026-10-10", payment_term=self.pay_terms_b)
-        first, second = move.line_ids.filtered(lambda l: l.display_type == "payment_term").sorted("date_maturity")
+        first, second = move.line_ids.filtered(lambda line: line.display_type == "payment_term").sorted("date_maturity")
         self.assertEqual(first.date_maturity, fields.Date.to_date("2026-10-10"))
         self.assertGreater(second.date_maturity, fields.Date.to_date("2026-11-24"))
         self.run_collections()
@@ -46,8 +48,6 @@ class TestDailyRun(CollectionsCase):
 
     @freeze_time(NOW)
     def test_an_action_carried_out_cannot_be_deleted_one_not_yet_done_can(self):
-        from odoo.exceptions import UserError
-
         self.invoice(800.0, "2026-11-15")
         self.run_collections()
         (sent,) = self.case().action_ids
@@ -83,7 +83,7 @@ class TestDailyRun(CollectionsCase):
         move = self.invoice(1000.0, "2026-11-15")
         payment = self.init_payment(400.0, post=True, date="2026-11-20")
         (move.line_ids | payment.move_id.line_ids).filtered(
-            lambda l: l.account_id.account_type == "asset_receivable"
+            lambda line: line.account_id.account_type == "asset_receivable"
         ).reconcile()
         self.run_collections()
         self.assertEqual(self.case().overdue_amount, 600.0)
@@ -150,8 +150,9 @@ class TestDailyRun(CollectionsCase):
     @freeze_time(NOW)
     def test_credit_note_covering_the_overdue_amount_holds_the_case(self):
         self.invoice(300.0, "2026-11-10")
-        refund = self.init_invoice("out_refund", partner=self.partner_a, invoice_date="2026-11-12", amounts=[500.0],
-                                   taxes=[])
+        refund = self.init_invoice(
+            "out_refund", partner=self.partner_a, invoice_date="2026-11-12", amounts=[500.0], taxes=[]
+        )
         refund.action_post()
         self.run_collections()
         case = self.case()
@@ -163,8 +164,14 @@ class TestDailyRun(CollectionsCase):
     def test_foreign_currency_invoice_is_dunned_in_company_currency(self):
         foreign = self.setup_other_currency("EUR", rates=[("2026-01-01", 2.0)])
         self.assertNotEqual(foreign, self.env.company.currency_id)
-        move = self.init_invoice("out_invoice", partner=self.partner_a, invoice_date="2026-11-15", amounts=[1000.0],
-                                 taxes=[], currency=foreign)
+        move = self.init_invoice(
+            "out_invoice",
+            partner=self.partner_a,
+            invoice_date="2026-11-15",
+            amounts=[1000.0],
+            taxes=[],
+            currency=foreign,
+        )
         move.action_post()
         self.run_collections()
         case = self.case()
@@ -197,12 +204,14 @@ class TestDailyRun(CollectionsCase):
 
     @freeze_time(NOW)
     def test_pre_due_reminder_before_the_due_date(self):
-        move = self.init_invoice("out_invoice", partner=self.partner_a, invoice_date="2026-11-20", amounts=[400.0],
-                                 taxes=[])
+        move = self.init_invoice(
+            "out_invoice", partner=self.partner_a, invoice_date="2026-11-20", amounts=[400.0], taxes=[]
+        )
         move.write({"invoice_payment_term_id": False, "invoice_date_due": "2026-11-26"})
         move.action_post()
-        self.assertEqual(move.line_ids.filtered("date_maturity").mapped("date_maturity")[0],
-                         fields.Date.to_date("2026-11-26"))
+        self.assertEqual(
+            move.line_ids.filtered("date_maturity").mapped("date_maturity")[0], fields.Date.to_date("2026-11-26")
+        )
         self.run_collections()
         case = self.case()
         self.assertEqual(case.stage_id, self.env.ref("account_collections.stage_upcoming"))
@@ -310,7 +319,7 @@ class TestDailyRun(CollectionsCase):
         with freeze_time("2026-11-28 10:00:00"):
             payment = self.init_payment(1000.0, post=True, date="2026-11-28")
             (move.line_ids | payment.move_id.line_ids).filtered(
-                lambda l: l.account_id.account_type == "asset_receivable"
+                lambda line: line.account_id.account_type == "asset_receivable"
             ).reconcile()
             self.run_collections()
         self.assertEqual((case.promise_ids.status, case.promise_ids.paid_amount), ("kept", 1000.0))
@@ -322,15 +331,22 @@ class TestDailyRun(CollectionsCase):
         self.run_collections()
         case = self.case()
         plan = self.env["collection.plan"].create(
-            {"case_id": case.id, "total": 1200.0, "down_payment": 300.0, "installments": 3, "frequency": "monthly",
-             "first_due": "2026-12-01", "grace_days": 2}
+            {
+                "case_id": case.id,
+                "total": 1200.0,
+                "down_payment": 300.0,
+                "installments": 3,
+                "frequency": "monthly",
+                "first_due": "2026-12-01",
+                "grace_days": 2,
+            }
         )
         self.assertEqual(plan.installment_ids.mapped("amount"), [300.0, 300.0, 300.0, 300.0])
         self.assertEqual(plan.installment_ids.mapped("sequence"), [0, 1, 2, 3])
         with freeze_time("2026-11-25 10:00:00"):
             payment = self.init_payment(300.0, post=True, date="2026-11-25")
             (move.line_ids | payment.move_id.line_ids).filtered(
-                lambda l: l.account_id.account_type == "asset_receivable"
+                lambda line: line.account_id.account_type == "asset_receivable"
             ).reconcile()
             self.run_collections()
         self.assertEqual((plan.status, plan.paid_amount), ("good_standing", 300.0))
@@ -353,8 +369,13 @@ class TestDailyRun(CollectionsCase):
         case = self.case()
         with self.assertRaisesRegex(UserError, "installments: 24 exceeds the maximum"):
             self.env["collection.plan"].create(
-                {"case_id": case.id, "total": 1200.0, "installments": 24, "frequency": "monthly",
-                 "first_due": "2026-12-01"}
+                {
+                    "case_id": case.id,
+                    "total": 1200.0,
+                    "installments": 24,
+                    "frequency": "monthly",
+                    "first_due": "2026-12-01",
+                }
             )
 
     @freeze_time(NOW)
@@ -367,7 +388,8 @@ class TestDailyRun(CollectionsCase):
 
         def execute(action, *args):
             if action.partner_id == self.partner_a:
-                raise UserError("mail server refused the message")
+                # an error as the mail server's, untranslated: no term for the translators
+                raise UserError("mail server refused the message")  # pylint: disable=translation-required
             return original(action, *args)
 
         logger = "odoo.addons.account_collections.models.collection_run"
@@ -391,14 +413,20 @@ class TestDailyRun(CollectionsCase):
     @freeze_time(NOW)
     def test_customers_in_an_ab_variant_follow_the_variant_levels(self):
         standard = self.env.ref("account_collections.strategy_standard")
-        variant = self.env["collection.strategy"].create({
-            "name": "Call at once", "key": "call_first", "parent_id": standard.id, "variant_weight": 50,
-            "level_ids": [(0, 0, {"name": "Call", "key": "call", "delay_days": 1, "use_email": False,
-                                  "use_call": True})],
-        })
-        partners = self.env["res.partner"].create([
-            {"name": f"AB customer {n}", "email": f"ab{n}@example.com", "phone": f"+3460000{n:04d}"} for n in range(8)
-        ])
+        variant = self.env["collection.strategy"].create(
+            {
+                "name": "Call at once",
+                "key": "call_first",
+                "parent_id": standard.id,
+                "variant_weight": 50,
+                "level_ids": [
+                    (0, 0, {"name": "Call", "key": "call", "delay_days": 1, "use_email": False, "use_call": True})
+                ],
+            }
+        )
+        partners = self.env["res.partner"].create(
+            [{"name": f"AB customer {n}", "email": f"ab{n}@example.com", "phone": f"+3460000{n:04d}"} for n in range(8)]
+        )
         immediate = self.env.ref("account.account_payment_term_immediate")
         for partner in partners:
             self.invoice(100.0, "2026-11-19", partner=partner, payment_term=immediate)  # 5 days overdue
@@ -408,8 +436,18 @@ class TestDailyRun(CollectionsCase):
         self.assertEqual(set(cases.mapped("variant")), {"control", "call_first"})  # both arms got customers
         self.assertEqual(set(cases.mapped("variant_name")), {f"{standard.name} (control)", "Call at once"})
         for case in cases:
-            self.assertEqual(len(case.action_ids), 1, (case.variant, case.level_id.key, case.hold_reason,
-                                                       case.stage_id.name, case.overdue_amount, case.next_review_date))
+            self.assertEqual(
+                len(case.action_ids),
+                1,
+                (
+                    case.variant,
+                    case.level_id.key,
+                    case.hold_reason,
+                    case.stage_id.name,
+                    case.overdue_amount,
+                    case.next_review_date,
+                ),
+            )
             action = case.action_ids
             self.assertIn(action.level_id, standard._variant_levels(case.variant))
             self.assertEqual(action.channel, "call" if case.variant == "call_first" else "email")
@@ -422,7 +460,10 @@ class TestDailyRun(CollectionsCase):
         Report = type(self.env["ir.actions.report"])
 
         def no_pdf(report, report_ref, res_ids=None, data=None):
-            raise UserError("Unable to find Wkhtmltopdf on this system. The PDF can not be created.")
+            # Odoo's own error (translated there), raised as the report engine raises it
+            raise UserError(  # pylint: disable=translation-required
+                "Unable to find Wkhtmltopdf on this system. The PDF can not be created."
+            )
 
         with patch.object(Report, "_render", no_pdf):
             self.run_collections()

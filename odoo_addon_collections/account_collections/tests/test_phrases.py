@@ -37,5 +37,6 @@ class TestPhrases(CollectionsCase):
         spanish_case = case.with_context(lang="es_ES")
         self.assertTrue(spanish_case.risk_explanation_display)
         self.assertNotIn("overdue", spanish_case.risk_explanation_display)
-        self.assertEqual(self.partner_a.with_context(lang="es_ES").collection_risk_explanation,
-                         spanish_case.risk_explanation_display)
+        self.assertEqual(
+            self.partner_a.with_context(lang="es_ES").collection_risk_explanation, spanish_case.risk_explanation_display
+        )

@@ -28,15 +28,25 @@ class TestSamePolicy(CollectionsCase):
         today = AS_OF.date()
         partners = {}
         for customer in FIXTURE["book"]:
-            partner = self.env["res.partner"].create({
-                "name": customer["name"], "email": customer["email"], "street": "1 Main St", "city": "Springfield",
-                "lang": "en_US",
-            })
+            partner = self.env["res.partner"].create(
+                {
+                    "name": customer["name"],
+                    "email": customer["email"],
+                    "street": "1 Main St",
+                    "city": "Springfield",
+                    "lang": "en_US",
+                }
+            )
             partners[partner.id] = customer["name"]
             for invoice in customer["invoices"]:
                 due = today - timedelta(days=invoice["days_overdue"])
-                move = self.init_invoice("out_invoice", partner=partner, invoice_date=due - timedelta(days=30),
-                                         amounts=[float(invoice["amount"])], taxes=[])
+                move = self.init_invoice(
+                    "out_invoice",
+                    partner=partner,
+                    invoice_date=due - timedelta(days=30),
+                    amounts=[float(invoice["amount"])],
+                    taxes=[],
+                )
                 move.invoice_date_due = due
                 move.action_post()
                 paid = float(invoice["amount"]) - float(invoice["open"])
@@ -48,11 +58,10 @@ class TestSamePolicy(CollectionsCase):
         for partner_id, name in partners.items():
             case = self.env["collection.case"].search([("partner_id", "=", partner_id)])
             actions = sorted(
-                (a.level_key, a.channel, f"{a.amount_due:.2f}")
-                for a in case.action_ids
-                if a.level_key != "thank_you"
+                (a.level_key, a.channel, f"{a.amount_due:.2f}") for a in case.action_ids if a.level_key != "thank_you"
             )
             found[name] = {"level": case.level_id.key if case.level_id else None, "actions": [list(a) for a in actions]}
-        expected = {name: {"level": d["level"], "actions": sorted(d["actions"])}
-                    for name, d in FIXTURE["expected"].items()}
+        expected = {
+            name: {"level": d["level"], "actions": sorted(d["actions"])} for name, d in FIXTURE["expected"].items()
+        }
         self.assertEqual(found, expected)

@@ -29,18 +29,23 @@ class TestStatementOfAccount(CollectionsCase):
         self.assertEqual(action.move_line_ids.move_id, first | second)
         (email,) = self.emails(case)
         found = sections(email.body)
-        self.assertEqual(found["Overdue"], [
-            self.expected_row(self.receivable(first), days=20) + ["Pay online"],
-            self.expected_row(self.receivable(second), days=10) + ["Pay online"],
-        ])
+        self.assertEqual(
+            found["Overdue"],
+            [
+                self.expected_row(self.receivable(first), days=20) + ["Pay online"],
+                self.expected_row(self.receivable(second), days=10) + ["Pay online"],
+            ],
+        )
         self.assertEqual(found["Under review"], [self.expected_row(self.receivable(disputed))])
         self.assertIn(f"Amount due: {self.money(600.0)}", text(lxml.html.fromstring(email.body)))
         self.assertNotIn(disputed.get_portal_url(), email.body)  # no pay link for what is under review
         report = self.env.ref("account_collections.action_report_collection_letter")
         html, _kind = report._render_qweb_html(report.report_name, case.ids)  # printed from the case
         letter = sections(html.decode())
-        self.assertEqual(letter["Overdue"], [self.expected_row(self.receivable(m)) + [str(d)]
-                                             for m, d in ((first, 20), (second, 10))])
+        self.assertEqual(
+            letter["Overdue"],
+            [self.expected_row(self.receivable(m)) + [str(d)] for m, d in ((first, 20), (second, 10))],
+        )
         self.assertEqual(letter["Under review"], [self.expected_row(self.receivable(disputed))])
 
     @freeze_time(NOW)
@@ -51,7 +56,8 @@ class TestStatementOfAccount(CollectionsCase):
         self.run_collections()
         case = self.case()
         self.assertEqual(
-            (case.overdue_amount, case.credit_amount, case.amount_due, case.open_amount), (1500.0, 300.0, 1200.0, 1200.0)
+            (case.overdue_amount, case.credit_amount, case.amount_due, case.open_amount),
+            (1500.0, 300.0, 1200.0, 1200.0),
         )
         document = case._collection_statement()
         self.assertEqual(document.amount_due_text.replace("\xa0", " "), self.money(1200.0))
@@ -77,11 +83,17 @@ class TestStatementOfAccount(CollectionsCase):
         found = sections(email.body)
         self.assertEqual(found["Overdue"], [self.expected_row(self.receivable(invoice), days=9) + ["Pay online"]])
         credit_rows = found["Credits in your favour"]
-        self.assertEqual(credit_rows, [
-            [f"{refund.name} (Credit note)", self.day(refund.invoice_date_due), self.money(300.0)],
-            [f"{payment.move_id.name} (Payment not yet applied)", self.day(fields.Date.to_date("2026-11-20")),
-             self.money(50.0)],
-        ])
+        self.assertEqual(
+            credit_rows,
+            [
+                [f"{refund.name} (Credit note)", self.day(refund.invoice_date_due), self.money(300.0)],
+                [
+                    f"{payment.move_id.name} (Payment not yet applied)",
+                    self.day(fields.Date.to_date("2026-11-20")),
+                    self.money(50.0),
+                ],
+            ],
+        )
         body = text(lxml.html.fromstring(email.body))
         self.assertIn(f"Amount due: {self.money(650.0)}", body)
         self.assertIn("deducted from the amount due", body)
@@ -101,13 +113,19 @@ class TestStatementOfAccount(CollectionsCase):
 
     @freeze_time(NOW)
     def test_instalments_are_asked_at_their_own_residual(self):
-        term = self.env["account.payment.term"].create({
-            "name": "50% in 30 days, 50% in 90 days",
-            "line_ids": [
-                Command.create({"value": "percent", "value_amount": 50.0, "delay_type": "days_after", "nb_days": 30}),
-                Command.create({"value": "percent", "value_amount": 50.0, "delay_type": "days_after", "nb_days": 90}),
-            ],
-        })
+        term = self.env["account.payment.term"].create(
+            {
+                "name": "50% in 30 days, 50% in 90 days",
+                "line_ids": [
+                    Command.create(
+                        {"value": "percent", "value_amount": 50.0, "delay_type": "days_after", "nb_days": 30}
+                    ),
+                    Command.create(
+                        {"value": "percent", "value_amount": 50.0, "delay_type": "days_after", "nb_days": 90}
+                    ),
+                ],
+            }
+        )
         move = self.invoice(1200.0, "2026-09-25", payment_term=term)  # first instalment due 2026-10-25: 30 days
         first, second = self.receivable(move)
         self.assertEqual((first.amount_residual, second.amount_residual), (600.0, 600.0))
@@ -131,24 +149,30 @@ class TestStatementOfAccount(CollectionsCase):
 
     @freeze_time(NOW)
     def test_the_email_of_an_instalment_lists_it_at_its_residual(self):
-        term = self.env["account.payment.term"].create({
-            "name": "Half now, half in 60 days",
-            "line_ids": [
-                Command.create({"value": "percent", "value_amount": 50.0, "delay_type": "days_after", "nb_days": 0}),
-                Command.create({"value": "percent", "value_amount": 50.0, "delay_type": "days_after", "nb_days": 60}),
-            ],
-        })
+        term = self.env["account.payment.term"].create(
+            {
+                "name": "Half now, half in 60 days",
+                "line_ids": [
+                    Command.create(
+                        {"value": "percent", "value_amount": 50.0, "delay_type": "days_after", "nb_days": 0}
+                    ),
+                    Command.create(
+                        {"value": "percent", "value_amount": 50.0, "delay_type": "days_after", "nb_days": 60}
+                    ),
+                ],
+            }
+        )
         move = self.invoice(1200.0, "2026-11-15", payment_term=term)  # 600 overdue by 9 days, 600 in 51 days
         first, second = self.receivable(move)
         self.run_collections()
         (email,) = self.emails(self.case())
         found = sections(email.body)
-        self.assertEqual(found["Overdue"], [
-            self.expected_row(first, days=9, installment="instalment 1 of 2") + ["Pay online"]
-        ])
-        self.assertEqual(found["Not yet due"], [
-            self.expected_row(second, installment="instalment 2 of 2") + ["Pay online"]
-        ])
+        self.assertEqual(
+            found["Overdue"], [self.expected_row(first, days=9, installment="instalment 1 of 2") + ["Pay online"]]
+        )
+        self.assertEqual(
+            found["Not yet due"], [self.expected_row(second, installment="instalment 2 of 2") + ["Pay online"]]
+        )
         body = text(lxml.html.fromstring(email.body))
         self.assertIn(f"Amount due: {self.money(600.0)}", body)
         self.assertNotIn(self.money(1200.0), body)
@@ -165,10 +189,15 @@ class TestStatementOfAccount(CollectionsCase):
 
     @freeze_time(NOW)
     def test_the_invoice_contact_receives_the_reminder_and_the_sms(self):
-        billing = self.env["res.partner"].create({
-            "name": "Billing of A", "type": "invoice", "parent_id": self.partner_a.id,
-            "email": "billing@partner-a.example.com", "mobile": "+34600999888",
-        })
+        billing = self.env["res.partner"].create(
+            {
+                "name": "Billing of A",
+                "type": "invoice",
+                "parent_id": self.partner_a.id,
+                "email": "billing@partner-a.example.com",
+                "mobile": "+34600999888",
+            }
+        )
         self.invoice(800.0, "2026-11-15")  # first reminder: email (and SMS when email is refused)
         self.run_collections()
         case = self.case()
@@ -185,10 +214,15 @@ class TestStatementOfAccount(CollectionsCase):
     @freeze_time(NOW)
     def test_the_sms_goes_to_the_invoice_contact_mobile_with_the_statement_total(self):
         self.partner_a.collection_opt_out_email = True
-        self.env["res.partner"].create({
-            "name": "Billing of A", "type": "invoice", "parent_id": self.partner_a.id,
-            "email": "billing@partner-a.example.com", "mobile": "+34600999888",
-        })
+        self.env["res.partner"].create(
+            {
+                "name": "Billing of A",
+                "type": "invoice",
+                "parent_id": self.partner_a.id,
+                "email": "billing@partner-a.example.com",
+                "mobile": "+34600999888",
+            }
+        )
         self.invoice(800.0, "2026-11-15")
         self.invoice(200.0, "2026-11-16", move_type="out_refund")
         with self.mockSMSGateway():
@@ -198,12 +232,20 @@ class TestStatementOfAccount(CollectionsCase):
 
     @freeze_time(NOW)
     def test_a_chosen_collections_contact_and_copies(self):
-        accounting = self.env["res.partner"].create({
-            "name": "Accounts payable of A", "parent_id": self.partner_a.id, "email": "payables@partner-a.example.com",
-        })
-        boss = self.env["res.partner"].create({
-            "name": "CFO of A", "parent_id": self.partner_a.id, "email": "cfo@partner-a.example.com",
-        })
+        accounting = self.env["res.partner"].create(
+            {
+                "name": "Accounts payable of A",
+                "parent_id": self.partner_a.id,
+                "email": "payables@partner-a.example.com",
+            }
+        )
+        boss = self.env["res.partner"].create(
+            {
+                "name": "CFO of A",
+                "parent_id": self.partner_a.id,
+                "email": "cfo@partner-a.example.com",
+            }
+        )
         self.partner_a.write({"collection_contact_id": accounting.id, "collection_cc_ids": [Command.set(boss.ids)]})
         self.invoice(800.0, "2026-11-15")
         self.run_collections()
@@ -214,8 +256,9 @@ class TestStatementOfAccount(CollectionsCase):
 
     @freeze_time(NOW)
     def test_a_pre_due_reminder_lists_what_comes_due(self):
-        move = self.init_invoice("out_invoice", partner=self.partner_a, invoice_date="2026-11-20", amounts=[400.0],
-                                 taxes=[])
+        move = self.init_invoice(
+            "out_invoice", partner=self.partner_a, invoice_date="2026-11-20", amounts=[400.0], taxes=[]
+        )
         move.write({"invoice_payment_term_id": False, "invoice_date_due": "2026-11-26"})
         move.action_post()
         self.run_collections()
@@ -225,7 +268,9 @@ class TestStatementOfAccount(CollectionsCase):
         (email,) = self.emails(case)
         body = text(lxml.html.fromstring(email.body))
         self.assertNotIn("overdue", body.lower())
-        self.assertEqual(sections(email.body)["Coming due"], [self.expected_row(self.receivable(move)) + ["Pay online"]])
+        self.assertEqual(
+            sections(email.body)["Coming due"], [self.expected_row(self.receivable(move)) + ["Pay online"]]
+        )
         self.assertIn(f"Total coming due: {self.money(400.0)}", body)
         self.assertIn("coming due", email.subject)
 
@@ -337,8 +382,12 @@ class TestStatementOfAccount(CollectionsCase):
             partner = self.env["res.partner"].create({"name": f"Customer {tone}", "email": f"{tone}@example.com"})
             level = self.env.ref("account_collections.level_first")
             level.tone = tone
-            self.invoice(100.0, "2026-11-15", partner=partner,
-                         payment_term=self.env.ref("account.account_payment_term_immediate"))
+            self.invoice(
+                100.0,
+                "2026-11-15",
+                partner=partner,
+                payment_term=self.env.ref("account.account_payment_term_immediate"),
+            )
             self.Run._run_company(self.env.company, partners=partner)
             subjects[tone] = self.emails(self.case(partner)).subject
             self.assertEqual(self.case(partner).action_ids.mapped("level_key"), ["first"])
@@ -357,7 +406,9 @@ class TestStatementOfAccount(CollectionsCase):
         self.assertIn(f"Importe pendiente: {self.money(1200.0, 'es_ES')}", body)
         self.assertIn("1.200,00", body)
         found = sections(email.body)
-        self.assertEqual(found["Vencido"], [self.expected_row(self.receivable(move), "es_ES", days=9) + ["Pagar en línea"]])
+        self.assertEqual(
+            found["Vencido"], [self.expected_row(self.receivable(move), "es_ES", days=9) + ["Pagar en línea"]]
+        )
         self.assertEqual(found["Créditos a su favor"][0][0], f"{refund.name} (Nota de crédito)")
         self.assertIn("Estimado/a", body)
         self.assertNotIn("Amount due", body)
@@ -381,11 +432,16 @@ class TestStatementOfAccount(CollectionsCase):
 
     @freeze_time(NOW)
     def test_the_reminder_comes_from_the_collector_and_the_reply_reaches_the_case(self):
-        collector = self.env["res.users"].create({
-            "name": "Collector C", "login": "collector_c", "email": "c@company.example.com",
-            "company_id": self.env.company.id, "company_ids": [Command.set(self.env.company.ids)],
-            "groups_id": [Command.set([self.env.ref("account_collections.group_collection_user").id])],
-        })
+        collector = self.env["res.users"].create(
+            {
+                "name": "Collector C",
+                "login": "collector_c",
+                "email": "c@company.example.com",
+                "company_id": self.env.company.id,
+                "company_ids": [Command.set(self.env.company.ids)],
+                "groups_id": [Command.set([self.env.ref("account_collections.group_collection_user").id])],
+            }
+        )
         self.env.company.collection_default_user_id = collector
         self.invoice(800.0, "2026-11-15")
         self.run_collections()
@@ -415,8 +471,9 @@ class TestStatementOfAccount(CollectionsCase):
     def test_an_invoice_in_another_currency_is_asked_in_its_own_currency(self):
         eur = self.setup_other_currency("EUR", rates=[("2026-01-01", 2.0)])  # 1 company unit = 2 EUR
         local = self.invoice(300.0, "2026-11-15")
-        foreign = self.init_invoice("out_invoice", partner=self.partner_a, invoice_date="2026-11-15",
-                                    amounts=[1000.0], taxes=[], currency=eur)
+        foreign = self.init_invoice(
+            "out_invoice", partner=self.partner_a, invoice_date="2026-11-15", amounts=[1000.0], taxes=[], currency=eur
+        )
         foreign.action_post()
         self.run_collections()
         case = self.case()
@@ -433,17 +490,22 @@ class TestStatementOfAccount(CollectionsCase):
         promised = self.invoice(1000.0, "2026-10-20")  # 35 days overdue
         self.run_collections()
         case = self.case()
-        self.env["collection.promise"].create({
-            "case_id": case.id, "amount": 1000.0, "promised_date": "2026-12-01",
-            "move_line_ids": [Command.set(self.receivable(promised).ids)],
-        })
+        self.env["collection.promise"].create(
+            {
+                "case_id": case.id,
+                "amount": 1000.0,
+                "promised_date": "2026-12-01",
+                "move_line_ids": [Command.set(self.receivable(promised).ids)],
+            }
+        )
         fresh = self.invoice(250.0, "2026-11-15")  # 9 days overdue: a first reminder for it alone
         self.run_collections()
         (email,) = self.emails(case)
         found = sections(email.body)
         self.assertEqual(found["Overdue"], [self.expected_row(self.receivable(fresh), days=9) + ["Pay online"]])
-        self.assertEqual(found["Covered by your promise to pay or payment plan"],
-                         [self.expected_row(self.receivable(promised))])
+        self.assertEqual(
+            found["Covered by your promise to pay or payment plan"], [self.expected_row(self.receivable(promised))]
+        )
         self.assertIn(f"Amount due: {self.money(250.0)}", text(lxml.html.fromstring(email.body)))
         self.assertEqual((case.amount_due, case.arranged_amount), (250.0, 1000.0))
 
@@ -457,8 +519,9 @@ class TestStatementOfAccount(CollectionsCase):
             self.pay(move, 800.0, "2026-11-26")
             self.run_collections()
         case = self.case()
-        self.assertTrue(case.message_ids.filtered(
-            lambda m: "the customer's credits cover the balance" in (m.body or "")))
+        self.assertTrue(
+            case.message_ids.filtered(lambda m: "the customer's credits cover the balance" in (m.body or ""))
+        )
         thanks = self.emails(case)[-1]
         body = text(lxml.html.fromstring(thanks.body))
         self.assertIn(f"You have credits of {self.money(50.0)} in your favour", body)
@@ -470,8 +533,9 @@ class TestStatementOfAccount(CollectionsCase):
         self.env.ref("account_collections.level_final").use_sms = True
         self.partner_a.collection_opt_out_email = True
         self.partner_b.write({"mobile": "+34600333444", "collection_opt_out_email": True})
-        upcoming = self.init_invoice("out_invoice", partner=self.partner_a, invoice_date="2026-11-20",
-                                     amounts=[400.0], taxes=[])
+        upcoming = self.init_invoice(
+            "out_invoice", partner=self.partner_a, invoice_date="2026-11-20", amounts=[400.0], taxes=[]
+        )
         upcoming.write({"invoice_payment_term_id": False, "invoice_date_due": "2026-11-26"})
         upcoming.action_post()
         self.invoice(700.0, "2026-09-01", partner=self.partner_b)  # 84 days overdue: final notice
@@ -481,5 +545,6 @@ class TestStatementOfAccount(CollectionsCase):
             self.env["sms.sms"].sudo()._process_queue()
         due_on = self.day(fields.Date.to_date("2026-11-26"))
         self.assertSMSIapSent(["+34600111222"], content=f"{self.money(400.0)} comes due on {due_on}")
-        self.assertSMSIapSent(["+34600333444"],
-                              content=f"FINAL NOTICE. {self.money(600.0)} of your account is still unpaid")
+        self.assertSMSIapSent(
+            ["+34600333444"], content=f"FINAL NOTICE. {self.money(600.0)} of your account is still unpaid"
+        )
