@@ -31,6 +31,7 @@
         "views/res_config_settings_views.xml",
         "views/account_move_views.xml",
         "views/menus.xml",
+        "views/collection_aged_receivable_views.xml",
         "views/portal_templates.xml",
     ],
     "demo": ["demo/collection_demo.xml"],

@@ -1,1 +1,2 @@
 from . import collection_letter_report
+from . import collection_aged_receivable

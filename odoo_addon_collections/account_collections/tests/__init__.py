@@ -5,3 +5,4 @@ from . import test_statement
 from . import test_assignment
 from . import test_same_policy
 from . import test_phrases
+from . import test_aged_receivable
