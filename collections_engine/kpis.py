@@ -97,15 +97,24 @@ def compute_kpis(
     as_of: datetime,
     decisions: Decisions | None = None,
     grouping: str | None = None,
+    groups: Mapping[str, str] | None = None,
 ) -> KpiReport:
-    """Compute the KPIs over the policy's period ending at ``as_of``, overall and per group."""
-    if grouping is not None and grouping not in GROUPINGS:
+    """Compute the KPIs over the policy's period ending at ``as_of``, overall and per group.
+
+    ``grouping`` is one of GROUPINGS, computed from the portfolio or the decisions; or, with
+    ``groups`` (each customer's group, e.g. a team kept outside the engine), any name for
+    that grouping (customers missing from ``groups`` fall in "unassigned").
+    """
+    if groups is not None:
+        if not grouping:
+            raise ValueError("grouping: name the grouping that groups gives")
+    elif grouping is not None and grouping not in GROUPINGS:
         raise ValueError(f"grouping: {grouping!r} is not one of {', '.join(GROUPINGS)}")
-    if grouping in ("risk_category", "variant") and decisions is None:
+    elif grouping in ("risk_category", "variant") and decisions is None:
         raise ValueError(f"grouping: {grouping!r} needs the decisions of a planning run")
     end = local_today(policy, as_of)
     start = end - timedelta(days=policy.kpi.period_days)
-    group_of = _group_function(portfolio, decisions, grouping)
+    group_of = _given_groups(groups) if groups is not None else _group_function(portfolio, decisions, grouping)
     totals: dict[str, _Totals] = {}
     overall = _Totals()
     dunned = {item_id for event in history.events if event.at <= as_of for item_id in event.item_ids}
@@ -125,6 +134,11 @@ def compute_kpis(
         grouping=grouping,
         groups={key: _finish(value, start, end, currency, month_starts) for key, value in sorted(totals.items())},
     )
+
+
+def _given_groups(groups: Mapping[str, str]) -> Callable[[str], str]:
+    given = dict(groups)
+    return lambda customer_id: given.get(customer_id, "unassigned")
 
 
 def _group_function(portfolio: Portfolio, decisions: Decisions | None, grouping: str | None) -> Callable[[str], str]:

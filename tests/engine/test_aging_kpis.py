@@ -145,6 +145,22 @@ def test_kpis_per_group() -> None:
         compute_kpis(book, policy, past, AS_OF, grouping="variant")
 
 
+def test_kpis_per_group_given_by_the_caller() -> None:
+    book, past = kpi_book()
+    policy = policy_from_dict(default_policy_document())
+    by_collector = compute_kpis(book, policy, past, AS_OF, grouping="collector")
+    teams = {customer.id: {"ana": "north", "luis": "south"}[customer.collector] for customer in book.customers}
+    by_team = compute_kpis(book, policy, past, AS_OF, grouping="team", groups=teams)
+    assert by_team.grouping == "team"
+    assert by_team.groups == {"north": by_collector.groups["ana"], "south": by_collector.groups["luis"]}
+    first = book.customers[0].id
+    partial = compute_kpis(book, policy, past, AS_OF, grouping="team", groups={first: "north"})
+    assert set(partial.groups) == {"north", "unassigned"}
+    assert sum(g.receivables for g in partial.groups.values()) == partial.overall.receivables
+    with pytest.raises(ValueError, match="name the grouping"):
+        compute_kpis(book, policy, past, AS_OF, groups=teams)
+
+
 def test_kpis_as_of_an_earlier_date_rewind_payments() -> None:
     book, past = kpi_book()
     policy = policy_from_dict(default_policy_document())
