@@ -179,9 +179,11 @@ def _item_facts(
     rate = rate_for(item.currency, portfolio.company_currency, portfolio.rates)
     sign = -1 if item.is_credit else 1
     signed_amount = item.amount * rate * sign
-    sale = signed_amount if start < item.issue_date <= end else _ZERO
+    # credit sales are invoices less credit notes: money received on account is not a sale
+    is_sale = item.kind != "payment"
+    sale = signed_amount if is_sale and start < item.issue_date <= end else _ZERO
     month = None
-    if month_starts[-1] < item.issue_date <= end:
+    if is_sale and month_starts[-1] < item.issue_date <= end:
         month = next(index for index, first in enumerate(month_starts) if item.issue_date > first)
     return _ItemFacts(
         sign=sign,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -118,6 +119,23 @@ def test_kpis_by_hand() -> None:
     assert kpis.actions == 2 and kpis.collection_cost == Decimal("4")
     assert kpis.collected == Decimal("300")  # collected on dunned items
     assert kpis.cost_per_collection == pytest.approx(4 / 300)
+
+
+def test_money_received_on_account_is_no_credit_sale_but_a_credit_note_is() -> None:
+    book, past = kpi_book()
+    policy = policy_from_dict(default_policy_document())
+    day = TODAY - timedelta(days=5)
+    on_account = ReceivableItem(
+        "pay9", "c1", "P-9", "EUR", Decimal("50"), Decimal("50"), day, day, is_credit=True, kind="payment"
+    )
+    refund = ReceivableItem("cn9", "c1", "CN-9", "EUR", Decimal("20"), Decimal("20"), day, day, is_credit=True)
+    with_payment = replace(book, items=(*book.items, on_account))
+    with_refund = replace(book, items=(*book.items, refund))
+    kpis = compute_kpis(with_payment, policy, past, AS_OF).overall
+    assert kpis.credit_sales == Decimal("900")  # unchanged
+    assert kpis.receivables == Decimal("950")  # the receivables are net of it
+    kpis = compute_kpis(with_refund, policy, past, AS_OF).overall
+    assert kpis.credit_sales == Decimal("880") and kpis.receivables == Decimal("980")
 
 
 def test_countback_dso() -> None:
