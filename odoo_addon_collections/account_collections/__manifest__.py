@@ -32,6 +32,7 @@
         "views/account_move_views.xml",
         "views/menus.xml",
         "views/collection_aged_receivable_views.xml",
+        "views/collection_kpi_snapshot_views.xml",
         "views/portal_templates.xml",
     ],
     "demo": ["demo/collection_demo.xml"],

@@ -27,7 +27,7 @@ from collections_engine.types import CHANNELS, ContactWindow
 from odoo import _, api, models
 from odoo.exceptions import AccessError, UserError
 
-from .collection_statement import OPEN_RECEIVABLE_LINES, THANK_YOU, case_amounts, receivable_item
+from .collection_statement import _KINDS, OPEN_RECEIVABLE_LINES, THANK_YOU, case_amounts, receivable_item
 from .collection_strategy import CONTROL_VARIANT
 
 _logger = logging.getLogger(__name__)
@@ -219,7 +219,8 @@ class CollectionRun(models.AbstractModel):
             """
             SELECT line.id, move.commercial_partner_id, move.name, line.balance, line.amount_residual,
                    COALESCE(move.invoice_date, line.date), COALESCE(line.date_maturity, line.date),
-                   move.payment_state = 'blocked',
+                   move.payment_state = 'blocked', move.move_type,
+                   move.origin_payment_id IS NOT NULL OR move.statement_line_id IS NOT NULL,
                    CASE WHEN line.reconciled THEN
                         (SELECT MAX(partial.max_date) FROM account_partial_reconcile partial
                           WHERE partial.debit_move_id = line.id OR partial.credit_move_id = line.id)
@@ -249,8 +250,23 @@ class CollectionRun(models.AbstractModel):
                 due,
                 blocked,
                 settled_on=settled if not residual else None,
+                # what the line is decides what it counts as: a payment received is no credit sale
+                kind=_KINDS.get(move_type)
+                or ("payment" if balance < 0 and from_payment else "credit_note" if balance < 0 else "invoice"),
             )
-            for line_id, partner_id, name, balance, residual, issued, due, blocked, settled in self.env.cr.fetchall()
+            for (
+                line_id,
+                partner_id,
+                name,
+                balance,
+                residual,
+                issued,
+                due,
+                blocked,
+                move_type,
+                from_payment,
+                settled,
+            ) in self.env.cr.fetchall()
         ]
 
     @api.model
@@ -447,6 +463,9 @@ class CollectionRun(models.AbstractModel):
             if self._may_commit():
                 # a stopped run keeps its finished batches; the rest is redone next time
                 self.env.cr.commit()  # pylint: disable=invalid-commit
+        if partners is None:
+            # a run of the whole company: the day's KPIs (a run for some customers leaves them alone)
+            self.env["collection.kpi.snapshot"]._take(company, policy, as_of)
         if send:
             self._execute_due_actions(company, as_of)
         return done
