@@ -3,13 +3,15 @@
 ``plan(portfolio, policy, history, as_of)`` is the entry point; see ``docs/engine.md``.
 """
 
-from .decisions import Action, CustomerDecision, Decisions, RiskAssessment
+from .decisions import Action, CustomerDecision, CustomerFees, Decisions, FeeLine, RiskAssessment
 from .engine import plan
 from .errors import EngineError, InputError, PlanRuleError, PolicyError
+from .fees import late_fees
 from .policy import Policy, policy_from_dict, policy_from_json, policy_to_dict, policy_to_json
 from .statement import Statement, StatementLine, StatementTotals, build_statement
 from .types import (
     Allocation,
+    ChargedFee,
     ContactEvent,
     ContactWindow,
     Customer,
@@ -27,12 +29,15 @@ __version__ = "0.1.0"
 __all__ = [
     "Action",
     "Allocation",
+    "ChargedFee",
     "ContactEvent",
     "ContactWindow",
     "Customer",
     "CustomerDecision",
+    "CustomerFees",
     "Decisions",
     "EngineError",
+    "FeeLine",
     "History",
     "InputError",
     "Installment",
@@ -49,6 +54,7 @@ __all__ = [
     "StatementLine",
     "StatementTotals",
     "build_statement",
+    "late_fees",
     "plan",
     "policy_from_dict",
     "policy_from_json",

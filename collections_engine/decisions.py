@@ -12,7 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from .phrases import Phrase, english
-from .types import ContactEvent
+from .types import ChargedFee, ContactEvent
 
 
 @dataclass(slots=True)
@@ -175,14 +175,76 @@ class CustomerDecision:
     next_review: date | None
 
 
+@dataclass(frozen=True, slots=True)
+class FeeLine:
+    """One late fee or one stretch of late interest to charge on an item, exact to the currency's cent.
+
+    ``base`` is what the fee or interest is computed on (the overdue amount; for compound interest plus the
+    interest of earlier periods), ``rate_pct`` the percentage (interest: a year or a day, ``rate_unit``) and
+    ``days`` the days of interest (for a fee, the days overdue). ``period`` is the first day of the period
+    the line is for: a fee's is the period it is charged in, interest's the period it accrued in, from
+    ``accrued_from`` to ``accrued_to`` inclusive. Frozen, unlike the planner's records: a run makes few.
+    """
+
+    key: str
+    customer_id: str
+    item_id: str
+    invoice_ref: str
+    currency: str
+    kind: str
+    base: Decimal
+    rate_pct: Decimal | None
+    rate_unit: str | None
+    days: int
+    period: date
+    amount: Decimal
+    accrued_from: date | None = None
+    accrued_to: date | None = None
+    level: str | None = None
+    reason_parts: tuple[Phrase, ...] = ()
+
+    @property
+    def reason(self) -> str:
+        """Why, in English (interfaces render :attr:`reason_parts` in their reader's language)."""
+        return "; ".join(english(part) for part in self.reason_parts)
+
+    def as_charged(self, charged_on: date) -> ChargedFee:
+        """Return the record of this line once posted, so later runs neither charge it again nor exceed a cap."""
+        return ChargedFee(
+            key=self.key,
+            customer_id=self.customer_id,
+            item_id=self.item_id,
+            kind=self.kind,
+            currency=self.currency,
+            amount=self.amount,
+            period=self.period,
+            charged_on=charged_on,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerFees:
+    """The fee and interest lines to charge one customer in one currency."""
+
+    customer_id: str
+    currency: str
+    lines: tuple[FeeLine, ...]
+
+    @property
+    def total(self) -> Decimal:
+        """The sum of the lines (each already at the currency's precision)."""
+        return sum((line.amount for line in self.lines), Decimal(0))
+
+
 @dataclass(slots=True)
 class Decisions:
-    """The result of one planning run."""
+    """The result of one planning run (``late_fees``: only when the policy charges them)."""
 
     as_of: datetime
     policy_name: str
     policy_revision: int
     customers: tuple[CustomerDecision, ...]
+    late_fees: tuple[CustomerFees, ...] = ()
 
     def actions(self) -> list[Action]:
         """Return every action of the run, in customer order."""

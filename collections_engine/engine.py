@@ -25,7 +25,7 @@ from .contact import (
     explain_wait,
     zone,
 )
-from .decisions import Action, CustomerDecision, Decisions, PlanEvaluation, PromiseEvaluation
+from .decisions import Action, CustomerDecision, CustomerFees, Decisions, PlanEvaluation, PromiseEvaluation
 from .errors import InputError
 from .experiments import assign_variant
 from .money import quantum, rate_for
@@ -36,7 +36,16 @@ from .promises import active_promise_item_ids, broken_promise_count, evaluate_pr
 from .risk import RiskModel, behaviour_facts, score_facts
 from .stages import CaseSituation, stage_for
 from .statement import amount_asked
-from .types import MANUAL_CHANNELS, ContactEvent, ContactWindow, Customer, History, Portfolio, ReceivableItem
+from .types import (
+    MANUAL_CHANNELS,
+    ChargedFee,
+    ContactEvent,
+    ContactWindow,
+    Customer,
+    History,
+    Portfolio,
+    ReceivableItem,
+)
 
 DEFAULT_VARIANT = "default"
 _ZERO = Decimal(0)
@@ -134,8 +143,19 @@ class _Run:
         return slot
 
 
-def plan(portfolio: Portfolio, policy: Policy, history: History, as_of: datetime) -> Decisions:
-    """Decide, for every customer, risk, stage, level and the actions to take as of ``as_of``."""
+def plan(
+    portfolio: Portfolio,
+    policy: Policy,
+    history: History,
+    as_of: datetime,
+    *,
+    charged_fees: Sequence[ChargedFee] = (),
+) -> Decisions:
+    """Decide, for every customer, risk, stage, level and the actions to take as of ``as_of``.
+
+    When the policy has ``late_fees``, ``Decisions.late_fees`` holds the fees and interest to charge
+    (``fees.late_fees``, given ``charged_fees``: what was charged before); without it nothing is computed.
+    """
     if as_of.tzinfo is None or as_of.utcoffset() is None:
         raise InputError("as_of must be a timezone-aware datetime")
     # A run allocates millions of small acyclic objects; the cyclic collector would rescan the
@@ -143,10 +163,29 @@ def plan(portfolio: Portfolio, policy: Policy, history: History, as_of: datetime
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _plan(portfolio, policy, history, as_of)
+        decisions = _plan(portfolio, policy, history, as_of)
+        if policy.late_fees is not None:
+            decisions.late_fees = _late_fees(portfolio, policy, history, as_of, decisions, charged_fees)
+        return decisions
     finally:
         if collecting:
             gc.enable()
+
+
+def _late_fees(
+    portfolio: Portfolio,
+    policy: Policy,
+    history: History,
+    as_of: datetime,
+    decisions: Decisions,
+    charged_fees: Sequence[ChargedFee],
+) -> tuple[CustomerFees, ...]:
+    """The run's fees: a reminder level's fee is due with this run's actions, exemptions read its risk categories."""
+    from .fees import late_fees  # imported only by policies that charge fees (fees imports this module)
+
+    planned = tuple(action.as_event(as_of) for action in decisions.actions())
+    categories = {decision.customer_id: decision.risk.category for decision in decisions.customers}
+    return late_fees(portfolio, policy, as_of, charged_fees, History(history.events + planned), categories)
 
 
 def _plan(portfolio: Portfolio, policy: Policy, history: History, as_of: datetime) -> Decisions:

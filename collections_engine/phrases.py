@@ -116,6 +116,32 @@ ENGLISH: dict[str, Template] = {
     "risk_credit_exposure": Template("{value:.0%} of the credit limit used"),
     "risk_dispute_share": Template("{value:.0%} of items disputed"),
     "risk_none": Template("no adverse payment behaviour"),
+    # late fees and interest (base and amount: money with its currency; rate: percent; start, end, period: ISO dates)
+    "fee_fixed": Template(
+        "{invoice}: late-payment fee, {days} day overdue", "{invoice}: late-payment fee, {days} days overdue", "days"
+    ),
+    "fee_fixed_level": Template("{invoice}: fee of the reminder level '{level}'"),
+    "fee_fixed_period": Template("{invoice}: late-payment fee for the period from {period}"),
+    "fee_percentage": Template("{invoice}: {rate:g}% of {base:.2f} {currency} overdue"),
+    "fee_percentage_period": Template(
+        "{invoice}: {rate:g}% of {base:.2f} {currency} overdue, for the period from {period}"
+    ),
+    "fee_interest_annual": Template(
+        "{invoice}: interest at {rate:g}% a year on {base:.2f} {currency} for {days} day ({start} to {end})",
+        "{invoice}: interest at {rate:g}% a year on {base:.2f} {currency} for {days} days ({start} to {end})",
+        "days",
+    ),
+    "fee_interest_daily": Template(
+        "{invoice}: interest at {rate}% a day on {base:.2f} {currency} for {days} day ({start} to {end})",
+        "{invoice}: interest at {rate}% a day on {base:.2f} {currency} for {days} days ({start} to {end})",
+        "days",
+    ),
+    "fee_interest_compound": Template("the base includes {amount:.2f} {currency} of interest of earlier periods"),
+    "fee_rate_capped": Template("rate capped at the maximum of {rate:g}% a year"),
+    "fee_minimum": Template("raised to the minimum of {amount:.2f} {currency}"),
+    "fee_maximum": Template("lowered to the maximum of {amount:.2f} {currency}"),
+    "fee_cap_item": Template("reduced to the cap of {amount:.2f} {currency} per item"),
+    "fee_cap_period": Template("reduced to the cap of {amount:.2f} {currency} per period"),
 }
 
 

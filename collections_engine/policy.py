@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import json
 import re
+from bisect import bisect_right
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .contact_presets import AUDIENCES, PRESET_COUNTRIES, ChannelCap, Preset, preset_for
 from .errors import PolicyError
+from .fee_presets import FEE_PRESET_KEYS, fee_preset
+from .money import quantum
 from .statement import CREDITS_MODES
 from .types import CHANNELS, FREQUENCIES, ContactWindow
 
@@ -55,6 +59,36 @@ _COUNTRY_FIELDS: tuple[str, ...] = (
     "channel_caps",
     "channels",
 )
+FEE_PERIODS: tuple[str, ...] = ("monthly", "quarterly", "yearly")
+INTEREST_METHODS: tuple[str, ...] = ("simple", "compound")
+RATE_UNITS: tuple[str, ...] = ("annual", "daily")
+FEE_SCOPES: tuple[str, ...] = ("invoice", "item")
+DAYS_IN_YEAR: tuple[int, ...] = (365, 360)
+_FEE_RULE_FIELDS: tuple[str, ...] = (
+    "preset",
+    "audiences",
+    "exempt_risk_categories",
+    "grace_days",
+    "fixed",
+    "percentage",
+    "interest",
+    "max_per_item",
+    "max_item_pct",
+    "max_per_period",
+)
+_LATE_FEE_FIELDS: tuple[str, ...] = (*_FEE_RULE_FIELDS, "period", "effective_from", "countries")
+_INTEREST_FIELDS: tuple[str, ...] = (
+    "method",
+    "rate_pct",
+    "reference_rates",
+    "margin_pct",
+    "unit",
+    "days_in_year",
+    "start_day",
+    "max_rates",
+    "min_charge",
+)
+_MAX_AMOUNT = Decimal(10) ** 15
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
 _KEY = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
@@ -236,6 +270,96 @@ class Minimum:
 
 
 @dataclass(frozen=True, slots=True)
+class FixedFee:
+    """A fixed amount per currency, charged once per invoice (or item) when it is overdue past the grace days,
+    once when a reminder of ``level`` covered it, or every period it stays overdue (``recurring``)."""
+
+    amounts: Mapping[str, Decimal]
+    level: str | None = None
+    per: str = "invoice"
+    recurring: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PercentageFee:
+    """A percentage of an item's overdue amount, once or every period, kept between a minimum and a maximum."""
+
+    rate_pct: Decimal
+    recurring: bool = False
+    minimum: Mapping[str, Decimal] = field(default_factory=dict)
+    maximum: Mapping[str, Decimal] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class DatedRate:
+    """A rate (percent) that applies from ``start`` until the next one of its list."""
+
+    start: date
+    rate_pct: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class InterestRule:
+    """Late interest: a fixed rate or a reference rate plus a margin, a year or a day, capped by dated maximums.
+
+    ``max_rates`` are nominal annual rates (e.g. a usury rate): a day they do not cover accrues nothing.
+    """
+
+    method: str = "simple"
+    rate_pct: Decimal | None = None
+    reference_rates: tuple[DatedRate, ...] = ()
+    margin_pct: Decimal = Decimal(0)
+    unit: str = "annual"
+    days_in_year: int = 365
+    start_day: int = 0
+    max_rates: tuple[DatedRate, ...] = ()
+    min_charge: Mapping[str, Decimal] = field(default_factory=dict)
+
+    def rate_on(self, day: date) -> Decimal | None:
+        """The rate of ``day`` in the rule's unit (None before the first reference rate)."""
+        if not self.reference_rates:
+            return self.rate_pct
+        reference = dated_rate(self.reference_rates, day)
+        return None if reference is None else reference + self.margin_pct
+
+
+def dated_rate(rates: tuple[DatedRate, ...], day: date) -> Decimal | None:
+    """The rate of the list that applies on ``day`` (None before the first one)."""
+    index = bisect_right([rate.start for rate in rates], day) - 1
+    return rates[index].rate_pct if index >= 0 else None
+
+
+@dataclass(frozen=True, slots=True)
+class FeeRules:
+    """What is charged for late payment to the customers one rule set covers, and its caps."""
+
+    preset: str | None = None
+    audiences: tuple[str, ...] = AUDIENCES
+    exempt_risk_categories: tuple[str, ...] = ()
+    grace_days: int = 0
+    fixed: tuple[FixedFee, ...] = ()
+    percentage: PercentageFee | None = None
+    interest: InterestRule | None = None
+    max_per_item: Mapping[str, Decimal] = field(default_factory=dict)
+    max_item_pct: Decimal | None = None
+    max_per_period: Mapping[str, Decimal] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class LateFeePolicy:
+    """Late fees and interest: the rule set of every customer, or of their country, charged once per period."""
+
+    rules: FeeRules = FeeRules()
+    period: str = "monthly"
+    effective_from: date | None = None
+    countries: Mapping[str, FeeRules] = field(default_factory=dict)
+
+    def rules_for(self, country: str | None) -> FeeRules:
+        """The rule set of a customer's country, else the policy's."""
+        return self.countries.get(country or "", self.rules)
+
+
+@dataclass(frozen=True, slots=True)
 class KpiPolicy:
     """Periods used by the KPIs."""
 
@@ -262,6 +386,7 @@ class Policy:
     kpi: KpiPolicy = KpiPolicy()
     statement: StatementPolicy = StatementPolicy()
     minimums: Mapping[str, Minimum] = field(default_factory=dict)
+    late_fees: LateFeePolicy | None = None
     schema_version: int = SCHEMA_VERSION
 
     def strategy(self, key: str) -> Strategy:
@@ -808,6 +933,203 @@ def _minimums(r: _Reader, value: Any, path: str) -> dict[str, Minimum]:
     return result
 
 
+def _amounts(r: _Reader, value: Any, path: str) -> dict[str, Decimal]:
+    """Amounts per ISO currency code, each with no more decimals than its currency has."""
+    data = r.obj(value, path, tuple(value) if isinstance(value, dict) else ())
+    result = {}
+    for code, amount in data.items():
+        cpath = f"{path}.{code}"
+        if not re.match(r"^[A-Z]{3}$", code):
+            r.fail(cpath, "must be an ISO 4217 currency code such as EUR")
+            continue
+        parsed = r.decimal(amount, cpath)
+        if parsed >= _MAX_AMOUNT:
+            r.fail(cpath, f"must be less than {_MAX_AMOUNT:,}")
+        elif parsed != parsed.quantize(quantum(code)):
+            r.fail(cpath, f"{amount} has more decimals than {code} allows ({quantum(code)})")
+        result[code] = parsed
+    return result
+
+
+def _percent(r: _Reader, high: int) -> Callable[[Any, str], Decimal]:
+    def parse(value: Any, path: str) -> Decimal:
+        pct = r.decimal(value, path)
+        if pct > high:
+            r.fail(path, f"must be at most {high}")
+        return pct
+
+    return parse
+
+
+def _day(r: _Reader, value: Any, path: str) -> date:
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    r.fail(path, f"{value!r} is not a date YYYY-MM-DD")
+    return date.min
+
+
+def _dated_rates(r: _Reader, value: Any, path: str, high: int) -> tuple[DatedRate, ...]:
+    def rate(element: Any, epath: str) -> DatedRate:
+        data = r.obj(element, epath, ("from", "rate_pct"))
+        return DatedRate(
+            start=r.get(data, "from", epath, lambda v, p: _day(r, v, p), date.min, required=True),
+            rate_pct=r.get(data, "rate_pct", epath, _percent(r, high), Decimal(0), required=True),
+        )
+
+    rates = r.items(value, path, rate)
+    if isinstance(value, list) and not rates:
+        r.fail(path, "must list at least one rate")
+    for index in range(1, len(rates)):
+        if rates[index].start <= rates[index - 1].start:
+            r.fail(f"{path}[{index}].from", f"must be after the previous rate's ({rates[index - 1].start})")
+    return rates
+
+
+def _fixed_fee(r: _Reader, value: Any, path: str) -> FixedFee:
+    data = r.obj(value, path, ("amounts", "level", "per", "recurring"))
+    amounts = r.get(data, "amounts", path, lambda v, p: _amounts(r, v, p), {}, required=True)
+    if "amounts" in data and not amounts:
+        r.fail(f"{path}.amounts", "must give the fee in at least one currency")
+    fee = FixedFee(
+        amounts=amounts,
+        level=r.get(data, "level", path, r.key, None),
+        per=r.get(data, "per", path, r.choice(FEE_SCOPES), "invoice"),
+        recurring=r.get(data, "recurring", path, r.boolean, False),
+    )
+    if fee.level and fee.recurring:
+        r.fail(f"{path}.recurring", "a level's fee is charged once; recurring is for fees without a level")
+    return fee
+
+
+def _fixed_fees(r: _Reader, value: Any, path: str) -> tuple[FixedFee, ...]:
+    fees = r.items(value, path, lambda v, p: _fixed_fee(r, v, p))
+    seen: dict[tuple[str | None, bool], int] = {}
+    for index, fee in enumerate(fees):
+        trigger = (fee.level, fee.recurring)
+        if trigger in seen:
+            r.fail(f"{path}[{index}]", f"charges on the same occasion as {path.rsplit('.', 1)[-1]}[{seen[trigger]}]")
+        seen.setdefault(trigger, index)
+    return fees
+
+
+def _percentage_fee(r: _Reader, value: Any, path: str) -> PercentageFee:
+    data = r.obj(value, path, ("rate_pct", "recurring", "minimum", "maximum"))
+    fee = PercentageFee(
+        rate_pct=r.get(data, "rate_pct", path, _percent(r, 100), Decimal(0), required=True),
+        recurring=r.get(data, "recurring", path, r.boolean, False),
+        minimum=r.get(data, "minimum", path, lambda v, p: _amounts(r, v, p), {}),
+        maximum=r.get(data, "maximum", path, lambda v, p: _amounts(r, v, p), {}),
+    )
+    for code, high in fee.maximum.items():
+        low = fee.minimum.get(code)
+        if low is not None and high < low:
+            r.fail(f"{path}.maximum.{code}", f"must be at least the minimum ({low})")
+    return fee
+
+
+def _interest(r: _Reader, value: Any, path: str, rate_required: bool = True) -> InterestRule:
+    data = r.obj(value, path, _INTEREST_FIELDS)
+    unit = r.get(data, "unit", path, r.choice(RATE_UNITS), "annual")
+    high = 1000 if unit == "annual" else 10
+    rate = r.get(data, "rate_pct", path, _percent(r, high), None)
+    references = r.get(data, "reference_rates", path, lambda v, p: _dated_rates(r, v, p, 100), ())
+    if rate is not None and references:
+        r.fail(path, "give either rate_pct or reference_rates, not both")
+    elif rate is None and not references and rate_required:
+        r.fail(path, "give either rate_pct or reference_rates")
+    margin = r.get(data, "margin_pct", path, _percent(r, high), Decimal(0))
+    if margin and rate is not None:
+        r.fail(f"{path}.margin_pct", "is added to reference_rates; with a fixed rate_pct include it there")
+    return InterestRule(
+        method=r.get(data, "method", path, r.choice(INTEREST_METHODS), "simple"),
+        rate_pct=rate,
+        reference_rates=references,
+        margin_pct=margin,
+        unit=unit,
+        days_in_year=r.get(data, "days_in_year", path, _days_in_year(r), 365),
+        start_day=r.get(data, "start_day", path, r.ranged(0, 3650), 0),
+        max_rates=r.get(data, "max_rates", path, lambda v, p: _dated_rates(r, v, p, 1000), ()),
+        min_charge=r.get(data, "min_charge", path, lambda v, p: _amounts(r, v, p), {}),
+    )
+
+
+def _days_in_year(r: _Reader) -> Callable[[Any, str], int]:
+    def parse(value: Any, path: str) -> int:
+        if value not in DAYS_IN_YEAR or isinstance(value, bool):
+            r.fail(path, f"{value!r} is not one of {', '.join(map(str, DAYS_IN_YEAR))}")
+            return 365
+        return int(value)
+
+    return parse
+
+
+def _with_preset(r: _Reader, data: dict[str, Any], path: str) -> tuple[dict[str, Any], set[str]]:
+    """The rule set's document over its preset's (objects merged one level down); the required fields it lacks."""
+    key = r.get(data, "preset", path, r.choice(FEE_PRESET_KEYS), None)
+    if key not in FEE_PRESET_KEYS:
+        return data, set()
+    preset = fee_preset(key)
+    merged: dict[str, Any] = dict(preset.document)
+    for name, value in data.items():
+        below = merged.get(name)
+        if isinstance(below, dict) and isinstance(value, dict):
+            merged[name] = {**below, **value}
+        else:
+            merged[name] = value
+    missing = set()
+    for field_path, what in preset.requires:
+        section, _, name = field_path.partition(".")
+        holder = merged.get(section)
+        if not isinstance(holder, dict) or holder.get(name) in (None, [], {}):
+            r.fail(f"{path}.{field_path}", f"the {key} preset needs {what}")
+            missing.add(field_path)
+    return merged, missing
+
+
+def _fee_rules(r: _Reader, value: Any, path: str, allowed: tuple[str, ...] = _FEE_RULE_FIELDS) -> FeeRules:
+    data, missing = _with_preset(r, r.obj(value, path, allowed), path)
+    audiences = r.get(data, "audiences", path, r.list_of(r.choice(AUDIENCES)), AUDIENCES)
+    if not audiences:
+        r.fail(f"{path}.audiences", "must list at least one audience")
+    if len(set(audiences)) != len(audiences):
+        r.fail(f"{path}.audiences", "lists an audience twice")
+    rate_required = "interest.reference_rates" not in missing
+    return FeeRules(
+        preset=data.get("preset") if data.get("preset") in FEE_PRESET_KEYS else None,
+        audiences=audiences,
+        exempt_risk_categories=r.get(data, "exempt_risk_categories", path, r.list_of(r.key), ()),
+        grace_days=r.get(data, "grace_days", path, r.ranged(0, 3650), 0),
+        fixed=r.get(data, "fixed", path, lambda v, p: _fixed_fees(r, v, p), ()),
+        percentage=r.get(data, "percentage", path, lambda v, p: _percentage_fee(r, v, p), None),
+        interest=r.get(data, "interest", path, lambda v, p: _interest(r, v, p, rate_required), None),
+        max_per_item=r.get(data, "max_per_item", path, lambda v, p: _amounts(r, v, p), {}),
+        max_item_pct=r.get(data, "max_item_pct", path, _percent(r, 100), None),
+        max_per_period=r.get(data, "max_per_period", path, lambda v, p: _amounts(r, v, p), {}),
+    )
+
+
+def _late_fees(r: _Reader, value: Any, path: str) -> LateFeePolicy:
+    rules = _fee_rules(r, value, path, _LATE_FEE_FIELDS)
+    data = value if isinstance(value, dict) else {}
+    countries_doc = r.get(
+        data, "countries", path, lambda v, p: r.obj(v, p, tuple(v) if isinstance(v, dict) else ()), {}
+    )
+    countries = {}
+    for code, rule in countries_doc.items():
+        if not re.match(r"^[A-Z]{2}$", code):
+            r.fail(f"{path}.countries.{code}", "must be an ISO 3166 alpha-2 code such as ES")
+        countries[code] = _fee_rules(r, rule, f"{path}.countries.{code}")
+    return LateFeePolicy(
+        rules=rules,
+        period=r.get(data, "period", path, r.choice(FEE_PERIODS), "monthly"),
+        effective_from=r.get(data, "effective_from", path, lambda v, p: _day(r, v, p), None),
+        countries=countries,
+    )
+
+
 def _selection(r: _Reader, value: Any, path: str) -> ChannelSelection:
     fields = ("switch_after_days", "learning", "prior_response_rate", "prior_strength", "min_observations")
     data = r.obj(value, path, fields)
@@ -858,6 +1180,30 @@ def _check_references(r: _Reader, policy: Policy) -> None:
     for index, rule in enumerate(policy.payment_plans):
         if rule.risk_category and rule.risk_category not in category_keys:
             r.fail(f"payment_plans[{index}].risk_category", f"{rule.risk_category!r} is not a risk category key")
+    if policy.late_fees is not None:
+        _check_fee_references(r, policy.late_fees, level_keys(policy), category_keys)
+
+
+def level_keys(policy: Policy) -> set[str]:
+    """Every level key of every strategy and variant."""
+    keys: set[str] = set()
+    for strategy in policy.strategies:
+        keys.update(level.key for level in strategy.levels)
+        for variant in strategy.variants:
+            keys.update(level.key for level in variant.levels)
+    return keys
+
+
+def _check_fee_references(r: _Reader, fees: LateFeePolicy, levels: set[str], categories: set[str]) -> None:
+    countries = ((f"late_fees.countries.{code}", rules) for code, rules in fees.countries.items())
+    rule_sets = [("late_fees", fees.rules), *countries]
+    for path, rules in rule_sets:
+        for index, fee in enumerate(rules.fixed):
+            if fee.level and fee.level not in levels:
+                r.fail(f"{path}.fixed[{index}].level", f"{fee.level!r} is not a level key of any strategy")
+        for index, category in enumerate(rules.exempt_risk_categories):
+            if category and category not in categories:
+                r.fail(f"{path}.exempt_risk_categories[{index}]", f"{category!r} is not a risk category key")
 
 
 _TOP_FIELDS = (
@@ -878,6 +1224,7 @@ _TOP_FIELDS = (
     "kpi",
     "statement",
     "minimums",
+    "late_fees",
 )
 
 
@@ -920,6 +1267,7 @@ def policy_from_dict(document: Any) -> Policy:
         kpi=KpiPolicy(period_days=r.get(kpi_doc, "period_days", "kpi", r.ranged(1, 3650), 90)),
         statement=r.get(data, "statement", "", lambda v, p: _statement(r, v, p), StatementPolicy()),
         minimums=r.get(data, "minimums", "", lambda v, p: _minimums(r, v, p), {}),
+        late_fees=r.get(data, "late_fees", "", lambda v, p: _late_fees(r, v, p), None),
     )
     if policy.stage_rules is not None and policy.risk is not None:
         _check_references(r, policy)
@@ -1015,6 +1363,75 @@ def _strategy_dict(strategy: Strategy) -> dict[str, Any]:
     return doc
 
 
+def _amounts_dict(amounts: Mapping[str, Decimal]) -> dict[str, int | float | str]:
+    return {code: _num(amount) for code, amount in sorted(amounts.items())}
+
+
+def _rates_dict(rates: tuple[DatedRate, ...]) -> list[dict[str, Any]]:
+    return [{"from": rate.start.isoformat(), "rate_pct": _num(rate.rate_pct)} for rate in rates]
+
+
+def _interest_dict(rule: InterestRule) -> dict[str, Any]:
+    doc: dict[str, Any] = {"method": rule.method}
+    if rule.reference_rates:
+        doc.update(reference_rates=_rates_dict(rule.reference_rates), margin_pct=_num(rule.margin_pct))
+    else:
+        doc["rate_pct"] = None if rule.rate_pct is None else _num(rule.rate_pct)
+    doc.update(unit=rule.unit, days_in_year=rule.days_in_year, start_day=rule.start_day)
+    if rule.max_rates:
+        doc["max_rates"] = _rates_dict(rule.max_rates)
+    if rule.min_charge:
+        doc["min_charge"] = _amounts_dict(rule.min_charge)
+    return doc
+
+
+def fee_rules_dict(rules: FeeRules) -> dict[str, Any]:
+    """Return the document of a late-fee rule set: its preset and every field, so it reads back the same."""
+    doc: dict[str, Any] = {
+        **({"preset": rules.preset} if rules.preset else {}),
+        "audiences": list(rules.audiences),
+        "exempt_risk_categories": list(rules.exempt_risk_categories),
+        "grace_days": rules.grace_days,
+        "fixed": [
+            {
+                "amounts": _amounts_dict(fee.amounts),
+                **({"level": fee.level} if fee.level else {}),
+                "per": fee.per,
+                "recurring": fee.recurring,
+            }
+            for fee in rules.fixed
+        ],
+    }
+    percentage = rules.percentage
+    if percentage is not None:
+        doc["percentage"] = {
+            "rate_pct": _num(percentage.rate_pct),
+            "recurring": percentage.recurring,
+            "minimum": _amounts_dict(percentage.minimum),
+            "maximum": _amounts_dict(percentage.maximum),
+        }
+    if rules.interest is not None:
+        doc["interest"] = _interest_dict(rules.interest)
+    if rules.preset:  # a section the preset fills and the policy leaves out is written as null
+        doc.setdefault("percentage", None)
+        doc.setdefault("interest", None)
+    doc["max_per_item"] = _amounts_dict(rules.max_per_item)
+    if rules.max_item_pct is not None:
+        doc["max_item_pct"] = _num(rules.max_item_pct)
+    doc["max_per_period"] = _amounts_dict(rules.max_per_period)
+    return doc
+
+
+def _late_fees_dict(fees: LateFeePolicy) -> dict[str, Any]:
+    doc: dict[str, Any] = {"period": fees.period}
+    if fees.effective_from is not None:
+        doc["effective_from"] = fees.effective_from.isoformat()
+    doc.update(fee_rules_dict(fees.rules))
+    if fees.countries:
+        doc["countries"] = {code: fee_rules_dict(rules) for code, rules in sorted(fees.countries.items())}
+    return doc
+
+
 def policy_to_dict(policy: Policy) -> dict[str, Any]:
     """Return the JSON-ready document of a policy (inverse of :func:`policy_from_dict`)."""
     risk = policy.risk
@@ -1083,6 +1500,8 @@ def policy_to_dict(policy: Policy) -> dict[str, Any]:
             code: {"reminder": _num(minimum.reminder), "letter": _num(minimum.letter)}
             for code, minimum in sorted(policy.minimums.items())
         },
+        # written only when set: a policy without late fees exports as it always did
+        **({"late_fees": _late_fees_dict(policy.late_fees)} if policy.late_fees is not None else {}),
     }
 
 

@@ -184,6 +184,28 @@ class ContactEvent:
         return self.planned_at or self.at
 
 
+FeeKind = Literal["fixed", "percentage", "interest"]
+FEE_KINDS: tuple[FeeKind, ...] = ("fixed", "percentage", "interest")
+
+
+@dataclass(frozen=True, slots=True)
+class ChargedFee:
+    """A late fee or interest line already charged to a customer: a :class:`~.decisions.FeeLine` once posted.
+
+    ``key`` is the line's key (a fee is never charged twice under one key); ``period`` the first day of the
+    period it was charged for, ``charged_on`` the day it was posted. Caps count ``amount``.
+    """
+
+    key: str
+    customer_id: str
+    item_id: str
+    kind: str
+    currency: str
+    amount: Decimal
+    period: date
+    charged_on: date
+
+
 @dataclass(frozen=True, slots=True)
 class Portfolio:
     """Everything the engine knows about a company's receivables."""

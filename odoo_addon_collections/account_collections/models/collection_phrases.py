@@ -85,6 +85,72 @@ TEMPLATES = {
         None,
         None,
     ),
+    # late fees and interest
+    "fee_fixed": (
+        _lt("{invoice}: late-payment fee, {days} day overdue"),
+        _lt("{invoice}: late-payment fee, {days} days overdue"),
+        "days",
+    ),
+    "fee_fixed_level": (
+        _lt("{invoice}: fee of the reminder level '{level}'"),
+        None,
+        None,
+    ),
+    "fee_fixed_period": (
+        _lt("{invoice}: late-payment fee for the period from {period}"),
+        None,
+        None,
+    ),
+    "fee_percentage": (
+        _lt("{invoice}: {rate:g}% of {base:.2f} {currency} overdue"),
+        None,
+        None,
+    ),
+    "fee_percentage_period": (
+        _lt("{invoice}: {rate:g}% of {base:.2f} {currency} overdue, for the period from {period}"),
+        None,
+        None,
+    ),
+    "fee_interest_annual": (
+        _lt("{invoice}: interest at {rate:g}% a year on {base:.2f} {currency} for {days} day ({start} to {end})"),
+        _lt("{invoice}: interest at {rate:g}% a year on {base:.2f} {currency} for {days} days ({start} to {end})"),
+        "days",
+    ),
+    "fee_interest_daily": (
+        _lt("{invoice}: interest at {rate}% a day on {base:.2f} {currency} for {days} day ({start} to {end})"),
+        _lt("{invoice}: interest at {rate}% a day on {base:.2f} {currency} for {days} days ({start} to {end})"),
+        "days",
+    ),
+    "fee_interest_compound": (
+        _lt("the base includes {amount:.2f} {currency} of interest of earlier periods"),
+        None,
+        None,
+    ),
+    "fee_rate_capped": (
+        _lt("rate capped at the maximum of {rate:g}% a year"),
+        None,
+        None,
+    ),
+    "fee_minimum": (
+        _lt("raised to the minimum of {amount:.2f} {currency}"),
+        None,
+        None,
+    ),
+    "fee_maximum": (
+        _lt("lowered to the maximum of {amount:.2f} {currency}"),
+        None,
+        None,
+    ),
+    "fee_cap_item": (
+        _lt("reduced to the cap of {amount:.2f} {currency} per item"),
+        None,
+        None,
+    ),
+    "fee_cap_period": (
+        _lt("reduced to the cap of {amount:.2f} {currency} per period"),
+        None,
+        None,
+    ),
 }
 
 
