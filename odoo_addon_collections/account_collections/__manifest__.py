@@ -14,6 +14,7 @@
     "data": [
         "security/security.xml",
         "security/ir.model.access.csv",
+        "data/collection_channel_data.xml",
         "data/collection_data.xml",
         "data/collection_statement_templates.xml",
         "data/mail_body_templates.xml",

@@ -1,0 +1,106 @@
+"""What the configuration screens show: the levels edited in a dialog, weekdays by name, money with its currency."""
+
+from lxml import etree
+
+from odoo.tests import Form, TransactionCase, tagged
+
+from ..models.collection_statement import PRE_DUE
+
+
+def arch(env, model, view_type, view=None):
+    return etree.fromstring(env[model].get_view(view and view.id, view_type=view_type)["arch"])
+
+
+@tagged("post_install", "-at_install")
+class TestLevelDialog(TransactionCase):
+    """The strategy lists its levels in a few readable columns and edits each one in a form dialog."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.standard = cls.env.ref("account_collections.strategy_standard")
+        cls.env.company.write(
+            {"collection_cost_email": 0.02, "collection_cost_sms": 0.08, "collection_cost_letter": 1.5}
+        )
+
+    def level(self, key):
+        return self.env.ref(f"account_collections.level_{key}")
+
+    def test_the_levels_list_has_a_few_readable_columns_and_a_form_grouped_by_subject(self):
+        (levels,) = arch(self.env, "collection.strategy", "form").xpath(
+            "//page[@name='levels']/field[@name='level_ids']"
+        )
+        (listed,) = levels.xpath("list")
+        self.assertIsNone(listed.get("editable"))  # a row opens the level's form in a dialog
+        shown = [f.get("name") for f in listed.xpath("field") if f.get("optional") != "hide"]
+        self.assertEqual(
+            shown, ["delay_days", "name", "channel_ids", "tone", "mail_template_used_id", "sms_template_used_id"]
+        )
+        self.assertEqual(listed.xpath("field[@name='channel_ids']/@widget"), ["many2many_tags"])
+        (form,) = levels.xpath("form")
+        self.assertEqual(form.xpath(".//group[@name]/@name"), ["when", "channels", "templates", "costs", "call_letter"])
+        self.assertEqual(form.xpath(".//group[@name='costs']/field[@name='cost_estimate']/@name"), ["cost_estimate"])
+
+    def test_a_level_shows_its_channels_as_tags_in_their_order(self):
+        self.assertEqual(self.level("final").channel_ids.mapped("key"), ["email", "letter"])
+        self.assertEqual(self.level("second").channel_ids.mapped("key"), ["email", "sms", "whatsapp"])
+        self.assertEqual(self.level("call").channel_ids.mapped("key"), ["call"])
+
+    def test_the_list_names_the_template_each_level_sends(self):
+        template = self.env.ref
+        self.assertEqual(
+            self.level("pre_due").mail_template_used_id,
+            template("account_collections.mail_template_collection_pre_due"),
+        )
+        self.assertEqual(
+            self.level("first").mail_template_used_id,
+            template("account_collections.mail_template_collection_friendly"),
+        )
+        self.assertEqual(
+            self.level("final").mail_template_used_id, template("account_collections.mail_template_collection_final")
+        )
+        self.assertEqual(
+            self.level("final").sms_template_used_id, template("account_collections.sms_template_collection_final")
+        )
+        own = template("account_collections.mail_template_collection_formal")
+        self.level("pre_due").mail_template_id = own
+        self.assertEqual(self.level("pre_due").mail_template_used_id, own)
+        # and that is the template the action sends, before the due date too
+        action = self.env["collection.action"].new({"level_id": self.level("pre_due").id, "tone": "friendly"})
+        self.assertEqual(action._mail_template(PRE_DUE), own)
+
+    def test_a_level_says_what_it_costs_per_customer_in_the_company_currency(self):
+        final = self.level("final")  # email and letter, all channels
+        self.assertAlmostEqual(final.cost_estimate, 1.52)
+        self.assertEqual(final.currency_id, self.env.company.currency_id)
+        self.assertAlmostEqual(self.level("second").cost_estimate, 0.08)  # the dearest of email, SMS, WhatsApp
+
+    def test_editing_a_level_in_its_dialog_saves_it_with_the_strategy(self):
+        with Form(self.standard) as strategy:
+            with strategy.level_ids.edit(1) as first:  # ordered by delay: the pre-due reminder, then the first
+                self.assertEqual(first.name, "First reminder")
+                first.use_whatsapp = True
+                first.channel_mode = "all"
+                first.delay_days = 5
+            with strategy.level_ids.new() as new:
+                new.name = "Formal notice"
+                new.key = "formal"
+                new.delay_days = 45
+                new.use_letter = True
+                new.tone = "formal"
+        first = self.level("first")
+        self.assertEqual((first.delay_days, first.channel_mode), (5, "all"))
+        self.assertEqual(first.channel_ids.mapped("key"), ["email", "sms", "whatsapp"])
+        formal = self.standard.level_ids.filtered(lambda level: level.key == "formal")
+        self.assertEqual(formal.channel_ids.mapped("key"), ["email", "letter"])
+        policy = self.env["collection.run"]._policy(self.env.company)
+        self.assertEqual(
+            [level.key for level in policy.strategy("standard").levels],
+            ["pre_due", "first", "second", "call", "formal", "final"],
+        )
+
+    def test_channel_names_are_translated(self):
+        self.env["res.lang"]._activate_lang("es_ES")
+        self.env["ir.module.module"]._load_module_terms(["account_collections"], ["es_ES"], overwrite=True)
+        names = self.level("final").with_context(lang="es_ES").channel_ids.mapped("name")
+        self.assertEqual(names, ["Correo electrónico", "Carta"])
