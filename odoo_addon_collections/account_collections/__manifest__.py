@@ -15,6 +15,7 @@
         "security/security.xml",
         "security/ir.model.access.csv",
         "data/collection_channel_data.xml",
+        "data/collection_weekday_data.xml",
         "data/collection_data.xml",
         "data/collection_statement_templates.xml",
         "data/mail_body_templates.xml",

@@ -1,6 +1,6 @@
 from collections_engine.policy import DEFAULT_CHANNELS, DEFAULT_RISK_WEIGHTS
 
-from odoo import fields, models
+from odoo import api, fields, models
 
 from odoo.addons.base.models.res_partner import _tz_get
 
@@ -20,7 +20,16 @@ class ResCompany(models.Model):
     collection_hours = fields.Char(
         string="Contact Hours", default="09:00-13:00,15:00-18:00", help="Local hours, e.g. 09:00-13:00,15:00-18:00"
     )
-    collection_weekdays = fields.Char(string="Contact Weekdays", default="1,2,3,4,5", help="ISO weekdays, 1 = Monday")
+    collection_weekdays = fields.Char(
+        string="Contact Weekdays (ISO Numbers)", default="1,2,3,4,5", help="ISO weekdays, 1 = Monday"
+    )
+    collection_weekday_ids = fields.Many2many(
+        "collection.weekday",
+        string="Contact Days",
+        compute="_compute_collection_weekday_ids",
+        inverse="_inverse_collection_weekday_ids",
+        help="The days of the week customers may be contacted.",
+    )
     collection_max_per_day = fields.Integer(string="Contacts per Day", default=1)
     collection_max_per_week = fields.Integer(string="Contacts per Week", default=3)
     collection_cost_email = fields.Float(string="Cost of an Email", default=_cost("email"))
@@ -59,3 +68,16 @@ class ResCompany(models.Model):
         domain=[("share", "=", False)],
         help="Collector of the cases no assignment rule gives one to; without one, they stay unassigned.",
     )
+
+    # ------------------------------------------------------------
+    # COMPUTE
+    # ------------------------------------------------------------
+
+    @api.depends("collection_weekdays")
+    def _compute_collection_weekday_ids(self):
+        for company in self:
+            company.collection_weekday_ids = self.env["collection.weekday"]._from_text(company.collection_weekdays)
+
+    def _inverse_collection_weekday_ids(self):
+        for company in self:
+            company.collection_weekdays = company.collection_weekday_ids._as_text()

@@ -6,7 +6,7 @@ class ResConfigSettings(models.TransientModel):
 
     collection_tz = fields.Selection(related="company_id.collection_tz", readonly=False)
     collection_hours = fields.Char(related="company_id.collection_hours", readonly=False)
-    collection_weekdays = fields.Char(related="company_id.collection_weekdays", readonly=False)
+    collection_weekday_ids = fields.Many2many(related="company_id.collection_weekday_ids", readonly=False)
     collection_max_per_day = fields.Integer(related="company_id.collection_max_per_day", readonly=False)
     collection_max_per_week = fields.Integer(related="company_id.collection_max_per_week", readonly=False)
     collection_cost_email = fields.Float(related="company_id.collection_cost_email", readonly=False)

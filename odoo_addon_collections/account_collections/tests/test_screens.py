@@ -104,3 +104,62 @@ class TestLevelDialog(TransactionCase):
         self.env["ir.module.module"]._load_module_terms(["account_collections"], ["es_ES"], overwrite=True)
         names = self.level("final").with_context(lang="es_ES").channel_ids.mapped("name")
         self.assertEqual(names, ["Correo electrónico", "Carta"])
+
+
+@tagged("post_install", "-at_install")
+class TestWeekdaysByName(TransactionCase):
+    """Contact windows show and edit their weekdays by name and keep the ISO numbers the policy needs."""
+
+    def days(self, *isos):
+        return self.env["collection.weekday"].search([("iso", "in", isos)])
+
+    def test_the_company_s_contact_days_are_named_and_saved_as_iso_numbers(self):
+        company = self.env.company
+        self.assertEqual(company.collection_weekdays, "1,2,3,4,5")
+        self.assertEqual(
+            company.collection_weekday_ids.mapped("name"), ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday"]
+        )
+        settings = self.env["res.config.settings"].create({"collection_weekday_ids": [(6, 0, self.days(1, 3, 6).ids)]})
+        settings.execute()
+        self.assertEqual(company.collection_weekdays, "1,3,6")
+        policy = self.env["collection.run"]._policy(company)
+        self.assertEqual(policy.contact.window.weekdays, (1, 3, 6))
+
+    def test_a_country_rule_and_a_customer_edit_their_days_as_tags(self):
+        rule = self.env["collection.contact.country"].create(
+            {
+                "country_id": self.env.ref("base.co").id,
+                "hours": "08:00-19:00",
+                "weekday_ids": self.days(1, 2, 3, 4, 5, 6).ids,
+            }
+        )
+        self.assertEqual(rule.weekdays, "1,2,3,4,5,6")
+        self.assertEqual(rule.weekday_ids[-1].name, "Saturday")
+        self.assertEqual(
+            self.env["collection.run"]._policy(self.env.company).contact.countries["CO"].window.weekdays,
+            (1, 2, 3, 4, 5, 6),
+        )
+        partner = self.env["res.partner"].create({"name": "Own days"})
+        self.assertFalse(partner.collection_weekday_ids)  # the company's days
+        with Form(partner) as form:
+            form.collection_weekday_ids.add(self.days(2))
+            form.collection_weekday_ids.add(self.days(4))
+        self.assertEqual(partner.collection_weekdays, "2,4")
+        partner.collection_weekday_ids = False
+        self.assertFalse(partner.collection_weekdays)
+
+    def test_no_screen_shows_weekdays_as_numbers(self):
+        for model, view_type, name in (
+            ("res.config.settings", "form", "collection_weekday_ids"),
+            ("collection.contact.country", "list", "weekday_ids"),
+            ("res.partner", "form", "collection_weekday_ids"),
+        ):
+            view = arch(self.env, model, view_type)
+            self.assertFalse(view.xpath("//field[@name='collection_weekdays' or @name='weekdays']"), model)
+            self.assertEqual(view.xpath(f"//field[@name='{name}']/@widget"), ["many2many_tags"], model)
+
+    def test_day_names_are_translated(self):
+        self.env["res.lang"]._activate_lang("es_ES")
+        self.env["ir.module.module"]._load_module_terms(["account_collections"], ["es_ES"], overwrite=True)
+        names = self.env.company.with_context(lang="es_ES").collection_weekday_ids.mapped("name")
+        self.assertEqual(names, ["Lunes", "Martes", "Miércoles", "Jueves", "Viernes"])
