@@ -1,10 +1,13 @@
 """What the configuration screens show: the levels edited in a dialog, weekdays by name, money with its currency."""
 
+from freezegun import freeze_time
 from lxml import etree
 
 from odoo.tests import Form, TransactionCase, tagged
+from odoo.tools.misc import format_amount
 
 from ..models.collection_statement import PRE_DUE
+from .common import NOW, CollectionsCase
 
 
 def arch(env, model, view_type, view=None):
@@ -163,3 +166,97 @@ class TestWeekdaysByName(TransactionCase):
         self.env["ir.module.module"]._load_module_terms(["account_collections"], ["es_ES"], overwrite=True)
         names = self.env.company.with_context(lang="es_ES").collection_weekday_ids.mapped("name")
         self.assertEqual(names, ["Lunes", "Martes", "Miércoles", "Jueves", "Viernes"])
+
+
+@tagged("post_install", "-at_install")
+class TestMoneyWithItsCurrency(CollectionsCase):
+    """Costs in the Settings and amounts in the chatter carry the company currency, formatted as Odoo does."""
+
+    def money(self, amount, lang="en_US", currency=None):
+        """An amount as Odoo formats it (with its non-breaking space)."""
+        return format_amount(self.env, amount, currency or self.currency, lang_code=lang)
+
+    def logs(self, case):
+        return case.message_ids.sorted("id").mapped(lambda message: message.body.striptags())
+
+    def test_the_channel_costs_are_amounts_of_the_company_currency(self):
+        for model in ("res.company", "res.config.settings"):
+            for channel in ("email", "sms", "whatsapp", "call", "letter"):
+                field = self.env[model]._fields[f"collection_cost_{channel}"]
+                self.assertEqual(field.type, "monetary", (model, channel))
+                self.assertEqual(field.get_currency_field(self.env[model]), "currency_id")
+        view = arch(self.env, "res.config.settings", "form")
+        (costs,) = view.xpath("//block[@name='collection_channel_costs']")
+        self.assertTrue(costs.xpath(".//field[@name='currency_id']"))  # the monetary widgets' currency
+        self.env.company.collection_cost_call = 3.5
+        policy = self.env["collection.run"]._policy(self.env.company)
+        self.assertEqual(str(policy.channel_cost("call")), "3.5")
+
+    @freeze_time(NOW)
+    def test_a_logged_call_says_the_promise_and_its_cost_with_the_currency(self):
+        self.invoice(1750.0, "2026-10-20")
+        self.run_collections()
+        case = self.case()
+        self.env.company.collection_cost_call = 4.0
+        self.env["collection.log.call"].create(
+            {
+                "case_id": case.id,
+                "outcome": "promised",
+                "promised_date": "2026-11-30",
+                "promised_amount": 1750.0,
+                "note": "Pays on Monday",
+            }
+        ).action_log()
+        self.assertEqual(len(case.promise_ids), 1)
+        self.assertEqual(
+            self.logs(case)[-1],
+            f"Call logged: Promised to pay. Pays on Monday Promise to pay {self.money(1750.0)} by 11/30/2026. "
+            f"Cost of the call: {self.money(4.0)}.",
+        )
+        self.assertNotIn("Promise to pay", " ".join(self.logs(case)[:-1]))  # said once
+
+    @freeze_time(NOW)
+    def test_in_spanish_the_call_is_logged_in_spanish_with_spanish_money(self):
+        self.env["res.lang"]._activate_lang("es_ES")
+        self.env["ir.module.module"]._load_module_terms(["account_collections"], ["es_ES"], overwrite=True)
+        self.invoice(1750.0, "2026-10-20")
+        self.run_collections()
+        case = self.case()
+        self.env["collection.log.call"].with_context(lang="es_ES").create(
+            {"case_id": case.id, "outcome": "promised", "promised_date": "2026-11-30", "promised_amount": 1750.0}
+        ).action_log()
+        spanish = self.money(1750.0, "es_ES")
+        self.assertIn("1.750,00", spanish)
+        self.assertEqual(
+            self.logs(case)[-1],
+            f"Llamada registrada: Prometió pagar. Promesa de pago de {spanish} antes del 30/11/2026. "
+            f"Coste de la llamada: {self.money(4.0, 'es_ES')}.",
+        )
+
+    @freeze_time(NOW)
+    def test_a_promise_and_a_plan_made_on_the_case_are_logged_with_their_amounts(self):
+        self.invoice(1200.0, "2026-10-20")
+        self.run_collections()
+        case = self.case()
+        with Form(case) as form:
+            with form.promise_ids.new() as promise:
+                promise.promised_date = "2026-12-04"
+                promise.amount = 600.0
+        # before the call it makes obsolete is cancelled
+        self.assertIn(f"Promise to pay {self.money(600.0)} by 12/04/2026.", self.logs(case))
+        case.promise_ids.cancelled = True
+        self.env["collection.plan"].create(
+            {
+                "case_id": case.id,
+                "total": 1200.0,
+                "down_payment": 300.0,
+                "installments": 3,
+                "frequency": "monthly",
+                "first_due": "2026-12-01",
+            }
+        )
+        self.assertEqual(
+            self.logs(case)[-1],
+            f"Payment plan of {self.money(1200.0)} in 3 instalments (monthly), the first of {self.money(300.0)} "
+            f"on 12/01/2026. Down payment: {self.money(300.0)}.",
+        )
