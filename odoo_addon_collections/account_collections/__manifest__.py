@@ -24,6 +24,7 @@
         "data/ir_actions_data.xml",
         "report/collection_letter_report.xml",
         "views/collection_log_call_views.xml",
+        "views/collection_setup_views.xml",
         "views/collection_case_views.xml",
         "views/collection_action_views.xml",
         "views/collection_config_views.xml",

@@ -63,6 +63,10 @@ class ResCompany(models.Model):
         help="Sender of collection emails when the case has no collector with an email address, e.g. "
         "Accounts Receivable <ar@example.com>. Replies reach the case in any case.",
     )
+    collection_setup_done = fields.Boolean(
+        string="Collections Set Up",
+        help="The first-run setup (contact window, collectors, reminders) was saved; the app no longer offers it.",
+    )
     collection_default_user_id = fields.Many2one(
         "res.users",
         string="Default Collector",
