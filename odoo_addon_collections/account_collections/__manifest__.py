@@ -39,6 +39,9 @@
         "views/portal_templates.xml",
     ],
     "demo": ["demo/collection_demo.xml"],
+    "assets": {
+        "web.assets_backend": ["account_collections/static/src/**/*"],
+    },
     "development_status": "Beta",
     "installable": True,
     "application": True,

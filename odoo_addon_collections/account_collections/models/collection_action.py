@@ -516,6 +516,13 @@ class CollectionAction(models.Model):
             action._execute()
         return True
 
+    def action_log_call(self):
+        """Log the call of this task: its outcome, a promise, a pause (the task is then done)."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("account_collections.action_collection_log_call")
+        action["context"] = {"default_case_id": self.case_id.id}
+        return action
+
     def action_done(self):
         self.write({"state": "done", "done_date": fields.Datetime.now()})
         return True

@@ -260,3 +260,26 @@ class TestMoneyWithItsCurrency(CollectionsCase):
             f"Payment plan of {self.money(1200.0)} in 3 instalments (monthly), the first of {self.money(300.0)} "
             f"on 12/01/2026. Down payment: {self.money(300.0)}.",
         )
+
+
+@tagged("post_install", "-at_install")
+class TestWorkScreens(TransactionCase):
+    """The cases' kanban totals its columns; a collector logs a call from the worklist's row."""
+
+    def test_the_kanban_columns_total_the_amounts_to_collect(self):
+        kanban = arch(self.env, "collection.case", "kanban")
+        self.assertEqual(kanban.get("js_class"), "collection_case_kanban")  # the totals with their currency
+        (progressbar,) = kanban.xpath("progressbar")
+        self.assertEqual(progressbar.get("sum_field"), "amount_due")
+
+    def test_the_worklist_logs_a_call_from_its_row(self):
+        listed = arch(self.env, "collection.action", "list")
+        (button,) = listed.xpath("button[@name='action_log_call']")
+        self.assertIn("channel != 'call'", button.get("invisible"))
+        case = self.env["collection.case"].create({"partner_id": self.env["res.partner"].create({"name": "C"}).id})
+        call = self.env["collection.action"].create(
+            {"key": "call-1", "case_id": case.id, "channel": "call", "state": "to_do"}
+        )
+        action = call.action_log_call()
+        self.assertEqual((action["res_model"], action["target"]), ("collection.log.call", "new"))
+        self.assertEqual(action["context"], {"default_case_id": case.id})

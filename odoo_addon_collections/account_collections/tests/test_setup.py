@@ -51,6 +51,8 @@ class TestFirstRunSetup(TransactionCase):
         self.assertEqual(root.action, self.env.ref("account_collections.action_collection_start"))
         self.assertEqual(self.start(self.manager)["res_model"], "collection.setup")
         self.assertEqual(self.start(self.collector)["res_model"], "collection.action")  # a collector: My Worklist
+        for user in (self.manager, self.collector):  # the app is in the menu of both
+            self.assertIn(root.id, self.env["ir.ui.menu"].with_user(user)._visible_menu_ids())
         with Form(self.env["collection.setup"].with_user(self.manager)) as setup:
             self.assertEqual(setup.hours, "09:00-13:00,15:00-18:00")  # the company's, to confirm
             self.assertEqual(setup.weekday_ids[:], self.days(1, 2, 3, 4, 5))
