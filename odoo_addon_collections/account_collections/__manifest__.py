@@ -41,6 +41,7 @@
     "demo": ["demo/collection_demo.xml"],
     "assets": {
         "web.assets_backend": ["account_collections/static/src/**/*"],
+        "web.assets_tests": ["account_collections/static/tests/tours/**/*"],
     },
     "development_status": "Beta",
     "installable": True,

@@ -9,3 +9,4 @@ from . import test_aged_receivable
 from . import test_kpi_snapshot
 from . import test_screens
 from . import test_setup
+from . import test_tours
