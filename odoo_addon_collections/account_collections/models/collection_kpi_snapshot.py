@@ -119,14 +119,16 @@ class CollectionKpiSnapshot(models.Model):
         """Compute and store the day's snapshots of a company (replacing those of the same day)."""
         run = self.env["collection.run"]
         today = local_today(policy, as_of)
-        since = min(today - timedelta(days=policy.kpi.period_days), today - relativedelta(months=COUNTBACK_MONTHS))
-        partner_ids = self._partners_since(company, since)
+        start = today - timedelta(days=policy.kpi.period_days)
+        since = min(start, today - relativedelta(months=COUNTBACK_MONTHS))
+        partner_ids = self._partners_since(company, since, start)
         if not partner_ids:
             return self.browse()
         portfolio = Portfolio(
             company_currency=company.currency_id.name,
             customers=(),  # the groups come from the cases
-            items=tuple(run._read_items(company, partner_ids, since)),
+            # and what was open when the period began, however old, settled since
+            items=tuple(run._read_items(company, partner_ids, since, settled_since=start)),
             payments=tuple(run._read_payments(company, partner_ids, since)),
             promises=tuple(run._read_promises(company, partner_ids)),
         )
@@ -199,8 +201,8 @@ class CollectionKpiSnapshot(models.Model):
         return values
 
     @api.model
-    def _partners_since(self, company, since: date):
-        """Commercial partners with receivables open now or moved since a date."""
+    def _partners_since(self, company, since: date, settled_since: date):
+        """Commercial partners with receivables open now, dated since a date or reconciled since another."""
         self.env.cr.execute(
             f"""
             SELECT DISTINCT move.commercial_partner_id
@@ -214,10 +216,13 @@ class CollectionKpiSnapshot(models.Model):
              WHERE line.company_id = %(company)s
                AND line.parent_state = 'posted'
                AND account.account_type = 'asset_receivable'
-               AND line.date >= %(since)s
                AND move.commercial_partner_id IS NOT NULL
+               AND (line.date >= %(since)s
+                    OR EXISTS (SELECT 1 FROM account_partial_reconcile partial
+                                WHERE (partial.debit_move_id = line.id OR partial.credit_move_id = line.id)
+                                  AND partial.max_date >= %(settled_since)s))
              ORDER BY 1
             """,
-            {"company": company.id, "since": since},
+            {"company": company.id, "since": since, "settled_since": settled_since},
         )
         return [row[0] for row in self.env.cr.fetchall()]

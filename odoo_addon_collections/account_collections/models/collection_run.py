@@ -213,8 +213,9 @@ class CollectionRun(models.AbstractModel):
         return [row[0] for row in self.env.cr.fetchall()]
 
     @api.model
-    def _read_items(self, company, partner_ids, since):
-        """Receivable items (one per instalment line) of the partners: open ones and those settled since a date."""
+    def _read_items(self, company, partner_ids, since, settled_since=None):
+        """Receivable items (one per instalment line) of the partners: open ones and those dated since a date
+        (and, given ``settled_since``, those reconciled on or after it, however old)."""
         self.env.cr.execute(
             """
             SELECT line.id, move.commercial_partner_id, move.name, line.balance, line.amount_residual,
@@ -232,10 +233,15 @@ class CollectionRun(models.AbstractModel):
                AND line.parent_state = 'posted'
                AND account.account_type = 'asset_receivable'
                AND move.commercial_partner_id IN %(partners)s
-               AND (NOT line.reconciled OR line.date >= %(since)s)
+               AND (NOT line.reconciled
+                    OR line.date >= %(since)s
+                    OR (%(settled_since)s::date IS NOT NULL AND EXISTS (
+                        SELECT 1 FROM account_partial_reconcile partial
+                         WHERE (partial.debit_move_id = line.id OR partial.credit_move_id = line.id)
+                           AND partial.max_date >= %(settled_since)s::date)))
              ORDER BY move.commercial_partner_id, line.id
             """,
-            {"company": company.id, "partners": tuple(partner_ids), "since": since},
+            {"company": company.id, "partners": tuple(partner_ids), "since": since, "settled_since": settled_since},
         )
         currency = company.currency_id.name
         return [

@@ -7,3 +7,4 @@ from . import test_same_policy
 from . import test_phrases
 from . import test_aged_receivable
 from . import test_kpi_snapshot
+from . import test_experiment_report
