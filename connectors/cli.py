@@ -4,7 +4,8 @@
 ledger or a connected platform (``--tenant``), through one pipeline (``connectors.pipeline``):
 sync, plan, deliver. Exit codes: see ``connectors.cli_common`` (0 success; 2 usage; 3 invalid
 policy; 4 rows not loaded with ``--strict``; 5 input error; 6 not connected; 7 platform failed;
-8 another run holds the tenant).
+8 another run holds the tenant; 9 refused by the policy). ``promise``, ``plan``, ``call`` and ``bank`` record
+what happens outside the platform (``connectors.cli_outcomes``).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from collections_engine.sample_size import SampleSizePlan, experiment_sample_siz
 
 from .cli_backtest import register as register_backtest_command
 from .cli_common import (
+    DEFAULT_TENANT_SETTING,
     EXIT_BAD_ROWS,
     EXIT_INPUT,
     EXIT_LOCKED,
@@ -55,6 +57,7 @@ from .cli_common import (
     read_policy_text,
 )
 from .cli_mapping import register as register_mapping_commands
+from .cli_outcomes import register as register_outcome_commands
 from .cli_platforms import register as register_platform_commands
 from .common.contract import Platform
 from .common.errors import ConnectorError, LockedError
@@ -68,7 +71,6 @@ from .pipeline import RunOptions, RunOutcome, run_tenant
 from .registry import open_platform
 from .report import render_html_report
 
-DEFAULT_TENANT_SETTING = "default_files_tenant"
 CLOSED_SHOWN = 20
 log = logging.getLogger("odoo_collections")
 
@@ -896,6 +898,7 @@ def policy_pull(
 register_platform_commands(cli)
 register_mapping_commands(cli)
 register_backtest_command(cli)
+register_outcome_commands(cli)
 
 
 def main() -> None:
