@@ -185,12 +185,8 @@ def _print(payload: dict[str, Any], output_format: str, headline: str, lines: Se
 
 
 def _invoice_numbers(ledger: Ledger, item_ids: Sequence[str]) -> list[str]:
-    numbers = {item.id: item.invoice_ref for item in ledger.portfolio.items}
+    numbers = ledger.invoice_numbers
     return list(dict.fromkeys(numbers.get(item_id, item_id) for item_id in item_ids))
-
-
-def _names(ledger: Ledger) -> dict[str, str]:
-    return {customer.id: customer.name for customer in ledger.portfolio.customers}
 
 
 # --------------------------------------------------------------------------------------
@@ -210,7 +206,7 @@ def promise_json(
     return {
         "id": record.id,
         "customer_id": record.customer_id,
-        "customer_name": _names(ledger).get(record.customer_id, record.customer_id),
+        "customer_name": ledger.customer_names.get(record.customer_id, record.customer_id),
         "created_on": record.created_on,
         "promised_date": record.promised_date,
         "deadline": promise_deadline(record, ledger.policy.promises),
@@ -407,7 +403,7 @@ def plan_json(
     return {
         "id": record.id,
         "customer_id": record.customer_id,
-        "customer_name": _names(ledger).get(record.customer_id, record.customer_id),
+        "customer_name": ledger.customer_names.get(record.customer_id, record.customer_id),
         "created_on": record.created_on,
         "currency": record.currency,
         "total": record.total,

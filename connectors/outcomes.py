@@ -13,8 +13,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from collections_engine import plan as plan_portfolio
@@ -39,6 +40,8 @@ from collections_engine.types import (
 from .common.planning import decision_context
 from .common.store import Store
 
+OPEN_CALL_DAYS = 14
+"""A call answers a call action recorded in the last two weeks; older ones without an outcome stay as they were."""
 CALL_OUTCOMES: tuple[str, ...] = ("responded", "promised", "paid", "disputed", "no_answer", "failed")
 """What a call ended in, in the engine's words: the customer answered (``responded``, ``promised``, ``paid``,
 ``disputed``: the engine counts the channel as answered), or did not (``no_answer``, a message left included),
@@ -71,6 +74,16 @@ class Ledger:
     def today(self) -> date:
         """The day items age against (the policy's time zone)."""
         return local_today(self.policy, self.as_of)
+
+    @cached_property
+    def customer_names(self) -> dict[str, str]:
+        """Each customer's name, by id."""
+        return {customer.id: customer.name for customer in self.portfolio.customers}
+
+    @cached_property
+    def invoice_numbers(self) -> dict[str, str]:
+        """Each item's invoice number, by item id."""
+        return {item.id: item.invoice_ref for item in self.portfolio.items}
 
 
 def load_ledger(
@@ -331,12 +344,14 @@ def call_record(
     store: Store, ledger: Ledger, customer: Customer, outcome: str, promise: Promise | None = None
 ) -> CallRecord:
     """The call as the engine will read it: the outcome of the customer's newest open call action (recorded by a
-    run, or the one the engine asks for today), else a call of its own that counts towards the contact caps."""
+    run in the last ``OPEN_CALL_DAYS``, or the one the engine asks for today), else a call of its own that counts
+    towards the contact caps."""
     if outcome not in CALL_OUTCOMES:
         raise RecordError(f"outcome: {outcome!r} is not one of {', '.join(CALL_OUTCOMES)}")
     as_of = ledger.as_of
     responded_at = as_of if outcome in RESPONSE_OUTCOMES else None
-    open_calls = store.outcomes.open_calls(ledger.tenant, customer.id, as_of)
+    since = as_of - timedelta(days=OPEN_CALL_DAYS)
+    open_calls = [o for o in store.outcomes.open_calls(ledger.tenant, customer.id, as_of) if o[0].known_at >= since]
     if open_calls:
         event, _status = open_calls[0]
         done = replace(event, outcome=outcome, at=as_of, responded_at=responded_at)

@@ -233,6 +233,9 @@ def test_a_logged_call_carries_out_the_call_action_and_its_promise_pauses_dunnin
     event = next(e for e in store_of(tmp_path).history.load_history(TENANT).events if e.id == own["event_id"])
     assert (event.channel, event.level, event.outcome, event.responded_at) == ("call", None, "responded", event.at)
 
+    stale = as_json(invoke(runner, "call log C --outcome responded", *common, "2026-12-20T12:00"))
+    assert stale["answers"] is None  # C's call action of Nov 24 is more than two weeks old: left as it was
+
     bad = invoke(runner, "call log A --outcome promised", "--tenant", TENANT)
     assert bad.exit_code == 2 and "--promise-amount" in bad.output
     assert invoke(runner, "call log A --outcome hung_up", "--tenant", TENANT).exit_code == 2

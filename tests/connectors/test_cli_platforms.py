@@ -109,6 +109,7 @@ def test_connect_sync_status_and_run(qbo: FakeQuickBooks, env: dict[str, str]) -
     assert preview["delivery"] == {"dry_run": True, "due": len(preview["actions"]), "delivered": 0, "failed": 0,
                                    "errors": []}
     assert preview["new_actions"] == 0 and preview["kpis"]["groups"] and report.read_text().startswith("<!")
+    assert '<a href="https://' in report.read_text()  # the sync kept the pay link: the report's "How to pay"
     assert qbo.sent == [] and [c for c in qbo.calls if c["operation"] in ("create", "update", "send")] == writes_before
     ran = runner.invoke(cli, ["run", "--tenant", tenant, "--as-of", as_of, "--format", "json"])
     assert ran.exit_code == 0, ran.output
