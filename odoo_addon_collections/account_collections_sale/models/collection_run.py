@@ -21,11 +21,20 @@ class CollectionRun(models.AbstractModel):
 
     @api.model
     def _policy_document(self, company):
-        """The section is always there: the rules of the company, and manual holds even without rules."""
+        """With the company's hold rules, or an empty section when only manual holds hold someone.
+
+        A company that holds nobody exports the document it exported before: no section, no holds.
+        """
         document = super()._policy_document(company)
-        # the company's rules whoever runs it (the cron's user may not work in that company)
+        # the company's rules and holds whoever runs it (the cron's user may not work in that company)
         rules = self.env["collection.credit.hold.rule"].sudo().search([("company_id", "=", company.id)])
-        document["credit_hold"] = {"rules": [rule._policy_rule(company.currency_id) for rule in rules]}
+        manual = (
+            self.env["collection.case"]
+            .sudo()
+            .search_count([("company_id", "=", company.id), ("credit_hold_manual_reason", "!=", False)], limit=1)
+        )
+        if rules or manual:
+            document["credit_hold"] = {"rules": [rule._policy_rule(company.currency_id) for rule in rules]}
         return document
 
     @api.model

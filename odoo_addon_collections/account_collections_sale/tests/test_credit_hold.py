@@ -260,6 +260,8 @@ class TestCreditHold(CollectionsCase):
         self.assertEqual(order.state, "sale")
 
     def test_a_rule_needs_a_condition_and_reads_as_the_policy_section(self):
+        # a company that holds nobody sends no section: the same policy as without this addon
+        self.assertNotIn("credit_hold", self.Run._policy_document(self.env.company))
         with self.assertRaises(ValidationError):
             self.Rule.create({"name": "Nothing"})
         high = self.env["collection.risk.category"].search([("key", "=", "high")], limit=1)
@@ -281,3 +283,10 @@ class TestCreditHold(CollectionsCase):
             },
         )
         self.assertEqual(self.Run._policy(self.env.company).credit_hold.rules[0].overdue_days, 15)
+        self.Rule.search([]).action_archive()
+        self.env["collection.credit.hold.manual"].create({"partner_id": self.partner_a.id, "reason": "Insolvency"})
+        self.assertNotIn("credit_hold", self.Run._policy_document(self.env.company))
+        self.env["collection.credit.hold.manual"].create(
+            {"partner_id": self.partner_a.id, "reason": "Insolvency"}
+        ).action_hold()
+        self.assertEqual(self.Run._policy_document(self.env.company)["credit_hold"], {"rules": []})
