@@ -136,6 +136,13 @@ class TestCreditHold(CollectionsCase):
             self.env["collection.credit.hold.override"].with_user(salesperson).create(
                 {"order_id": order.id, "reason": "I need it"}
             )
+        # the salesperson sees the hold on the customer and on the quotation, without access to the cases
+        self.env.invalidate_all()
+        self.assertTrue(order.with_user(salesperson).collection_credit_hold)
+        self.assertIn("45 days overdue", order.with_user(salesperson).collection_credit_hold_message)
+        self.assertTrue(self.partner_a.with_user(salesperson).collection_credit_hold)
+        with self.assertRaises(AccessError):
+            case.with_user(salesperson).read(["credit_hold"])
         with self.assertRaises(UserError):
             order.with_user(salesperson).action_confirm()
 
