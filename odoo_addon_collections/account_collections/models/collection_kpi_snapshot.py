@@ -115,24 +115,32 @@ class CollectionKpiSnapshot(models.Model):
     actions = fields.Integer(string="Contacts", readonly=True, aggregator="avg")
 
     @api.model
-    def _take(self, company, policy, as_of):
-        """Compute and store the day's snapshots of a company (replacing those of the same day)."""
+    def _company_book(self, company, policy, as_of):
+        """The company's whole ledger as the engine reads it, for the day's KPIs and payment prediction:
+        items open or dated in the last 36 months (the countback DSO's sales, the prediction's history) or
+        reconciled since the KPI period began, their payments, the promises and the contact history.
+        Returns (portfolio, history, partner ids); no partner, no book (None)."""
         run = self.env["collection.run"]
         today = local_today(policy, as_of)
         start = today - timedelta(days=policy.kpi.period_days)
         since = min(start, today - relativedelta(months=COUNTBACK_MONTHS))
         partner_ids = self._partners_since(company, since, start)
         if not partner_ids:
-            return self.browse()
+            return None
         portfolio = Portfolio(
             company_currency=company.currency_id.name,
             customers=(),  # the groups come from the cases
-            # and what was open when the period began, however old, settled since
             items=tuple(run._read_items(company, partner_ids, since, settled_since=start)),
             payments=tuple(run._read_payments(company, partner_ids, since)),
             promises=tuple(run._read_promises(company, partner_ids)),
         )
-        history = run._read_history(company, partner_ids)
+        return portfolio, run._read_history(company, partner_ids), partner_ids
+
+    @api.model
+    def _take(self, company, policy, as_of, book):
+        """Compute and store the day's snapshots of a company (replacing those of the same day)."""
+        today = local_today(policy, as_of)
+        portfolio, history, partner_ids = book
         cases = self.env["collection.case"].search([("company_id", "=", company.id), ("partner_id", "in", partner_ids)])
         by_partner = {str(case.partner_id.id): case for case in cases}
         values = []

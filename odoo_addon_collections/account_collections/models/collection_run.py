@@ -486,8 +486,12 @@ class CollectionRun(models.AbstractModel):
                 # a stopped run keeps its finished batches; the rest is redone next time
                 self.env.cr.commit()  # pylint: disable=invalid-commit
         if partners is None:
-            # a run of the whole company: the day's KPIs (a run for some customers leaves them alone)
-            self.env["collection.kpi.snapshot"]._take(company, policy, as_of)
+            # a run of the whole company: the day's KPIs and cash-in forecast (a run for some customers
+            # leaves them alone)
+            book = self.env["collection.kpi.snapshot"]._company_book(company, policy, as_of)
+            if book:
+                self.env["collection.kpi.snapshot"]._take(company, policy, as_of, book)
+                self.env["collection.forecast"]._take(company, policy, as_of, book)
         if send:
             self._execute_due_actions(company, as_of)
         return done

@@ -8,3 +8,4 @@ from . import test_phrases
 from . import test_aged_receivable
 from . import test_kpi_snapshot
 from . import test_experiment_report
+from . import test_forecast
