@@ -333,8 +333,23 @@ class CollectionRun(models.AbstractModel):
         ]
 
     @api.model
-    def _read_customers(self, partner_ids):
+    def _credit_limits(self, company, partners):
+        """``{partner id: limit}`` of the partners with a credit limit in the company, as Odoo's own check reads it.
+
+        Odoo's fields, not copies: the company's *Sales Credit Limit* setting (``account_use_credit_limit``)
+        turns limits on, and a partner's ``credit_limit`` (company-dependent, the company's default limit
+        unless ``use_partner_credit_limit``) is its limit; zero means none, as for Odoo's warning.
+        """
+        if not company.account_use_credit_limit:
+            return {}
+        rows = partners.with_company(company).read(["credit_limit"])
+        return {row["id"]: Decimal(str(row["credit_limit"])) for row in rows if row["credit_limit"] > 0}
+
+    @api.model
+    def _read_customers(self, partner_ids, company=None):
+        company = company or self.env.company
         partners = self.env["res.partner"].browse(partner_ids).with_context(prefetch_fields=False)
+        limits = self._credit_limits(company, partners)
         fields_to_read = [
             "name",
             "country_id",
@@ -385,6 +400,7 @@ class CollectionRun(models.AbstractModel):
                     contact_window=window,
                     do_not_dun=row["collection_do_not_dun"],
                     paused_until=row["collection_paused_until"] or None,
+                    credit_limit=limits.get(row["id"]),
                 )
             )
         return customers
@@ -484,7 +500,7 @@ class CollectionRun(models.AbstractModel):
     def _run_batch(self, company, policy, partner_ids, as_of, since):
         portfolio = Portfolio(
             company_currency=company.currency_id.name,
-            customers=tuple(self._read_customers(partner_ids)),
+            customers=tuple(self._read_customers(partner_ids, company)),
             items=tuple(self._read_items(company, partner_ids, since)),
             payments=tuple(self._read_payments(company, partner_ids, since)),
             promises=tuple(self._read_promises(company, partner_ids)),
@@ -563,7 +579,7 @@ class CollectionRun(models.AbstractModel):
                 if stage and stage.role == "closed" and case.stage_id != stage:
                     closing.append((case, values, bool(case.level_id)))
                 updates.append((case.id, values))
-            elif decision.stage != policy_closed(stages) or decision.actions:
+            elif self._opens_case(decision, policy_closed(stages)):
                 new_cases.append({**values, "partner_id": partner_id, "company_id": company.id})
         self._update_cases(updates)
         quiet = Case.with_context(mail_create_nolog=True, mail_create_nosubscribe=True, mail_notrack=True)
@@ -575,6 +591,11 @@ class CollectionRun(models.AbstractModel):
         self._cancel_obsolete_actions(company, decisions, statements, cases)
         self._write_promise_statuses(decisions)
         self.env["collection.plan"]._write_evaluations([e for d in decisions.customers for e in d.plans])
+
+    @api.model
+    def _opens_case(self, decision, closed_stage):
+        """Whether a customer without a case gets one: something to follow up (not closed) or an action to take."""
+        return decision.stage != closed_stage or bool(decision.actions)
 
     @api.model
     def _close_cases(self, company, closing, naive_now):
