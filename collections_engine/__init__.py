@@ -3,7 +3,7 @@
 ``plan(portfolio, policy, history, as_of)`` is the entry point; see ``docs/engine.md``.
 """
 
-from .decisions import Action, CustomerDecision, CustomerFees, Decisions, FeeLine, RiskAssessment
+from .decisions import Action, CreditHold, CustomerDecision, CustomerFees, Decisions, FeeLine, RiskAssessment
 from .engine import plan
 from .errors import EngineError, InputError, PlanRuleError, PolicyError
 from .fees import late_fees
@@ -32,6 +32,7 @@ __all__ = [
     "ChargedFee",
     "ContactEvent",
     "ContactWindow",
+    "CreditHold",
     "Customer",
     "CustomerDecision",
     "CustomerFees",

@@ -151,6 +151,32 @@ class PlanEvaluation:
     installments: tuple[InstallmentState, ...]
 
 
+HOLD_CAUSES: tuple[str, ...] = ("manual", "broken_plan", "overdue_days", "overdue_amount", "credit_limit")
+"""Why a customer is on credit hold, in the order the reasons are given."""
+
+
+@dataclass(frozen=True, slots=True)
+class CreditHold:
+    """A customer on credit hold: new orders wait until the causes are gone (or a person overrides the hold).
+
+    ``causes`` are :data:`HOLD_CAUSES` codes, ``reason_parts`` one phrase per cause in the same order;
+    ``overdue`` is what is overdue (not disputed nor arranged) net of credits and ``balance`` everything open
+    net of credits, both in the company currency. Frozen, unlike the planner's records: few customers are held.
+    """
+
+    customer_id: str
+    causes: tuple[str, ...]
+    reason_parts: tuple[Phrase, ...]
+    overdue: Decimal
+    balance: Decimal
+    currency: str
+
+    @property
+    def reason(self) -> str:
+        """Why, in English (interfaces render :attr:`reason_parts` in their reader's language)."""
+        return "; ".join(english(part) for part in self.reason_parts)
+
+
 @dataclass(slots=True)
 class CustomerDecision:
     """Everything the engine decided for one customer."""
@@ -172,7 +198,10 @@ class CustomerDecision:
     promises: tuple[PromiseEvaluation, ...]
     plans: tuple[PlanEvaluation, ...]
     hold_reason: str | None
+    """Why no reminder goes out (``do_not_dun``, ``paused``, ``credit_covers_overdue``, ``below_minimum``)."""
     next_review: date | None
+    credit_hold: CreditHold | None = None
+    """Whether new orders wait, and why: only when the policy has a ``credit_hold`` section."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,3 +278,7 @@ class Decisions:
     def actions(self) -> list[Action]:
         """Return every action of the run, in customer order."""
         return [action for decision in self.customers for action in decision.actions]
+
+    def credit_holds(self) -> dict[str, CreditHold]:
+        """Return the credit hold of every held customer, by customer id."""
+        return {d.customer_id: d.credit_hold for d in self.customers if d.credit_hold is not None}

@@ -28,6 +28,7 @@ from .contact import (
 from .decisions import Action, CustomerDecision, CustomerFees, Decisions, PlanEvaluation, PromiseEvaluation
 from .errors import InputError
 from .experiments import assign_variant
+from .holds import HoldSituation, credit_hold
 from .money import quantum, rate_for
 from .phrases import Phrase, english, english_cached
 from .plans import broken_plan_count, evaluate_plans, plan_covered_item_ids
@@ -155,6 +156,7 @@ def plan(
 
     When the policy has ``late_fees``, ``Decisions.late_fees`` holds the fees and interest to charge
     (``fees.late_fees``, given ``charged_fees``: what was charged before); without it nothing is computed.
+    When it has ``credit_hold``, each decision's ``credit_hold`` says whether the customer's new orders wait.
     """
     if as_of.tzinfo is None or as_of.utcoffset() is None:
         raise InputError("as_of must be a timezone-aware datetime")
@@ -438,6 +440,23 @@ def decide_customer(
         promise_active=promise_ids is not _NOT_COVERED,
         level_stage=level.stage if level else None,
     )
+    stage = stage_for(situation, run.policy)
+    hold_rules = run.policy.credit_hold
+    held = None
+    if hold_rules is not None:  # computed only for policies that hold credit
+        hold_situation = HoldSituation(
+            category=risk.category,
+            stage=stage,
+            overdue=max(eligible_overdue - credits, _ZERO),
+            balance=open_amount - credits,
+            currency=company,
+            quantum=run.company_quantum,
+            today=run.today,
+            items=items,
+            arranged=paused,
+            plans=run.plans_by_customer.get(cid, ()),
+        )
+        held = credit_hold(hold_rules, customer, hold_situation)
     return CustomerDecision(
         customer_id=cid,
         currency=company,
@@ -445,7 +464,7 @@ def decide_customer(
         overdue_amount=overdue_amount.quantize(run.company_quantum, ROUND_HALF_UP),
         oldest_days_overdue=oldest,
         risk=risk,
-        stage=stage_for(situation, run.policy),
+        stage=stage,
         strategy=track.strategy.key,
         variant=track.variant,
         level=level.key if level else None,
@@ -457,6 +476,7 @@ def decide_customer(
         plans=tuple(run.plans_by_customer.get(cid, ())),
         hold_reason=hold,
         next_review=date.fromordinal(next_review) if next_review is not None else None,
+        credit_hold=held,
     )
 
 

@@ -142,6 +142,18 @@ ENGLISH: dict[str, Template] = {
     "fee_maximum": Template("lowered to the maximum of {amount:.2f} {currency}"),
     "fee_cap_item": Template("reduced to the cap of {amount:.2f} {currency} per item"),
     "fee_cap_period": Template("reduced to the cap of {amount:.2f} {currency} per period"),
+    # credit hold (amount and limit: money in the company currency; due: an ISO date)
+    "hold_manual": Template("manual hold: {reason}"),
+    "hold_broken_plan": Template("payment plan broken: the instalment due {due} is unpaid"),
+    "hold_overdue_days": Template(
+        "{invoice} {days} day overdue, over the {limit}-day limit",
+        "{invoice} {days} days overdue, over the {limit}-day limit",
+        "days",
+    ),
+    "hold_overdue_amount": Template("{amount:.2f} {currency} overdue, over the limit of {limit:.2f} {currency}"),
+    "hold_credit_limit": Template(
+        "balance of {amount:.2f} {currency}, over the credit limit of {limit:.2f} {currency}"
+    ),
 }
 
 

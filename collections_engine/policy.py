@@ -88,6 +88,14 @@ _INTEREST_FIELDS: tuple[str, ...] = (
     "max_rates",
     "min_charge",
 )
+_HOLD_RULE_FIELDS: tuple[str, ...] = (
+    "risk_categories",
+    "stages",
+    "overdue_days",
+    "overdue_amount",
+    "over_credit_limit",
+    "broken_plan",
+)
 _MAX_AMOUNT = Decimal(10) ** 15
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
 _KEY = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
@@ -360,6 +368,36 @@ class LateFeePolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class HoldRule:
+    """When customers of some risk categories and stages go on credit hold; each condition holds on its own.
+
+    Empty ``risk_categories`` or ``stages``: every one. ``overdue_days``: an item overdue (not disputed nor
+    arranged) for more days; ``overdue_amount``: more overdue, net of credits, than the company currency's
+    amount; ``over_credit_limit``: a balance above the customer's credit limit; ``broken_plan``: a broken plan.
+    """
+
+    risk_categories: tuple[str, ...] = ()
+    stages: tuple[str, ...] = ()
+    overdue_days: int | None = None
+    overdue_amount: Mapping[str, Decimal] = field(default_factory=dict)
+    over_credit_limit: bool = False
+    broken_plan: bool = False
+
+    def applies_to(self, category: str, stage: str) -> bool:
+        """Tell whether the rule covers a customer of this risk category in this stage."""
+        return (not self.risk_categories or category in self.risk_categories) and (
+            not self.stages or stage in self.stages
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CreditHoldPolicy:
+    """Credit holds: the rules, tried in order; a customer's manual hold applies whatever they say."""
+
+    rules: tuple[HoldRule, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class KpiPolicy:
     """Periods used by the KPIs."""
 
@@ -387,6 +425,7 @@ class Policy:
     statement: StatementPolicy = StatementPolicy()
     minimums: Mapping[str, Minimum] = field(default_factory=dict)
     late_fees: LateFeePolicy | None = None
+    credit_hold: CreditHoldPolicy | None = None
     schema_version: int = SCHEMA_VERSION
 
     def strategy(self, key: str) -> Strategy:
@@ -1130,6 +1169,39 @@ def _late_fees(r: _Reader, value: Any, path: str) -> LateFeePolicy:
     )
 
 
+def _hold_rule(r: _Reader, value: Any, path: str) -> HoldRule:
+    data = r.obj(value, path, _HOLD_RULE_FIELDS)
+    rule = HoldRule(
+        risk_categories=r.get(data, "risk_categories", path, r.list_of(r.key), ()),
+        stages=r.get(data, "stages", path, r.list_of(r.key), ()),
+        overdue_days=r.get(data, "overdue_days", path, r.ranged(0, 3650), None),
+        overdue_amount=r.get(data, "overdue_amount", path, lambda v, p: _amounts(r, v, p), {}),
+        over_credit_limit=r.get(data, "over_credit_limit", path, r.boolean, False),
+        broken_plan=r.get(data, "broken_plan", path, r.boolean, False),
+    )
+    if isinstance(value, dict) and not (
+        rule.overdue_days is not None or rule.overdue_amount or rule.over_credit_limit or rule.broken_plan
+    ):
+        r.fail(path, "sets no condition: give overdue_days, overdue_amount, over_credit_limit or broken_plan")
+    return rule
+
+
+def _credit_hold(r: _Reader, value: Any, path: str) -> CreditHoldPolicy:
+    data = r.obj(value, path, ("rules",))
+    return CreditHoldPolicy(rules=r.get(data, "rules", path, r.list_of(lambda v, p: _hold_rule(r, v, p)), ()))
+
+
+def _check_hold_references(r: _Reader, holds: CreditHoldPolicy, stages: set[str], categories: set[str]) -> None:
+    for index, rule in enumerate(holds.rules):
+        path = f"credit_hold.rules[{index}]"
+        for c_index, category in enumerate(rule.risk_categories):
+            if category and category not in categories:
+                r.fail(f"{path}.risk_categories[{c_index}]", f"{category!r} is not a risk category key")
+        for s_index, stage in enumerate(rule.stages):
+            if stage and stage not in stages:
+                r.fail(f"{path}.stages[{s_index}]", f"{stage!r} is not a stage key")
+
+
 def _selection(r: _Reader, value: Any, path: str) -> ChannelSelection:
     fields = ("switch_after_days", "learning", "prior_response_rate", "prior_strength", "min_observations")
     data = r.obj(value, path, fields)
@@ -1182,6 +1254,8 @@ def _check_references(r: _Reader, policy: Policy) -> None:
             r.fail(f"payment_plans[{index}].risk_category", f"{rule.risk_category!r} is not a risk category key")
     if policy.late_fees is not None:
         _check_fee_references(r, policy.late_fees, level_keys(policy), category_keys)
+    if policy.credit_hold is not None:
+        _check_hold_references(r, policy.credit_hold, stage_keys, category_keys)
 
 
 def level_keys(policy: Policy) -> set[str]:
@@ -1225,6 +1299,7 @@ _TOP_FIELDS = (
     "statement",
     "minimums",
     "late_fees",
+    "credit_hold",
 )
 
 
@@ -1268,6 +1343,7 @@ def policy_from_dict(document: Any) -> Policy:
         statement=r.get(data, "statement", "", lambda v, p: _statement(r, v, p), StatementPolicy()),
         minimums=r.get(data, "minimums", "", lambda v, p: _minimums(r, v, p), {}),
         late_fees=r.get(data, "late_fees", "", lambda v, p: _late_fees(r, v, p), None),
+        credit_hold=r.get(data, "credit_hold", "", lambda v, p: _credit_hold(r, v, p), None),
     )
     if policy.stage_rules is not None and policy.risk is not None:
         _check_references(r, policy)
@@ -1432,6 +1508,21 @@ def _late_fees_dict(fees: LateFeePolicy) -> dict[str, Any]:
     return doc
 
 
+def _credit_hold_dict(holds: CreditHoldPolicy) -> dict[str, Any]:
+    rules = []
+    for rule in holds.rules:
+        doc: dict[str, Any] = {"risk_categories": list(rule.risk_categories), "stages": list(rule.stages)}
+        if rule.overdue_days is not None:
+            doc["overdue_days"] = rule.overdue_days
+        doc.update(
+            overdue_amount=_amounts_dict(rule.overdue_amount),
+            over_credit_limit=rule.over_credit_limit,
+            broken_plan=rule.broken_plan,
+        )
+        rules.append(doc)
+    return {"rules": rules}
+
+
 def policy_to_dict(policy: Policy) -> dict[str, Any]:
     """Return the JSON-ready document of a policy (inverse of :func:`policy_from_dict`)."""
     risk = policy.risk
@@ -1502,6 +1593,7 @@ def policy_to_dict(policy: Policy) -> dict[str, Any]:
         },
         # written only when set: a policy without late fees exports as it always did
         **({"late_fees": _late_fees_dict(policy.late_fees)} if policy.late_fees is not None else {}),
+        **({"credit_hold": _credit_hold_dict(policy.credit_hold)} if policy.credit_hold is not None else {}),
     }
 
 

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from .decisions import PromiseEvaluation
+from .money import quantum
 from .pauses import Cover, add_cover
 from .policy import PromisePolicy
 from .types import Payment, Promise
@@ -17,6 +18,36 @@ _ZERO = Decimal(0)
 def promise_deadline(promise: Promise, rules: PromisePolicy) -> date:
     """Return the last day a payment counts towards the promise (promised date + grace)."""
     return promise.promised_date + timedelta(days=rules.grace_days)
+
+
+def validate_promise(promise: Promise, rules: PromisePolicy, open_amount: Decimal) -> list[str]:
+    """Return the ways a new promise breaks the policy's limits or the ledger (empty when it may be recorded).
+
+    ``open_amount`` is what the customer owes on the promised items (all of them when it names none), in
+    the promise's currency: a promise cannot be for more.
+    """
+    problems = []
+    step = quantum(promise.currency)
+    if promise.amount <= 0:
+        problems.append(f"amount: must be positive, got {promise.amount}")
+    elif promise.amount != promise.amount.quantize(step):
+        problems.append(f"amount: {promise.amount} has more decimals than {promise.currency} allows ({step})")
+    elif promise.amount > open_amount:
+        problems.append(
+            f"amount: {promise.amount} {promise.currency} is more than the {open_amount} {promise.currency} "
+            "open on the promised items"
+        )
+    ahead = (promise.promised_date - promise.created_on).days
+    if ahead < 0:
+        problems.append(
+            f"promised_date: {promise.promised_date} is before the day of the promise ({promise.created_on})"
+        )
+    elif ahead > rules.max_days_ahead:
+        problems.append(
+            f"promised_date: {promise.promised_date} is {ahead} days ahead; the policy allows at most "
+            f"{rules.max_days_ahead} (promises.max_days_ahead)"
+        )
+    return problems
 
 
 def _available(payment: Payment, item_ids: tuple[str, ...]) -> Decimal:

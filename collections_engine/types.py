@@ -67,6 +67,7 @@ class Customer:
     paused_until: date | None = None
     audience: str | None = None  # "b2b" or "b2c"; None: the policy's contact.audience
     region: str | None = None  # ISO 3166-2 subdivision (e.g. "MD" in ES) for regional public holidays
+    manual_credit_hold: str | None = None  # the reason of a hold put by hand (policy's credit_hold section needed)
 
 
 @dataclass(frozen=True, slots=True)

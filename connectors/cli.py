@@ -4,7 +4,8 @@
 ledger or a connected platform (``--tenant``), through one pipeline (``connectors.pipeline``):
 sync, plan, deliver. Exit codes: see ``connectors.cli_common`` (0 success; 2 usage; 3 invalid
 policy; 4 rows not loaded with ``--strict``; 5 input error; 6 not connected; 7 platform failed;
-8 another run holds the tenant).
+8 another run holds the tenant; 9 refused by the policy). ``promise``, ``plan``, ``call`` and ``bank`` record
+what happens outside the platform (``connectors.cli_outcomes``).
 """
 
 from __future__ import annotations
@@ -22,21 +23,19 @@ from time import perf_counter
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.table import Table
 
-from collections_engine.aging import AgingReport
-from collections_engine.decisions import Action
 from collections_engine.defaults import default_policy_document
 from collections_engine.errors import InputError, PolicyError
 from collections_engine.experiments import ExperimentReport, experiment_results, observe_experiment
-from collections_engine.kpis import GROUPINGS, KpiReport, KpiSet
+from collections_engine.kpis import GROUPINGS
 from collections_engine.policy import Policy, policy_from_json, policy_to_json
 from collections_engine.prediction import explanation
 from collections_engine.sample_size import SampleSizePlan, experiment_sample_size
 
 from .cli_backtest import register as register_backtest_command
 from .cli_common import (
+    DEFAULT_TENANT_SETTING,
     EXIT_BAD_ROWS,
     EXIT_INPUT,
     EXIT_LOCKED,
@@ -55,6 +54,16 @@ from .cli_common import (
     read_policy_text,
 )
 from .cli_mapping import register as register_mapping_commands
+from .cli_outcomes import register as register_outcome_commands
+from .cli_output import (
+    CLOSED_SHOWN,
+    customers_pay_details,
+    how_to_pay,
+    ordered_actions,
+    print_delivery,
+    print_outcome,
+    recognised_report,
+)
 from .cli_platforms import register as register_platform_commands
 from .common.contract import Platform
 from .common.errors import ConnectorError, LockedError
@@ -68,8 +77,6 @@ from .pipeline import RunOptions, RunOutcome, run_tenant
 from .registry import open_platform
 from .report import render_html_report
 
-DEFAULT_TENANT_SETTING = "default_files_tenant"
-CLOSED_SHOWN = 20
 log = logging.getLogger("odoo_collections")
 
 
@@ -166,7 +173,7 @@ def _is_ledger_name(tenant: str) -> bool:
 @click.option("--all", "show_all", is_flag=True,
               help="The worklist table lists every action planned today, not only the new ones.")
 @click.option("--lang", type=click.Choice(["en", "es"]), default="en", show_default=True,
-              help="Language of the HTML report.")
+              help="Language of the terminal tables and of the HTML report (captions, reasons, numbers, dates).")
 @click.option("--timings", is_flag=True,
               help="Print the seconds each phase took to stderr (sync, plan, kpis, deliver, output, total).")
 @click.option("--order-by", type=click.Choice(["amount", "at-risk"]), default="amount", show_default=True,
@@ -234,7 +241,7 @@ def run(
     if output_format == "json":
         click.echo(json.dumps(outcome_json(outcome, order_by), indent=2, ensure_ascii=False))
     else:
-        print_outcome(outcome, limit, show_all, order_by)
+        print_outcome(outcome, limit, show_all, order_by, lang)
     if timings:
         total = perf_counter() - started
         laps = {**outcome.timings, "output": round(total - sum(outcome.timings.values()), 3), "total": round(total, 3)}
@@ -327,7 +334,8 @@ def write_report(path: Path, outcome: RunOutcome, policy: Policy, lang: str = "e
     """Write the HTML report of a run, titled with the company's name, in English or Spanish."""
     customers = {c.id: c for c in outcome.customers}
     html = render_html_report(outcome.decisions, outcome.aging, outcome.kpis, policy, customers,
-                              title=outcome.company or outcome.tenant, lang=lang)
+                              title=outcome.company or outcome.tenant, lang=lang,
+                              payments=customers_pay_details(outcome))
     try:
         path.write_text(html, encoding="utf-8")
     except OSError as err:
@@ -340,20 +348,10 @@ def write_report(path: Path, outcome: RunOutcome, policy: Policy, lang: str = "e
 # --------------------------------------------------------------------------------------
 
 
-def ordered_actions(outcome: RunOutcome, actions: Sequence[Action], order_by: str = "amount") -> list[Action]:
-    """The worklist's order: amount due (largest first), or amount at risk when predicted."""
-    outlook = outcome.outlook
-    if order_by == "at-risk" and outlook is not None:
-        at_risk = {a.key: outlook.amount_at_risk(a.item_ids) for a in actions}
-        return sorted(actions, key=lambda a: (-at_risk[a.key], -a.amount_due, a.customer_id, a.channel))
-    return sorted(actions, key=lambda a: (-a.amount_due, a.customer_id, a.channel))
-
-
 def outcome_json(outcome: RunOutcome, order_by: str = "amount") -> dict[str, Any]:
     """Return the machine-readable result of a run."""
     sync = outcome.sync
     closed = sync.closed_items if sync else []
-    links = outcome.pay_links
     names = {c.id: c.name for c in outcome.customers}
     outlook = outcome.outlook
     planned = outcome.decisions.actions()
@@ -376,11 +374,12 @@ def outcome_json(outcome: RunOutcome, order_by: str = "amount") -> dict[str, Any
         "actions": [
             {**to_jsonable(action), "customer_name": names.get(action.customer_id, action.customer_id),
              "new": action.key in outcome.fresh_keys,
-             "pay_links": [links[i] for i in action.item_ids if i in links],
+             **how_to_pay(outcome, action.item_ids, action.currency).to_json(),
              "amount_at_risk": str(outlook.amount_at_risk(action.item_ids)) if outlook else None}
             for action in (ordered_actions(outcome, planned, order_by) if order_by == "at-risk" else planned)
         ],
         "new_actions": len(outcome.new_action_keys),
+        "bank_accounts": [account.to_json() for account in outcome.bank_accounts],
         "delivery": {
             "dry_run": outcome.delivery.dry_run,
             "due": outcome.delivery.due,
@@ -446,167 +445,6 @@ def _money(value: Decimal | None) -> str:
 
 def _figure(value: float | None, suffix: str = "", decimals: int = 1) -> str:
     return "—" if value is None else f"{value:,.{decimals}f}{suffix}"
-
-
-def print_outcome(outcome: RunOutcome, limit: int, show_all: bool = False, order_by: str = "amount") -> None:
-    """Print the worklist (the new actions, or with ``show_all`` every one planned today, by amount due or at
-    risk), the aging, the cash-in forecast and the KPIs as tables."""
-    out = console()
-    problems = outcome.sync.problems if outcome.sync else []
-    if problems:
-        err_console.print(f"[yellow]{len(problems)} rows or records were not loaded:[/yellow]")
-        for problem in problems[:20]:
-            where = f"line {problem['line']}" if "line" in problem else problem.get("record", "?")
-            err_console.print(f"  {where}: {problem['reason']}")
-        if len(problems) > 20:
-            err_console.print(f"  ... and {len(problems) - 20} more (use --format json to see all)")
-    print_report(out, recognised_report(outcome))
-    print_closing(out, outcome)
-    names = {d.customer_id: d for d in outcome.decisions.customers}
-    people = {c.id: c.name for c in outcome.customers}
-    planned = outcome.decisions.actions()
-    fresh = [a for a in planned if a.key in outcome.fresh_keys]
-    actions = ordered_actions(outcome, planned if show_all else fresh, order_by)
-    new_word = "would be new (dry run)" if outcome.delivery.dry_run else "new"
-    shown = "all shown" if show_all else "--all shows every one"
-    outlook = outcome.outlook
-    ordering = ", largest amount at risk first" if order_by == "at-risk" and outlook else ""
-    table = Table(
-        title=f"Worklist for {outcome.as_of:%Y-%m-%d %H:%M %Z}: {len(fresh)} {new_word} of {len(planned)} "
-        f"actions planned today ({shown}{ordering})"
-    )
-    columns = ["customer", "level", "channel", "not before (local)", "amount due", "risk", "why"]
-    if outlook is not None:
-        columns.insert(5, "at risk")
-    for column in columns:
-        table.add_column(column, overflow="fold", justify="right" if column in ("amount due", "at risk") else "left")
-    for action in actions[: limit or None]:
-        risk = names[action.customer_id].risk
-        top = max(risk.contributions, key=lambda c: c.points)
-        name = people.get(action.customer_id, action.customer_id)
-        cells = [
-            name if name == action.customer_id else f"{name} ({action.customer_id})",
-            action.level,
-            action.channel,
-            f"{action.local_time:%a %d %b %H:%M}",
-            _money(action.amount_due),
-            f"{risk.score:.0f} {risk.category} ({top.detail})"
-            if top.points >= 0.5
-            else f"{risk.score:.0f} {risk.category}",
-            action.reason,
-        ]
-        if outlook is not None:
-            cells.insert(5, _money(outlook.amount_at_risk(action.item_ids)))
-        table.add_row(*cells)
-    out.print(table)
-    if limit and len(actions) > limit:
-        out.print(f"... {len(actions) - limit} more actions (--limit 0 shows all)")
-    print_delivery(out, outcome)
-    print_aging(out, outcome.aging)
-    print_cash_in(out, outcome)
-    print_kpis(out, outcome.kpis)
-
-
-def recognised_report(outcome: RunOutcome) -> dict[str, Any] | None:
-    """The accounting report the ledger file was recognised as (layout, as-of date, totals), else None."""
-    report = outcome.sync.details.get("report") if outcome.sync else None
-    return report if isinstance(report, dict) else None
-
-
-def print_report(console: Console, report: dict[str, Any] | None) -> None:
-    """Say which accounting report the ledger was recognised as, and its notes (summary, dates, total row)."""
-    if report is None:
-        return
-    console.print(f"Recognised {report['describe']}")
-    for note in report["notes"]:
-        warning = note.startswith("the report's total row")
-        console.print(f"[yellow]warning: {note}[/yellow]" if warning else f"  note: {note}")
-
-
-def print_closing(console: Console, outcome: RunOutcome) -> None:
-    """Say which open items this file closed (no longer listed: paid or cancelled), or why none was."""
-    sync = outcome.sync
-    if sync is None:
-        return
-    closed = sync.closed_items
-    if closed:
-        more = f" and {len(closed) - CLOSED_SHOWN} more" if len(closed) > CLOSED_SHOWN else ""
-        shown = ", ".join(closed[:CLOSED_SHOWN]) + more
-        console.print(f"Closed {len(closed)} open items no longer in the file (paid or cancelled): {shown}")
-    if sync.closing_withheld:
-        console.print(f"[yellow]{sync.closing_withheld}[/yellow]")
-
-
-def print_delivery(console: Console, outcome: RunOutcome) -> None:
-    """Say what was delivered (or, under a dry run, what would have been)."""
-    delivery = outcome.delivery
-    if delivery.dry_run:
-        console.print(f"Dry run: {delivery.due} actions are due; nothing was recorded or sent.")
-        return
-    failed = f", {delivery.failed} failed (they are retried by the next run)" if delivery.failed else ""
-    console.print(f"Delivered {delivery.delivered} due actions{failed}.")
-    for error in delivery.errors[:5]:
-        err_console.print(f"  [yellow]{error}[/yellow]")
-
-
-def print_aging(console: Console, aging: AgingReport) -> None:
-    """Print the aging buckets."""
-    table = Table(title=f"Aging ({aging.company_currency})")
-    table.add_column("bucket")
-    table.add_column("items", justify="right")
-    table.add_column("amount", justify="right")
-    for bucket in aging.buckets:
-        table.add_row(bucket.label, str(bucket.items), _money(bucket.company_amount))
-    table.add_row("total", str(sum(b.items for b in aging.buckets)), _money(aging.total))
-    console.print(table)
-
-
-def print_cash_in(console: Console, outcome: RunOutcome) -> None:
-    """Print the open items expected to be paid each week (from their predicted payment dates), or why not."""
-    outlook = outcome.outlook
-    if outlook is None:
-        if outcome.outlook_note:
-            console.print(f"No payment prediction: {outcome.outlook_note}")
-        return
-    table = Table(title=f"Cash-in forecast ({outlook.company_currency}), from the expected payment dates of "
-                        f"{len(outlook.predictions)} open items")
-    table.add_column("week of")
-    table.add_column("items", justify="right")
-    table.add_column("expected", justify="right")
-    for week in outlook.weeks:
-        table.add_row(f"{week.week_start:%a %d %b %Y}", str(week.items), _money(week.amount))
-    table.add_row("later", str(outlook.later_items), _money(outlook.later_amount))
-    console.print(table)
-
-
-KPI_ROWS: tuple[tuple[str, str, str], ...] = (
-    ("DSO (days)", "dso", ""),
-    ("DSO countback (days)", "dso_countback", ""),
-    ("Best possible DSO (days)", "best_possible_dso", ""),
-    ("Average days delinquent", "average_days_delinquent", ""),
-    ("CEI", "cei", " %"),
-    ("Customers delinquent", "pct_customers_delinquent", " %"),
-    ("Amount delinquent", "pct_amount_delinquent", " %"),
-    ("Recovery rate", "recovery_rate", " %"),
-    ("Promise-kept rate", "promise_kept_rate", " %"),
-    ("Cost per unit collected", "cost_per_collection", ""),
-)
-
-
-def print_kpis(console: Console, report: KpiReport) -> None:
-    """Print the KPIs, overall and per group."""
-    sets: list[tuple[str, KpiSet]] = [("overall", report.overall), *report.groups.items()]
-    overall = report.overall
-    table = Table(title=f"KPIs {overall.period_start} to {overall.period_end}")
-    table.add_column("KPI")
-    for name, _ in sets:
-        table.add_column(name, justify="right")
-    for label, attribute, suffix in KPI_ROWS:
-        decimals = 4 if attribute == "cost_per_collection" else 1
-        table.add_row(label, *(_figure(getattr(kpi, attribute), suffix, decimals) for _, kpi in sets))
-    table.add_row("Receivables", *(_money(kpi.receivables) for _, kpi in sets))
-    table.add_row("Overdue", *(_money(kpi.overdue) for _, kpi in sets))
-    console.print(table)
 
 
 # --------------------------------------------------------------------------------------
@@ -896,6 +734,7 @@ def policy_pull(
 register_platform_commands(cli)
 register_mapping_commands(cli)
 register_backtest_command(cli)
+register_outcome_commands(cli)
 
 
 def main() -> None:

@@ -3,8 +3,9 @@
 Exit codes: 0 success; 1 unexpected error; 2 usage error; 3 invalid policy; 4 some ledger rows or
 platform records could not be loaded (with ``--strict``); 5 input error (a file that cannot be
 read, an exchange rate missing, a store that cannot be opened, a ledger that would close too
-many open items); 6 not connected or authorization refused; 7 the platform or the network failed
-(retry later); 8 another run or worker holds the tenant.
+many open items; a customer or an item the store does not hold); 6 not connected or authorization refused;
+7 the platform or the network failed (retry later); 8 another run or worker holds the tenant; 9 the policy
+refuses what was asked (a promise or a payment plan outside its limits).
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ EXIT_INPUT = 5
 EXIT_AUTH = 6
 EXIT_PLATFORM = 7
 EXIT_LOCKED = 8
+EXIT_REFUSED = 9
+DEFAULT_TENANT_SETTING = "default_files_tenant"
+"""The store setting that names the ledger of ``run --ledger`` without ``--tenant`` (set by the first run)."""
 err_console = Console(stderr=True)
 
 

@@ -27,6 +27,7 @@ from collections_engine.policy import Policy
 from collections_engine.prediction import PredictionSettings
 from collections_engine.types import Customer, History, Portfolio
 
+from .common.banking import BankAccount
 from .common.contract import Platform, SyncOutcome, SyncRequest
 from .common.errors import ConnectorError, RetryableError
 from .common.locks import LOCK_TTL, Lease
@@ -80,6 +81,10 @@ class RunOutcome:
     customers: tuple[Customer, ...]
     pay_links: dict[str, str] = field(default_factory=dict)
     """Where the customer pays each item of today's actions online, when the platform gave a link."""
+    invoice_numbers: dict[str, str] = field(default_factory=dict)
+    """The invoice number of each item of today's actions: the reference a customer quotes with a transfer."""
+    bank_accounts: tuple[BankAccount, ...] = ()
+    """Where the tenant's customers pay by transfer (``odoo-collections bank set``), by currency."""
     fresh_keys: frozenset[str] = frozenset()
     """The actions this run planned that no earlier run had (recorded now, or under a dry run, that would be)."""
     company: str = ""
@@ -206,7 +211,10 @@ def _execute(
     if options.predict:
         clock.lap("predict")
     item_ids = sorted({item for action in decisions.actions() for item in action.item_ids})
+    asked = set(item_ids)
     return RunOutcome(
+        invoice_numbers={item.id: item.invoice_ref for item in portfolio.items if item.id in asked},
+        bank_accounts=store.tenants.bank_accounts(tenant),
         timings=clock.laps,
         outlook=outlook,
         outlook_note=outlook_note,

@@ -16,6 +16,7 @@ from collections_engine.kpis import KpiReport, KpiSet
 from collections_engine.policy import Policy
 from collections_engine.types import Customer
 
+from .common.banking import PayDetails
 from .texts import gettext, moment, money, number, render, render_all
 
 DEFAULT_LABELS: dict[str, str] = {
@@ -55,6 +56,9 @@ DEFAULT_LABELS: dict[str, str] = {
     "letter": "Letter",
     "call": "Call",
     "whatsapp": "WhatsApp",
+    "pay": "How to pay",
+    "pay_online": "Pay online",
+    "transfer": "Bank transfer to {account}, quoting {reference}",
 }
 """The report's captions in English: the message ids of its translations (connectors/locale)."""
 
@@ -107,7 +111,7 @@ def _money(value: Decimal | float | None, lang: str = "en", currency: str | None
     return "—" if value is None else money(value, currency, lang)
 
 
-def _bucket(label: str, text: Mapping[str, str]) -> str:
+def bucket_label(label: str, text: Mapping[str, str]) -> str:
     """An aging bucket as people read it: 'Not due', '1-30 days', '121+ days'."""
     return text["not_due"] if label == "not_due" else text["days"].format(range=label)
 
@@ -139,7 +143,7 @@ def _short(value: float) -> str:
 
 def _aging_chart(aging: AgingReport, text: Mapping[str, str]) -> str:
     colours = ("#30c381", "#6cc1ed", "#f7cd1f", "#f4a460", "#f06050", "#9d1c1c")
-    return _bars([(_bucket(b.label, text), float(b.company_amount), colours[min(i, len(colours) - 1)])
+    return _bars([(bucket_label(b.label, text), float(b.company_amount), colours[min(i, len(colours) - 1)])
                   for i, b in enumerate(aging.buckets)])
 
 
@@ -205,21 +209,40 @@ def _kpis(report: KpiReport, labels: Mapping[str, str], lang: str) -> str:
     return html
 
 
+def _pay_cell(details: PayDetails | None, labels: Mapping[str, str]) -> str:
+    """The platform's pay links and the transfer to make, quoting the invoice numbers."""
+    if not details:
+        return "<td></td>"
+    parts = [
+        f'<a href="{escape(link, quote=True)}">{escape(labels["pay_online"])}</a>'
+        for link in details.links
+        if link.startswith(("https://", "http://"))  # a platform's link, never a script
+    ]
+    if details.account is not None:
+        parts.append(escape(labels["transfer"].format(account=details.account.describe(), reference=details.reference)))
+    return f"<td>{'<br>'.join(parts)}</td>"
+
+
 def _worklist(
-    decisions: Decisions, customers: Mapping[str, Customer], policy: Policy, labels: Mapping[str, str], lang: str
+    decisions: Decisions,
+    customers: Mapping[str, Customer],
+    policy: Policy,
+    labels: Mapping[str, str],
+    lang: str,
+    payments: Mapping[str, PayDetails] | None = None,
 ) -> str:
     """One row per customer with today's actions: their levels and channels, when, the amount asked (the
-    largest of the customer's actions: each reminder asks the same statement), the risk and why."""
+    largest of the customer's actions: each reminder asks the same statement), the risk and why, and how to pay
+    (pay links, bank transfer) when there is a way."""
     by_customer = [d for d in decisions.customers if d.actions]
     if not by_customer:
         return f"<p>{escape(labels['no_actions'])}</p>"
     by_customer.sort(key=lambda d: (-max(a.amount_due for a in d.actions), d.customer_id))
     colours = {c.key: PALETTE[c.color % len(PALETTE)] for c in policy.risk.categories}
     levels = {level.key: level.name for strategy in policy.strategies for level in strategy.levels}
-    head = "".join(
-        f"<th{' class=num' if k == 'amount' else ''}>{escape(labels[k])}</th>"
-        for k in ("customer", "actions", "amount", "when", "risk_col", "why")
-    )
+    paying = {k: v for k, v in (payments or {}).items() if v}
+    columns = ("customer", "actions", "amount", "when", "risk_col", "why") + (("pay",) if paying else ())
+    head = "".join(f"<th{' class=num' if k == 'amount' else ''}>{escape(labels[k])}</th>" for k in columns)
     rows = []
     for decision in by_customer:
         actions = sorted(decision.actions, key=lambda a: (a.not_before, a.channel))
@@ -239,7 +262,9 @@ def _worklist(
             f"<td class=num>{escape(_money(asked.amount_due, lang, asked.currency))}</td>"
             f"<td>{'<br>'.join(escape(w) for w in when)}</td>"
             f'<td><span class="pill" style="background:{colours.get(risk.category, "#999")}">{risk.score:.0f}</span> '
-            f"{escape(explanation)}</td><td>{why}</td></tr>"
+            f"{escape(explanation)}</td><td>{why}</td>"
+            + (_pay_cell(paying.get(decision.customer_id), labels) if paying else "")
+            + "</tr>"
         )
     return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
 
@@ -253,8 +278,10 @@ def render_html_report(
     title: str,
     labels: Mapping[str, str] | None = None,
     lang: str = "en",
+    payments: Mapping[str, PayDetails] | None = None,
 ) -> str:
-    """Return the report page as one HTML string (same inputs, same bytes), in English or Spanish (``lang``)."""
+    """Return the report page as one HTML string (same inputs, same bytes), in English or Spanish (``lang``);
+    ``payments`` says how each customer pays (pay links, bank transfer), shown beside their worklist row."""
     text = {**captions(lang), **(labels or {})}
     footer = text["generated"].format(as_of=moment(decisions.as_of, lang), policy=policy.name,
                                       revision=policy.revision)
@@ -265,7 +292,7 @@ def render_html_report(
         f"<h2>{escape(text['risk'])}</h2>{_risk_chart(decisions, policy)}",
         f"<p>{_category_counts(decisions, policy, text)}</p></div></div>",
         f"<h2>{escape(text['stages'])}</h2>{_stages(decisions, policy, text, aging.company_currency, lang)}",
-        f"<h2>{escape(text['worklist'])}</h2>{_worklist(decisions, customers, policy, text, lang)}",
+        f"<h2>{escape(text['worklist'])}</h2>{_worklist(decisions, customers, policy, text, lang, payments)}",
     ]
     head = f'<!DOCTYPE html><html lang="{escape(lang)}"><head><meta charset="utf-8"><title>{escape(title)}</title>'
     return (

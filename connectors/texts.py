@@ -47,6 +47,11 @@ def gettext(text: str, lang: str) -> str:
     return catalogue(lang).gettext(text)
 
 
+def ngettext(singular: str, plural: str, count: int, lang: str) -> str:
+    """A caption with a count, in the form the language's plural rules ask for."""
+    return catalogue(lang).ngettext(singular, plural, count)
+
+
 def render(phrase: Phrase, lang: str) -> str:
     """An engine phrase in the language (plural forms by the language's rules)."""
     template = ENGLISH[phrase.code]

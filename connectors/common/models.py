@@ -279,3 +279,29 @@ class StoreSettingRow(Base):
     __tablename__ = "store_settings"
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class NoteRow(Base):
+    """What a collector wrote about a promise, a plan or a call (``kind``), by the record's id."""
+
+    __tablename__ = "notes"
+    tenant: Mapped[str] = mapped_column(String(120), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(120))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class BankAccountRow(Base):
+    """Where a tenant's customers pay by transfer, per currency ("" for any currency)."""
+
+    __tablename__ = "bank_accounts"
+    tenant: Mapped[str] = mapped_column(String(120), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    bank_name: Mapped[str] = mapped_column(String(200))
+    iban: Mapped[str | None] = mapped_column(String(34))
+    account_number: Mapped[str | None] = mapped_column(String(64))
+    bic: Mapped[str | None] = mapped_column(String(11))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

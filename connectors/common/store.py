@@ -36,15 +36,18 @@ from collections_engine.types import (
 )
 
 from . import bulk
+from .banking import BankAccount
 from .contract import OutboxEntry
 from .errors import StoreError
 from .models import (
+    BankAccountRow,
     Base,
     BookmarkRow,
     ContactEventRow,
     CustomerRow,
     ExchangeRateRow,
     ItemRow,
+    NoteRow,
     OutboxRow,
     PayLinkRow,
     PaymentRow,
@@ -95,7 +98,7 @@ class OpenItem:
 
 class Store:
     """Persistent state shared by every connector and by the CLI: one database, focused repositories
-    (``ledger``, ``history``, ``outbox``, ``sync``, ``runs``, ``tenants``, ``webhooks``) over it."""
+    (``ledger``, ``history``, ``outcomes``, ``outbox``, ``sync``, ``runs``, ``tenants``, ``webhooks``) over it."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -106,6 +109,7 @@ class Store:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.ledger = LedgerRepository(self)
         self.history = HistoryRepository(self)
+        self.outcomes = OutcomesRepository(self)
         self.outbox = OutboxRepository(self)
         self.sync = SyncRepository(self)
         self.runs = RunsRepository(self)
@@ -334,6 +338,101 @@ class HistoryRepository(_Repository):
                 .order_by(ContactEventRow.at, ContactEventRow.id)
             )
             return History(events=tuple(EVENTS.load(r) for r in rows))
+
+
+class OutcomesRepository(_Repository):
+    """What happens outside the platform, as collectors record it: promises, plans and calls, with their notes."""
+
+    def record_promise(self, tenant: str, promise: Promise, note: str | None = None) -> None:
+        """Keep a promise to pay (and the collector's note) in one transaction."""
+        with self._store.session() as session:
+            self._store._upsert(PromiseRow, [PROMISES.row(tenant, promise)], ("tenant", "id"), session)
+            _save_note(session, tenant, "promise", promise.id, promise.customer_id, note)
+
+    def record_plan(self, tenant: str, plan: PaymentPlan, note: str | None = None) -> None:
+        """Keep a payment plan with its schedule (and the collector's note) in one transaction."""
+        with self._store.session() as session:
+            self._store._upsert(PlanRow, [PLANS.row(tenant, plan)], ("tenant", "id"), session)
+            _save_note(session, tenant, "plan", plan.id, plan.customer_id, note)
+
+    def cancel(self, tenant: str, kind: str, record_id: str) -> bool:
+        """Cancel a promise or a plan (``kind``); False when the tenant has no such record."""
+        model: Any = PromiseRow if kind == "promise" else PlanRow
+        with self._store.session() as session:
+            row = session.get(model, (tenant, record_id))
+            if row is None:
+                return False
+            row.cancelled = True
+            return True
+
+    def record_call(
+        self,
+        tenant: str,
+        event: ContactEvent,
+        *,
+        answers: str | None = None,
+        promise: Promise | None = None,
+        note: str | None = None,
+        at: datetime | None = None,
+    ) -> None:
+        """Keep a call as a contact event with its outcome - the call action it answers (``answers``, its outbox
+        key) is then done and never handed over again - with the promise made in it and the note, in one
+        transaction."""
+        with self._store.session() as session:
+            self._store._upsert(ContactEventRow, [EVENTS.row(tenant, event)], ("tenant", "id"), session)
+            if answers is not None:
+                session.execute(
+                    update(OutboxRow)
+                    .where(OutboxRow.tenant == tenant, OutboxRow.key == answers, OutboxRow.status == "pending")
+                    .values(status="sent", sent_at=at or event.at, external_ref="call log",
+                            attempts=OutboxRow.attempts + 1)
+                )
+            if promise is not None:
+                self._store._upsert(PromiseRow, [PROMISES.row(tenant, promise)], ("tenant", "id"), session)
+                _save_note(session, tenant, "promise", promise.id, promise.customer_id, note)
+            _save_note(session, tenant, "call", event.id, event.customer_id, note)
+
+    def open_calls(self, tenant: str, customer_id: str, as_of: datetime) -> list[tuple[ContactEvent, str | None]]:
+        """The customer's call actions known by ``as_of`` that have no outcome yet, newest first, each with its
+        outbox status (None for a call that is not in the outbox)."""
+        with self._store.session() as session:
+            rows = session.scalars(
+                select(ContactEventRow).where(
+                    ContactEventRow.tenant == tenant,
+                    ContactEventRow.customer_id == customer_id,
+                    ContactEventRow.channel == "call",
+                    ContactEventRow.outcome == "sent",
+                )
+            )
+            events = [event for event in (EVENTS.load(row) for row in rows) if event.known_at <= as_of]
+            keys = [event.id for event in events]
+            statuses = {
+                key: status
+                for key, status in session.execute(
+                    select(OutboxRow.key, OutboxRow.status).where(OutboxRow.tenant == tenant, OutboxRow.key.in_(keys))
+                )
+            }
+        events.sort(key=lambda event: (event.known_at, event.at, event.id), reverse=True)
+        return [(event, statuses.get(event.id)) for event in events]
+
+    def notes(self, tenant: str, kind: str) -> dict[str, str]:
+        """The notes on a tenant's promises, plans or calls (``kind``), by record id."""
+        with self._store.session() as session:
+            rows = session.execute(
+                select(NoteRow.record_id, NoteRow.text).where(NoteRow.tenant == tenant, NoteRow.kind == kind)
+            )
+            return {record_id: text for record_id, text in rows}
+
+
+def _save_note(session: Session, tenant: str, kind: str, record_id: str, customer_id: str, text: str | None) -> None:
+    if not text:
+        return
+    row = session.get(NoteRow, (tenant, kind, record_id))
+    if row is None:
+        session.add(NoteRow(tenant=tenant, kind=kind, record_id=record_id, customer_id=customer_id,
+                            text=text[:4000], created_at=_now()))
+    else:
+        row.text = text[:4000]
 
 
 class OutboxRepository(_Repository):
@@ -653,6 +752,28 @@ class TenantsRepository(_Repository):
             if at is not None:
                 row.last_sync_at = at
             row.last_error = error[:2000] if error else None
+
+    def bank_accounts(self, tenant: str) -> tuple[BankAccount, ...]:
+        """Where the tenant's customers pay by transfer, by currency (the one for any currency last)."""
+        with self._store.session() as session:
+            rows = session.scalars(select(BankAccountRow).where(BankAccountRow.tenant == tenant))
+            accounts = [BankAccount(r.currency, r.holder, r.bank_name, r.iban, r.account_number, r.bic) for r in rows]
+        return tuple(sorted(accounts, key=lambda a: (not a.currency, a.currency)))
+
+    def save_bank_account(self, tenant: str, account: BankAccount) -> None:
+        """Set the tenant's account for a currency (or for any currency), replacing the one it had."""
+        values = {"tenant": tenant, "currency": account.currency, "holder": account.holder,
+                  "bank_name": account.bank_name, "iban": account.iban, "account_number": account.account_number,
+                  "bic": account.bic, "updated_at": _now()}
+        self._store._upsert(BankAccountRow, [values], ("tenant", "currency"))
+
+    def remove_bank_account(self, tenant: str, currency: str) -> bool:
+        """Forget the tenant's account for a currency; False when it had none."""
+        with self._store.session() as session:
+            result = session.execute(
+                delete(BankAccountRow).where(BankAccountRow.tenant == tenant, BankAccountRow.currency == currency)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
 
     def setting(self, name: str) -> str | None:
         """A setting of the store, if set."""

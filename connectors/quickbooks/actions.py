@@ -10,13 +10,15 @@ QuickBooks has no API for its reminder settings, tags or payment plans (see VEND
 Calls, SMS, letters and WhatsApp are the collector's work: they appear in the worklist and the
 note records them. Each write carries ``requestid`` = outbox key + invoice, so a retry or a second
 delivery is a no-op at Intuit; a send is checked against the invoice's delivery time first when a
-crashed worker's claim is taken over.
+crashed worker's claim is taken over. Each invoice is read with its pay-online link (``InvoiceLink``,
+given where QuickBooks Payments takes it online; QuickBooks' own reminder email carries it too), which
+is kept for the worklist at no extra call.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -24,9 +26,10 @@ from ..common.contract import OutboxEntry
 from ..common.errors import VendorError
 from ..common.notes import note_line
 from .client import QuickBooksClient
-from .mappers import qbo_invoice_id
+from .mappers import pay_link, qbo_invoice_id, store_id
 
 NOTE_LIMIT = 4000  # QuickBooks' PrivateNote length
+LINK_PARAMS = {"include": "invoiceLink"}
 
 
 def merged_note(existing: str | None, line: str) -> str:
@@ -44,9 +47,15 @@ def status_text(entry: Mapping[str, Any]) -> str:
 class QuickBooksActions:
     """Delivers claimed outbox entries of one company."""
 
-    def __init__(self, client: QuickBooksClient, emails: Mapping[str, str | None]) -> None:
+    def __init__(
+        self,
+        client: QuickBooksClient,
+        emails: Mapping[str, str | None],
+        keep_links: Callable[[Mapping[str, str]], None] | None = None,
+    ) -> None:
         self.client = client
         self.emails = emails
+        self._keep_links = keep_links
 
     def close(self) -> None:
         """Nothing to flush: every write went to QuickBooks as it was made."""
@@ -55,11 +64,17 @@ class QuickBooksActions:
         """Push one action; return the platform reference (invoice ids touched)."""
         invoice_ids = [i for i in (qbo_invoice_id(item) for item in entry["item_ids"]) if i]
         settings = self.client.settings
+        links = {}
         for invoice_id in invoice_ids:
-            invoice = self.client.read("Invoice", invoice_id)
+            invoice = self.client.read("Invoice", invoice_id, LINK_PARAMS)
+            link = pay_link(invoice)
+            if link:
+                links[store_id("Invoice", invoice_id)] = link
             if entry["channel"] == "email" and settings.send_reminders:
                 self._send(entry, invoice)
             self._annotate(entry, invoice)
+        if links and self._keep_links is not None:
+            self._keep_links(links)  # the invoice's latest pay link, for the worklist (no extra call)
         return ",".join(invoice_ids)
 
     def _send(self, entry: Mapping[str, Any], invoice: Mapping[str, Any]) -> None:

@@ -185,9 +185,11 @@ class QuickBooksClient:
 
     # -- API ---------------------------------------------------------------------------------
 
-    def query(self, statement: str) -> dict[str, Any]:
-        """Run a query (``SELECT ... STARTPOSITION n MAXRESULTS m``); return its QueryResponse."""
-        result = self.call(f"query {statement[:60]!r}", lambda qb: qb.query(statement))
+    def query(self, statement: str, params: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """Run a query (``SELECT ... STARTPOSITION n MAXRESULTS m``), with extra query parameters such as
+        ``include=invoiceLink``; return its QueryResponse."""
+        extra = dict(params or {})
+        result = self.call(f"query {statement[:60]!r}", lambda qb: qb.query(statement, params=dict(extra)))
         return dict(result.get("QueryResponse") or {})
 
     def change_data_capture(self, entities: list[str], since: datetime) -> dict[str, list[dict[str, Any]]]:

@@ -3,7 +3,8 @@
 Store ids carry the entity (``inv:123``, ``cm:45``, ``pay:9``) because QuickBooks numbers each
 entity on its own. An invoice is one receivable item (QuickBooks has no instalments); a credit
 memo with credit left is a credit item; a payment allocates its lines to the invoices they link.
-A voided invoice (total and balance 0) leaves the store like a deleted one.
+A voided invoice (total and balance 0) leaves the store like a deleted one. An invoice's ``InvoiceLink`` (where
+QuickBooks Payments takes it online) is kept as its pay link.
 """
 
 from __future__ import annotations
@@ -98,6 +99,13 @@ def invoice(record: Mapping[str, Any], home_currency: str) -> ReceivableItem | N
     )
 
 
+def pay_link(record: Mapping[str, Any]) -> str | None:
+    """The customer's pay-online page of an invoice (``InvoiceLink``, given when the invoice was read with
+    ``include=invoiceLink`` and takes online payment through QuickBooks Payments), or None."""
+    link = str(record.get("InvoiceLink") or "")
+    return link if link.startswith("https://") else None
+
+
 def credit_memo(record: Mapping[str, Any], home_currency: str) -> ReceivableItem:
     """A credit memo as a credit item whose residual is the credit still to apply."""
     total = _money(record, "TotalAmt", "CreditMemo")
@@ -152,6 +160,9 @@ def apply_record(entity: str, record: Mapping[str, Any], changes: Changes, home_
             changes.deleted_items.append(store_id(entity, qbo_id))
         else:
             changes.items.append(item)
+            link = pay_link(record) if entity == "Invoice" else None
+            if link:
+                changes.pay_links[item.id] = link
             if item.currency != home_currency.upper() and record.get("ExchangeRate"):
                 changes.see_rate(item.currency, item.issue_date, _money(record, "ExchangeRate", entity))
     elif entity == "Payment":

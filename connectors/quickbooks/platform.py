@@ -63,8 +63,10 @@ class QuickBooksPlatform:
         session.run(next(stream for stream in streams if stream.name == CHANGES))
 
     def deliverer(self, runtime: Runtime) -> QuickBooksActions:
-        """The deliverer of outbox entries, with the customers' emails."""
-        return QuickBooksActions(self.client, runtime.store.ledger.customer_emails(self.settings.tenant))
+        """The deliverer of outbox entries, with the customers' emails; it keeps the pay links it reads."""
+        tenant, ledger = self.settings.tenant, runtime.store.ledger
+        return QuickBooksActions(self.client, ledger.customer_emails(tenant),
+                                 lambda links: ledger.save_pay_links(tenant, links))
 
 
 def _open(runtime: Runtime, tenant: str, record: Mapping[str, Any]) -> QuickBooksPlatform:

@@ -36,6 +36,8 @@
         "views/menus.xml",
         "views/collection_aged_receivable_views.xml",
         "views/collection_kpi_snapshot_views.xml",
+        "views/collection_experiment_report_views.xml",
+        "views/collection_forecast_views.xml",
         "views/portal_templates.xml",
     ],
     "demo": ["demo/collection_demo.xml"],

@@ -77,7 +77,8 @@ def test_connect_sync_status_and_run(qbo: FakeQuickBooks, env: dict[str, str]) -
     while day.weekday() >= 5:  # a working day, inside the default contact window
         day += timedelta(days=1)
     issued = day - timedelta(days=35)  # due five days before: the first reminder, by email
-    qbo.add_invoice(customer["Id"], amount=300, txn_date=issued, due_date=issued + timedelta(days=30))
+    qbo.add_invoice(customer["Id"], amount=300, txn_date=issued, due_date=issued + timedelta(days=30),
+                    AllowOnlineCreditCardPayment=True)  # QuickBooks Payments takes it online: it has a pay link
     code, connected = connect(qbo)
     assert code == 0, connected
     tenant = f"quickbooks:{qbo.realm_id}"
@@ -108,14 +109,19 @@ def test_connect_sync_status_and_run(qbo: FakeQuickBooks, env: dict[str, str]) -
     assert preview["delivery"] == {"dry_run": True, "due": len(preview["actions"]), "delivered": 0, "failed": 0,
                                    "errors": []}
     assert preview["new_actions"] == 0 and preview["kpis"]["groups"] and report.read_text().startswith("<!")
+    assert '<a href="https://' in report.read_text()  # the sync kept the pay link: the report's "How to pay"
     assert qbo.sent == [] and [c for c in qbo.calls if c["operation"] in ("create", "update", "send")] == writes_before
     ran = runner.invoke(cli, ["run", "--tenant", tenant, "--as-of", as_of, "--format", "json"])
     assert ran.exit_code == 0, ran.output
     first = json.loads(ran.stdout)
     assert first["tenant"] == tenant and first["new_actions"] == len(first["actions"]) == preview["delivery"]["due"] > 0
     assert first["delivery"]["delivered"] == len(first["actions"]) and len(qbo.sent) == 1
+    (link,) = first["actions"][0]["pay_links"]  # the worklist carries the invoice's pay-online link
+    assert link.startswith("https://") and first["actions"][0]["bank_transfer"] is None
     again = runner.invoke(cli, ["run", "--tenant", tenant, "--as-of", as_of, "--format", "json"])
     assert json.loads(again.stdout)["new_actions"] == 0  # the same day plans nothing twice
+    shown = runner.invoke(cli, ["run", "--tenant", tenant, "--as-of", as_of, "--all", "--no-sync"])
+    assert "How to pay" in shown.stdout and link[:60] in shown.stdout.replace("\n", "")
     table = runner.invoke(cli, ["status"])
     assert tenant in table.stdout
 

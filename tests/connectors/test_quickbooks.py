@@ -381,3 +381,34 @@ def test_the_collection_status_goes_into_the_configured_custom_field(harness: Ha
     assert fields["1"]["StringValue"].startswith(("first", "second", "call", "final"))
     assert len(fields["1"]["StringValue"]) <= 31
     assert qbo.sent == []  # send_reminders off: notes and fields only
+
+
+def test_pay_links_come_where_quickbooks_payments_takes_the_invoice_online(harness: Harness) -> None:
+    from connectors.cli_output import how_to_pay
+
+    qbo, tenant = harness.qbo, harness.settings.tenant
+    customer = qbo.add_customer(DisplayName="Late Payer", PrimaryEmailAddr={"Address": "ap@late.example.com"})
+    day, as_of = working_noon()
+    issued = day - timedelta(days=35)  # due five days ago: the first reminder
+    online = qbo.add_invoice(customer["Id"], amount=500, txn_date=issued, due_date=issued + timedelta(days=30),
+                             AllowOnlineCreditCardPayment=True)
+    offline = qbo.add_invoice(customer["Id"], amount=300, txn_date=issued, due_date=issued + timedelta(days=30))
+    harness.sync()  # full sync: invoices are queried with include=invoiceLink, so links come at no extra call
+    queries = [c for c in harness.data_calls() if c["operation"] == "query" and c.get("entity") == "Invoice"]
+    assert queries and all(c["query"].get("include") == "invoiceLink" for c in queries)
+    ids = [f"inv:{online['Id']}", f"inv:{offline['Id']}"]
+    links = harness.store.ledger.pay_links(tenant, ids)
+    assert list(links) == [ids[0]] and links[ids[0]].startswith("https://connect.intuit.com/")  # none for offline
+
+    other = qbo.add_customer(DisplayName="New Payer", PrimaryEmailAddr={"Address": "ap@new.example.com"})
+    later = qbo.add_invoice(other["Id"], amount=200, txn_date=issued, due_date=issued + timedelta(days=30),
+                            AllowOnlineACHPayment=True)
+    harness.sync()  # through CDC, which takes no include: the link waits for the delivery's read
+    assert harness.store.ledger.pay_links(tenant, [f"inv:{later['Id']}"]) == {}
+    outcome = run_tenant(harness.runtime, harness.platform, default_policy(), as_of, options=RunOptions(sync=False))
+    assert outcome.delivery.delivered == 2 and len(qbo.sent) == 3  # the reminders went out, one per invoice
+    assert outcome.pay_links[f"inv:{later['Id']}"].startswith("https://")  # read with the invoice it reminds of
+    (action,) = [a for a in outcome.decisions.actions() if a.customer_id == customer["Id"]]
+    shown = how_to_pay(outcome, action.item_ids, action.currency).to_json()
+    numbers = sorted([online["DocNumber"], offline["DocNumber"]])
+    assert shown["pay_links"] == [links[ids[0]]] and sorted(shown["invoice_numbers"]) == numbers

@@ -230,8 +230,13 @@ def test_read_with_invoice_link_and_corrupted_object(fake: FakeQuickBooks) -> No
     plain = Invoice.get(inv["Id"], qb=qb)
     assert plain.InvoiceLink == "" and plain.DocNumber == "INV-7" and plain.BillEmail.Address == "ap@acme.test"
     assert plain.CurrencyRef.value == "EUR" and plain.HomeTotalAmt == 1333.32
+    offline = Invoice.get(inv["Id"], qb=qb, params={"include": "invoiceLink"})
+    assert offline.InvoiceLink == ""  # no online payment on this invoice: QuickBooks gives no link
+    fake.update("Invoice", inv["Id"], AllowOnlineCreditCardPayment=True)
     linked = Invoice.get(inv["Id"], qb=qb, params={"include": "invoiceLink"})
     assert linked.InvoiceLink.startswith("https://")
+    queried = qb.query("SELECT * FROM Invoice", params={"include": "invoiceLink"})["QueryResponse"]["Invoice"]
+    assert [i["InvoiceLink"] for i in queried] == [linked.InvoiceLink]  # a query asking for links gets them too
 
     response = raw(fake, qb, "GET", f"invoice/{inv['Id']}", params={"minorversion": 75})
     assert response.headers["Content-Type"].startswith("application/json") and response.headers["intuit_tid"]

@@ -82,6 +82,8 @@ def test_migration_creates_the_schema_and_is_idempotent(tmp_path: Path) -> None:
         "bookmarks",
         "quarantine",
         "runs",
+        "notes",
+        "bank_accounts",
         "alembic_version",
     } <= tables
 

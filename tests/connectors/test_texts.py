@@ -15,17 +15,19 @@ from collections_engine.engine import plan
 from collections_engine.kpis import compute_kpis
 from collections_engine.phrases import ENGLISH, Phrase, english
 from collections_engine.types import Customer, History, Portfolio, ReceivableItem
+from connectors.cli_output import TERMINAL_LABELS, TERMINAL_PLURALS
 from connectors.report import DEFAULT_LABELS, render_html_report
 from connectors.texts import LOCALES, moment, money, render
 
 AS_OF = datetime(2026, 11, 24, 10, tzinfo=timezone.utc)
 
 
-def test_every_engine_phrase_and_caption_has_a_spanish_translation() -> None:
+def test_every_engine_phrase_and_caption_of_the_report_and_the_terminal_has_a_spanish_translation() -> None:
     with (LOCALES / "es" / "LC_MESSAGES" / "odoo_collections.po").open("rb") as handle:
         catalogue = read_po(handle, locale="es")
     translated = {m.id if isinstance(m.id, str) else m.id[0]: m.string for m in catalogue if m.id}
-    wanted = [t.singular for t in ENGLISH.values()] + list(DEFAULT_LABELS.values())
+    wanted = [t.singular for t in ENGLISH.values()] + list(DEFAULT_LABELS.values()) + list(TERMINAL_LABELS.values())
+    wanted += [singular for singular, _plural in TERMINAL_PLURALS.values()]
     missing = [text for text in wanted if not translated.get(text)]
     assert missing == []
     plurals = [m for m in catalogue if m.id and not isinstance(m.id, str)]

@@ -14,7 +14,7 @@ from collections_engine.errors import PlanRuleError
 from collections_engine.money import quantum
 from collections_engine.plans import allocate, build_schedule, check_plan, evaluate_plan, make_plan, validate_plan
 from collections_engine.policy import PromisePolicy
-from collections_engine.promises import evaluate_promises
+from collections_engine.promises import evaluate_promises, validate_promise
 from collections_engine.types import Allocation, Payment, Promise
 
 DAY = date(2026, 11, 2)
@@ -46,6 +46,23 @@ def promise(id: str, created: date, due: date, amount: str, **values: object) ->
 def test_promise_statuses(payments: list[Payment], as_of: date, status: str) -> None:
     evaluations = evaluate_promises([promise("x", DAY, DAY + timedelta(days=10), "100")], payments, RULES, as_of)
     assert evaluations["x"].status == status
+
+
+def test_a_new_promise_is_checked_against_the_policy_and_what_is_open() -> None:
+    rules = PromisePolicy(max_days_ahead=45)
+    assert validate_promise(promise("x", DAY, DAY + timedelta(days=45), "100"), rules, Decimal("100")) == []
+    assert validate_promise(promise("x", DAY, DAY + timedelta(days=46), "100"), rules, Decimal("100")) == [
+        "promised_date: 2026-12-18 is 46 days ahead; the policy allows at most 45 (promises.max_days_ahead)"
+    ]
+    assert validate_promise(promise("x", DAY, DAY - timedelta(days=1), "100"), rules, Decimal("100")) == [
+        "promised_date: 2026-11-01 is before the day of the promise (2026-11-02)"
+    ]
+    too_much = validate_promise(promise("x", DAY, DAY, "100.01"), rules, Decimal("100"))
+    assert too_much == ["amount: 100.01 EUR is more than the 100 EUR open on the promised items"]
+    assert validate_promise(promise("x", DAY, DAY, "0"), rules, Decimal("100")) == ["amount: must be positive, got 0"]
+    assert validate_promise(promise("x", DAY, DAY, "1.005"), rules, Decimal("100")) == [
+        "amount: 1.005 has more decimals than EUR allows (0.01)"
+    ]
 
 
 def test_cancelled_and_future_promises() -> None:

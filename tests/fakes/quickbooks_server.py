@@ -1321,7 +1321,11 @@ class FakeQuickBooks(LocalServer):
                 raise _parse_error("Encountered \"<EOF>\" at line 1.")
             query = _parse_query(text, ENTITIES.values())
             record.update(operation="query", sql=text)
-            return self._json(200, {"QueryResponse": self._run_query(query)})
+            result = self._run_query(query)
+            if query.entity == "Invoice" and "invoicelink" in req.query.get("include", "").lower():
+                for invoice in result.get("Invoice", []):
+                    self._with_link(invoice)
+            return self._json(200, {"QueryResponse": result})
         if parts == ["cdc"] and req.method == "GET":
             record["operation"] = "cdc"
             return self._json(200, self._cdc(req.query.get("entities", ""), req.query.get("changedSince", "")))
@@ -1340,7 +1344,7 @@ class FakeQuickBooks(LocalServer):
             record["operation"] = "read"
             obj = self._out(entity, self._get(entity, parts[1]))
             if entity == "Invoice" and "invoicelink" in req.query.get("include", "").lower():
-                obj["InvoiceLink"] = self._invoice_link(parts[1])
+                self._with_link(obj)
             return self._json(200, {entity: obj})
         if len(parts) == 3 and parts[2] == "send" and req.method == "POST" and entity == "Invoice":
             record["operation"] = "send"
@@ -1362,6 +1366,13 @@ class FakeQuickBooks(LocalServer):
         if not isinstance(body, dict):
             raise _QboError(400, "2010", "Request has invalid or unsupported property", "The body is not an object")
         return body
+
+    def _with_link(self, invoice: dict[str, Any]) -> None:
+        """Add the customer's pay-online link as Intuit does: only to an invoice that takes online payment (card or
+        bank transfer through QuickBooks Payments) and has an email to send it to; otherwise it is empty."""
+        online = invoice.get("AllowOnlineCreditCardPayment") or invoice.get("AllowOnlineACHPayment")
+        email = (invoice.get("BillEmail") or {}).get("Address")
+        invoice["InvoiceLink"] = self._invoice_link(str(invoice["Id"])) if online and email else ""
 
     def _invoice_link(self, invoice_id: str) -> str:
         digest = uuid.uuid5(uuid.NAMESPACE_URL, f"{self.realm_id}/{invoice_id}").hex

@@ -13,6 +13,7 @@ from . import collection_case
 from . import collection_statement
 from . import collection_run
 from . import collection_kpi_snapshot
+from . import collection_forecast
 from . import collection_action
 from . import collection_promise
 from . import collection_plan

@@ -65,6 +65,22 @@ class CollectionCase(models.Model):
         string="Promised or in a Plan", readonly=True, help="Covered by a pending promise or an active payment plan."
     )
     upcoming_amount = fields.Monetary(string="Not Yet Due", readonly=True)
+    amount_at_risk = fields.Monetary(
+        readonly=True,
+        help="Predicted by the daily run: each open item times the probability that it is paid late (an item "
+        "already late counts in full).",
+    )
+    not_due_risk = fields.Float(
+        string="Risk on Items Not Yet Due (%)",
+        digits=(16, 1),
+        readonly=True,
+        help="Of what is not due yet, the share expected to be paid late (the probability weighted by amount).",
+    )
+    expected_payment_date = fields.Date(
+        string="Expected Paid By",
+        readonly=True,
+        help="When the daily run's payment prediction expects the last open item to be paid.",
+    )
     credit_amount = fields.Monetary(
         string="Credits", readonly=True, help="Open credit notes and unapplied payments of the customer."
     )

@@ -115,22 +115,32 @@ class CollectionKpiSnapshot(models.Model):
     actions = fields.Integer(string="Contacts", readonly=True, aggregator="avg")
 
     @api.model
-    def _take(self, company, policy, as_of):
-        """Compute and store the day's snapshots of a company (replacing those of the same day)."""
+    def _company_book(self, company, policy, as_of):
+        """The company's whole ledger as the engine reads it, for the day's KPIs and payment prediction:
+        items open or dated in the last 36 months (the countback DSO's sales, the prediction's history) or
+        reconciled since the KPI period began, their payments, the promises and the contact history.
+        Returns (portfolio, history, partner ids); no partner, no book (None)."""
         run = self.env["collection.run"]
         today = local_today(policy, as_of)
-        since = min(today - timedelta(days=policy.kpi.period_days), today - relativedelta(months=COUNTBACK_MONTHS))
-        partner_ids = self._partners_since(company, since)
+        start = today - timedelta(days=policy.kpi.period_days)
+        since = min(start, today - relativedelta(months=COUNTBACK_MONTHS))
+        partner_ids = self._partners_since(company, since, start)
         if not partner_ids:
-            return self.browse()
+            return None
         portfolio = Portfolio(
             company_currency=company.currency_id.name,
             customers=(),  # the groups come from the cases
-            items=tuple(run._read_items(company, partner_ids, since)),
+            items=tuple(run._read_items(company, partner_ids, since, settled_since=start)),
             payments=tuple(run._read_payments(company, partner_ids, since)),
             promises=tuple(run._read_promises(company, partner_ids)),
         )
-        history = run._read_history(company, partner_ids)
+        return portfolio, run._read_history(company, partner_ids), partner_ids
+
+    @api.model
+    def _take(self, company, policy, as_of, book):
+        """Compute and store the day's snapshots of a company (replacing those of the same day)."""
+        today = local_today(policy, as_of)
+        portfolio, history, partner_ids = book
         cases = self.env["collection.case"].search([("company_id", "=", company.id), ("partner_id", "in", partner_ids)])
         by_partner = {str(case.partner_id.id): case for case in cases}
         values = []
@@ -199,8 +209,8 @@ class CollectionKpiSnapshot(models.Model):
         return values
 
     @api.model
-    def _partners_since(self, company, since: date):
-        """Commercial partners with receivables open now or moved since a date."""
+    def _partners_since(self, company, since: date, settled_since: date):
+        """Commercial partners with receivables open now, dated since a date or reconciled since another."""
         self.env.cr.execute(
             f"""
             SELECT DISTINCT move.commercial_partner_id
@@ -214,10 +224,13 @@ class CollectionKpiSnapshot(models.Model):
              WHERE line.company_id = %(company)s
                AND line.parent_state = 'posted'
                AND account.account_type = 'asset_receivable'
-               AND line.date >= %(since)s
                AND move.commercial_partner_id IS NOT NULL
+               AND (line.date >= %(since)s
+                    OR EXISTS (SELECT 1 FROM account_partial_reconcile partial
+                                WHERE (partial.debit_move_id = line.id OR partial.credit_move_id = line.id)
+                                  AND partial.max_date >= %(settled_since)s))
              ORDER BY 1
             """,
-            {"company": company.id, "since": since},
+            {"company": company.id, "since": since, "settled_since": settled_since},
         )
         return [row[0] for row in self.env.cr.fetchall()]

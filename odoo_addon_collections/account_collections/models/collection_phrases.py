@@ -151,6 +151,24 @@ TEMPLATES = {
         None,
         None,
     ),
+    # credit hold (account_collections_sale refuses to confirm the quotations of a held customer)
+    "hold_manual": (_lt("manual hold: {reason}"), None, None),
+    "hold_broken_plan": (_lt("payment plan broken: the instalment due {due} is unpaid"), None, None),
+    "hold_overdue_days": (
+        _lt("{invoice} {days} day overdue, over the {limit}-day limit"),
+        _lt("{invoice} {days} days overdue, over the {limit}-day limit"),
+        "days",
+    ),
+    "hold_overdue_amount": (
+        _lt("{amount:.2f} {currency} overdue, over the limit of {limit:.2f} {currency}"),
+        None,
+        None,
+    ),
+    "hold_credit_limit": (
+        _lt("balance of {amount:.2f} {currency}, over the credit limit of {limit:.2f} {currency}"),
+        None,
+        None,
+    ),
 }
 
 

@@ -213,8 +213,9 @@ class CollectionRun(models.AbstractModel):
         return [row[0] for row in self.env.cr.fetchall()]
 
     @api.model
-    def _read_items(self, company, partner_ids, since):
-        """Receivable items (one per instalment line) of the partners: open ones and those settled since a date."""
+    def _read_items(self, company, partner_ids, since, settled_since=None):
+        """Receivable items (one per instalment line) of the partners: open ones and those dated since a date
+        (and, given ``settled_since``, those reconciled on or after it, however old)."""
         self.env.cr.execute(
             """
             SELECT line.id, move.commercial_partner_id, move.name, line.balance, line.amount_residual,
@@ -232,10 +233,15 @@ class CollectionRun(models.AbstractModel):
                AND line.parent_state = 'posted'
                AND account.account_type = 'asset_receivable'
                AND move.commercial_partner_id IN %(partners)s
-               AND (NOT line.reconciled OR line.date >= %(since)s)
+               AND (NOT line.reconciled
+                    OR line.date >= %(since)s
+                    OR (%(settled_since)s::date IS NOT NULL AND EXISTS (
+                        SELECT 1 FROM account_partial_reconcile partial
+                         WHERE (partial.debit_move_id = line.id OR partial.credit_move_id = line.id)
+                           AND partial.max_date >= %(settled_since)s::date)))
              ORDER BY move.commercial_partner_id, line.id
             """,
-            {"company": company.id, "partners": tuple(partner_ids), "since": since},
+            {"company": company.id, "partners": tuple(partner_ids), "since": since, "settled_since": settled_since},
         )
         currency = company.currency_id.name
         return [
@@ -327,8 +333,23 @@ class CollectionRun(models.AbstractModel):
         ]
 
     @api.model
-    def _read_customers(self, partner_ids):
+    def _credit_limits(self, company, partners):
+        """``{partner id: limit}`` of the partners with a credit limit in the company, as Odoo's own check reads it.
+
+        Odoo's fields, not copies: the company's *Sales Credit Limit* setting (``account_use_credit_limit``)
+        turns limits on, and a partner's ``credit_limit`` (company-dependent, the company's default limit
+        unless ``use_partner_credit_limit``) is its limit; zero means none, as for Odoo's warning.
+        """
+        if not company.account_use_credit_limit:
+            return {}
+        rows = partners.with_company(company).read(["credit_limit"])
+        return {row["id"]: Decimal(str(row["credit_limit"])) for row in rows if row["credit_limit"] > 0}
+
+    @api.model
+    def _read_customers(self, partner_ids, company=None):
+        company = company or self.env.company
         partners = self.env["res.partner"].browse(partner_ids).with_context(prefetch_fields=False)
+        limits = self._credit_limits(company, partners)
         fields_to_read = [
             "name",
             "country_id",
@@ -379,6 +400,7 @@ class CollectionRun(models.AbstractModel):
                     contact_window=window,
                     do_not_dun=row["collection_do_not_dun"],
                     paused_until=row["collection_paused_until"] or None,
+                    credit_limit=limits.get(row["id"]),
                 )
             )
         return customers
@@ -464,8 +486,12 @@ class CollectionRun(models.AbstractModel):
                 # a stopped run keeps its finished batches; the rest is redone next time
                 self.env.cr.commit()  # pylint: disable=invalid-commit
         if partners is None:
-            # a run of the whole company: the day's KPIs (a run for some customers leaves them alone)
-            self.env["collection.kpi.snapshot"]._take(company, policy, as_of)
+            # a run of the whole company: the day's KPIs and cash-in forecast (a run for some customers
+            # leaves them alone)
+            book = self.env["collection.kpi.snapshot"]._company_book(company, policy, as_of)
+            if book:
+                self.env["collection.kpi.snapshot"]._take(company, policy, as_of, book)
+                self.env["collection.forecast"]._take(company, policy, as_of, book)
         if send:
             self._execute_due_actions(company, as_of)
         return done
@@ -474,7 +500,7 @@ class CollectionRun(models.AbstractModel):
     def _run_batch(self, company, policy, partner_ids, as_of, since):
         portfolio = Portfolio(
             company_currency=company.currency_id.name,
-            customers=tuple(self._read_customers(partner_ids)),
+            customers=tuple(self._read_customers(partner_ids, company)),
             items=tuple(self._read_items(company, partner_ids, since)),
             payments=tuple(self._read_payments(company, partner_ids, since)),
             promises=tuple(self._read_promises(company, partner_ids)),
@@ -553,7 +579,7 @@ class CollectionRun(models.AbstractModel):
                 if stage and stage.role == "closed" and case.stage_id != stage:
                     closing.append((case, values, bool(case.level_id)))
                 updates.append((case.id, values))
-            elif decision.stage != policy_closed(stages) or decision.actions:
+            elif self._opens_case(decision, policy_closed(stages)):
                 new_cases.append({**values, "partner_id": partner_id, "company_id": company.id})
         self._update_cases(updates)
         quiet = Case.with_context(mail_create_nolog=True, mail_create_nosubscribe=True, mail_notrack=True)
@@ -565,6 +591,11 @@ class CollectionRun(models.AbstractModel):
         self._cancel_obsolete_actions(company, decisions, statements, cases)
         self._write_promise_statuses(decisions)
         self.env["collection.plan"]._write_evaluations([e for d in decisions.customers for e in d.plans])
+
+    @api.model
+    def _opens_case(self, decision, closed_stage):
+        """Whether a customer without a case gets one: something to follow up (not closed) or an action to take."""
+        return decision.stage != closed_stage or bool(decision.actions)
 
     @api.model
     def _close_cases(self, company, closing, naive_now):

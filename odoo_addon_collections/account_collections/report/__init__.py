@@ -1,2 +1,3 @@
 from . import collection_letter_report
 from . import collection_aged_receivable
+from . import collection_experiment_report

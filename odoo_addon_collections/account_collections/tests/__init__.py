@@ -10,3 +10,5 @@ from . import test_kpi_snapshot
 from . import test_screens
 from . import test_setup
 from . import test_tours
+from . import test_experiment_report
+from . import test_forecast
