@@ -14,6 +14,8 @@
     "data": [
         "security/security.xml",
         "security/ir.model.access.csv",
+        "data/collection_channel_data.xml",
+        "data/collection_weekday_data.xml",
         "data/collection_data.xml",
         "data/collection_statement_templates.xml",
         "data/mail_body_templates.xml",
@@ -22,6 +24,7 @@
         "data/ir_actions_data.xml",
         "report/collection_letter_report.xml",
         "views/collection_log_call_views.xml",
+        "views/collection_setup_views.xml",
         "views/collection_case_views.xml",
         "views/collection_action_views.xml",
         "views/collection_config_views.xml",
@@ -38,6 +41,10 @@
         "views/portal_templates.xml",
     ],
     "demo": ["demo/collection_demo.xml"],
+    "assets": {
+        "web.assets_backend": ["account_collections/static/src/**/*"],
+        "web.assets_tests": ["account_collections/static/tests/tours/**/*"],
+    },
     "development_status": "Beta",
     "installable": True,
     "application": True,

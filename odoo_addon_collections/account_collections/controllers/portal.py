@@ -75,7 +75,9 @@ class CollectionPortal(CustomerPortal):
         limit = max(float(totals.balance), document.amount_due)
         if value <= 0 or float_compare(value, limit, precision_rounding=case.currency_id.rounding) > 0:
             return request.redirect(f"/my/collections?error=promise_amount#case-{case.id}")
-        case.promise_ids.create({"case_id": case.id, "amount": value, "promised_date": when})
+        case.promise_ids.with_context(collection_promise_logged=True).create(
+            {"case_id": case.id, "amount": value, "promised_date": when}
+        )
         case.message_post(
             body=env._(
                 "Promise to pay %(amount)s by %(date)s, made in the customer portal.",

@@ -3,6 +3,8 @@ from . import collection_stage
 from . import collection_risk_category
 from . import collection_strategy
 from . import collection_level
+from . import collection_channel
+from . import collection_weekday
 from . import collection_team
 from . import collection_assignment_rule
 from . import collection_contact_country

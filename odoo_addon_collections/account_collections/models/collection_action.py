@@ -220,15 +220,24 @@ class CollectionAction(models.Model):
         )
 
     def _mail_template(self, purpose):
-        if purpose not in (PRE_DUE, THANK_YOU) and self.level_id.mail_template_id:
+        """The level's own template (a pre-due level's too), else the built-in one of the purpose and tone."""
+        if purpose != THANK_YOU and self.level_id.mail_template_id:
             return self.level_id.mail_template_id
-        key = purpose if purpose in (PRE_DUE, THANK_YOU) else (self.tone or self.level_id.tone or "neutral")
-        return self._template(MAIL_TEMPLATES.get(key, MAIL_TEMPLATES["neutral"]), "mail.template")
+        return self._builtin_mail_template(purpose, self.tone or self.level_id.tone)
 
     def _sms_template(self, purpose):
-        if purpose != PRE_DUE and self.level_id.sms_template_id:
+        if purpose != THANK_YOU and self.level_id.sms_template_id:
             return self.level_id.sms_template_id
-        key = purpose if purpose == PRE_DUE else self.tone
+        return self._builtin_sms_template(purpose, self.tone or self.level_id.tone)
+
+    @api.model
+    def _builtin_mail_template(self, purpose, tone):
+        key = purpose if purpose in (PRE_DUE, THANK_YOU) else (tone or "neutral")
+        return self._template(MAIL_TEMPLATES.get(key, MAIL_TEMPLATES["neutral"]), "mail.template")
+
+    @api.model
+    def _builtin_sms_template(self, purpose, tone):
+        key = purpose if purpose == PRE_DUE else tone
         return self._template(SMS_TEMPLATES.get(key, "account_collections.sms_template_collection"), "sms.template")
 
     def _template(self, xmlid, model):
@@ -506,6 +515,13 @@ class CollectionAction(models.Model):
         for action in self.filtered(lambda a: a.state == "scheduled"):
             action._execute()
         return True
+
+    def action_log_call(self):
+        """Log the call of this task: its outcome, a promise, a pause (the task is then done)."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("account_collections.action_collection_log_call")
+        action["context"] = {"default_case_id": self.case_id.id}
+        return action
 
     def action_done(self):
         self.write({"state": "done", "done_date": fields.Datetime.now()})

@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 from odoo.addons.base.models.res_partner import _tz_get
 
@@ -19,10 +19,30 @@ class CollectionContactCountry(models.Model):
         help="Local hours, e.g. 09:00-13:00,15:00-18:00",
     )
     weekdays = fields.Char(
-        string="Contact Weekdays", required=True, default="1,2,3,4,5", help="ISO weekdays, 1 = Monday"
+        string="Contact Weekdays (ISO Numbers)", required=True, default="1,2,3,4,5", help="ISO weekdays, 1 = Monday"
+    )
+    weekday_ids = fields.Many2many(
+        "collection.weekday",
+        string="Contact Days",
+        compute="_compute_weekday_ids",
+        inverse="_inverse_weekday_ids",
+        help="The days of the week the customers of the country may be contacted.",
     )
     company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company)
 
     _sql_constraints = [
         ("country_company_uniq", "unique(country_id, company_id)", "One contact rule per country and company."),
     ]
+
+    # ------------------------------------------------------------
+    # COMPUTE
+    # ------------------------------------------------------------
+
+    @api.depends("weekdays")
+    def _compute_weekday_ids(self):
+        for rule in self:
+            rule.weekday_ids = self.env["collection.weekday"]._from_text(rule.weekdays)
+
+    def _inverse_weekday_ids(self):
+        for rule in self:
+            rule.weekdays = rule.weekday_ids._as_text()

@@ -1,6 +1,8 @@
 from collections_engine.types import CHANNELS as ENGINE_CHANNELS
 
-from odoo import fields, models
+from odoo import api, fields, models
+
+from .collection_statement import PRE_DUE
 
 # The engine's channels, in the order a level offers them (cheapest first), with their labels.
 CHANNELS = ("email", "sms", "whatsapp", "call", "letter")
@@ -57,6 +59,64 @@ class CollectionLevel(models.Model):
     )
     attach_invoices = fields.Boolean(help="Attach the PDF of each overdue invoice to the email.")
     company_id = fields.Many2one(related="strategy_id.company_id", store=True)
+    channel_ids = fields.Many2many(
+        "collection.channel",
+        string="Channels",
+        compute="_compute_channel_ids",
+        help="The channels the level may use, in the order it offers them.",
+    )
+    mail_template_used_id = fields.Many2one(
+        "mail.template",
+        string="Email Sent",
+        compute="_compute_templates_used",
+        help="The level's own email template, else the built-in reminder of its tone (before the due date: "
+        "the courtesy reminder).",
+    )
+    sms_template_used_id = fields.Many2one(
+        "sms.template",
+        string="SMS Sent",
+        compute="_compute_templates_used",
+        help="The level's own SMS template, else the built-in text message.",
+    )
+    currency_id = fields.Many2one("res.currency", compute="_compute_cost_estimate")
+    cost_estimate = fields.Monetary(
+        string="Cost per Customer",
+        compute="_compute_cost_estimate",
+        help="What the level costs for one customer at the channel costs of the Settings: the costs of all its "
+        "channels when it uses all of them, the dearest channel's when it chooses the best one.",
+    )
+
+    # ------------------------------------------------------------
+    # COMPUTE
+    # ------------------------------------------------------------
+
+    @api.depends(*(f"use_{channel}" for channel in CHANNELS))
+    def _compute_channel_ids(self):
+        channels = self.env["collection.channel"].search([])
+        for level in self:
+            used = set(level._channels())
+            level.channel_ids = channels.filtered(lambda c, used=used: c.key in used)
+
+    @api.depends("mail_template_id", "sms_template_id", "tone", "delay_days")
+    def _compute_templates_used(self):
+        Action = self.env["collection.action"]
+        for level in self:
+            purpose = PRE_DUE if level.delay_days < 0 else None
+            level.mail_template_used_id = level.mail_template_id or Action._builtin_mail_template(purpose, level.tone)
+            level.sms_template_used_id = level.sms_template_id or Action._builtin_sms_template(purpose, level.tone)
+
+    @api.depends_context("company")
+    @api.depends(*(f"use_{channel}" for channel in CHANNELS), "channel_mode", "company_id")
+    def _compute_cost_estimate(self):
+        for level in self:
+            company = level.company_id or self.env.company
+            costs = [company[f"collection_cost_{channel}"] for channel in level._channels()]
+            level.currency_id = company.currency_id
+            level.cost_estimate = sum(costs) if level.channel_mode == "all" else max(costs, default=0.0)
+
+    # ------------------------------------------------------------
+    # ENGINE
+    # ------------------------------------------------------------
 
     def _channels(self):
         """Return the level's channels in the order of preference."""

@@ -5,6 +5,7 @@ from collections_engine.types import Installment, PaymentPlan
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools.misc import format_amount, format_date
 
 FREQUENCIES = [("weekly", "Weekly"), ("biweekly", "Every two weeks"), ("monthly", "Monthly")]
 
@@ -52,8 +53,28 @@ class CollectionPlan(models.Model):
         plans = super().create(vals_list)
         for plan in plans:
             plan._check_policy_and_schedule()
+            plan._log_on_case()
         plans.case_id._collection_cleanup()  # the planned items are no longer reminded
         return plans
+
+    def _log_on_case(self):
+        """Say on the case what was agreed, the amounts in the company currency."""
+        frequency = dict(self._fields["frequency"]._description_selection(self.env))[self.frequency]
+
+        def money(amount):
+            return format_amount(self.env, amount, self.currency_id)
+
+        body = self.env._(
+            "Payment plan of %(total)s in %(count)s instalments (%(frequency)s), the first of %(first)s on %(date)s.",
+            total=money(self.total),
+            count=len(self.installment_ids.filtered("sequence")),
+            frequency=frequency.lower(),
+            first=money(self.installment_ids.filtered("sequence")[:1].amount),
+            date=format_date(self.env, self.first_due),
+        )
+        if self.down_payment:
+            body += " " + self.env._("Down payment: %(amount)s.", amount=money(self.down_payment))
+        self.case_id._message_log(body=body)
 
     # ------------------------------------------------------------
     # ENGINE

@@ -1,5 +1,6 @@
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
+from odoo.tools.misc import format_amount, format_date
 
 
 class CollectionPromise(models.Model):
@@ -59,5 +60,14 @@ class CollectionPromise(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         promises = super().create(vals_list)
+        if not self.env.context.get("collection_promise_logged"):  # the portal and a logged call say it themselves
+            for promise in promises:
+                promise.case_id._message_log(
+                    body=self.env._(
+                        "Promise to pay %(amount)s by %(date)s.",
+                        amount=format_amount(self.env, promise.amount, promise.currency_id),
+                        date=format_date(self.env, promise.promised_date),
+                    )
+                )
         promises.case_id._collection_cleanup()  # the promised items are no longer reminded
         return promises

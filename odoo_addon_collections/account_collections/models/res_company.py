@@ -1,6 +1,6 @@
 from collections_engine.policy import DEFAULT_CHANNELS, DEFAULT_RISK_WEIGHTS
 
-from odoo import fields, models
+from odoo import api, fields, models
 
 from odoo.addons.base.models.res_partner import _tz_get
 
@@ -20,14 +20,24 @@ class ResCompany(models.Model):
     collection_hours = fields.Char(
         string="Contact Hours", default="09:00-13:00,15:00-18:00", help="Local hours, e.g. 09:00-13:00,15:00-18:00"
     )
-    collection_weekdays = fields.Char(string="Contact Weekdays", default="1,2,3,4,5", help="ISO weekdays, 1 = Monday")
+    collection_weekdays = fields.Char(
+        string="Contact Weekdays (ISO Numbers)", default="1,2,3,4,5", help="ISO weekdays, 1 = Monday"
+    )
+    collection_weekday_ids = fields.Many2many(
+        "collection.weekday",
+        string="Contact Days",
+        compute="_compute_collection_weekday_ids",
+        inverse="_inverse_collection_weekday_ids",
+        help="The days of the week customers may be contacted.",
+    )
     collection_max_per_day = fields.Integer(string="Contacts per Day", default=1)
     collection_max_per_week = fields.Integer(string="Contacts per Week", default=3)
-    collection_cost_email = fields.Float(string="Cost of an Email", default=_cost("email"))
-    collection_cost_sms = fields.Float(string="Cost of an SMS", default=_cost("sms"))
-    collection_cost_whatsapp = fields.Float(string="Cost of a WhatsApp Message", default=_cost("whatsapp"))
-    collection_cost_call = fields.Float(string="Cost of a Call", default=_cost("call"))
-    collection_cost_letter = fields.Float(string="Cost of a Letter", default=_cost("letter"))
+    # in the company currency, as the actions' costs (Odoo converts the float columns of earlier versions)
+    collection_cost_email = fields.Monetary(string="Cost of an Email", default=_cost("email"))
+    collection_cost_sms = fields.Monetary(string="Cost of an SMS", default=_cost("sms"))
+    collection_cost_whatsapp = fields.Monetary(string="Cost of a WhatsApp Message", default=_cost("whatsapp"))
+    collection_cost_call = fields.Monetary(string="Cost of a Call", default=_cost("call"))
+    collection_cost_letter = fields.Monetary(string="Cost of a Letter", default=_cost("letter"))
     collection_risk_avg_days_late = fields.Float(string="Weight: Average Days Late", default=_weight("avg_days_late"))
     collection_risk_late_share = fields.Float(string="Weight: Share Paid Late", default=_weight("late_share"))
     collection_risk_broken_promises = fields.Float(string="Weight: Broken Promises", default=_weight("broken_promises"))
@@ -53,9 +63,26 @@ class ResCompany(models.Model):
         help="Sender of collection emails when the case has no collector with an email address, e.g. "
         "Accounts Receivable <ar@example.com>. Replies reach the case in any case.",
     )
+    collection_setup_done = fields.Boolean(
+        string="Collections Set Up",
+        help="The first-run setup (contact window, collectors, reminders) was saved; the app no longer offers it.",
+    )
     collection_default_user_id = fields.Many2one(
         "res.users",
         string="Default Collector",
         domain=[("share", "=", False)],
         help="Collector of the cases no assignment rule gives one to; without one, they stay unassigned.",
     )
+
+    # ------------------------------------------------------------
+    # COMPUTE
+    # ------------------------------------------------------------
+
+    @api.depends("collection_weekdays")
+    def _compute_collection_weekday_ids(self):
+        for company in self:
+            company.collection_weekday_ids = self.env["collection.weekday"]._from_text(company.collection_weekdays)
+
+    def _inverse_collection_weekday_ids(self):
+        for company in self:
+            company.collection_weekdays = company.collection_weekday_ids._as_text()

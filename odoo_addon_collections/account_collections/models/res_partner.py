@@ -48,7 +48,16 @@ class ResPartner(models.Model):
     collection_do_not_dun = fields.Boolean(string="Do Not Dun")
     collection_paused_until = fields.Date(string="Collections Paused Until")
     collection_hours = fields.Char(string="Own Contact Hours", help="Overrides the company's, e.g. 10:00-12:00")
-    collection_weekdays = fields.Char(string="Own Contact Weekdays", help="Overrides the company's, e.g. 2,4")
+    collection_weekdays = fields.Char(
+        string="Own Contact Weekdays (ISO Numbers)", help="Overrides the company's, e.g. 2,4"
+    )
+    collection_weekday_ids = fields.Many2many(
+        "collection.weekday",
+        string="Own Contact Days",
+        compute="_compute_collection_weekday_ids",
+        inverse="_inverse_collection_weekday_ids",
+        help="The days this customer may be contacted, instead of the company's (empty: the company's).",
+    )
 
     @api.depends_context("company", "lang")
     @api.depends(
@@ -95,6 +104,15 @@ class ResPartner(models.Model):
             if cc:
                 lines.insert(1, self.env._("Copy to: %(cc)s", cc=", ".join(cc.mapped("email_formatted"))))
             partner.collection_recipients = "\n".join(lines)
+
+    @api.depends("collection_weekdays")
+    def _compute_collection_weekday_ids(self):
+        for partner in self:
+            partner.collection_weekday_ids = self.env["collection.weekday"]._from_text(partner.collection_weekdays)
+
+    def _inverse_collection_weekday_ids(self):
+        for partner in self:
+            partner.collection_weekdays = partner.collection_weekday_ids._as_text()
 
     # ------------------------------------------------------------
     # RECIPIENTS

@@ -7,5 +7,8 @@ from . import test_same_policy
 from . import test_phrases
 from . import test_aged_receivable
 from . import test_kpi_snapshot
+from . import test_screens
+from . import test_setup
+from . import test_tours
 from . import test_experiment_report
 from . import test_forecast

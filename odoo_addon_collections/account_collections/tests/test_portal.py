@@ -81,6 +81,22 @@ class TestCollectionPortal(AccountTestInvoicingHttpCommon):
         self.assertIn("error=promise_date", too_far.url)
         self.assertEqual(len(self.case.promise_ids), 1)
 
+    @freeze_time("2026-11-24 10:00:00")
+    def test_the_promise_form_shows_the_amount_with_its_currency_and_the_case_logs_it_once(self):
+        self.authenticate("portal_a", "portal_a_pw")
+        page = lxml.html.fromstring(self.url_open("/my/collections").text)
+        (amount,) = page.xpath("//input[@name='amount']")
+        self.assertEqual(amount.get("value"), "700.00")
+        currency = self.case.currency_id
+        self.assertIn(currency.symbol, [text(node) for node in amount.getparent().xpath("span")])
+        self.url_open(
+            f"/my/collections/{self.case.id}/promise",
+            data={"promised_date": "2026-12-05", "amount": "700", "csrf_token": http.Request.csrf_token(self)},
+        )
+        said = self.case.message_ids.filtered(lambda m: "Promise to pay" in (m.body or ""))
+        self.assertEqual(len(said), 1)  # the portal's message, not a second one from the promise itself
+        self.assertIn("made in the customer portal", said.body)
+
     def test_a_dispute_made_in_the_portal_blocks_the_invoice_and_tells_the_collector(self):
         self.authenticate("portal_a", "portal_a_pw")
         self.url_open(

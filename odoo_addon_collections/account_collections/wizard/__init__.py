@@ -1,1 +1,2 @@
 from . import collection_log_call
+from . import collection_setup

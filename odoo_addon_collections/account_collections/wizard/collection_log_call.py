@@ -1,6 +1,7 @@
 import uuid
 
 from odoo import fields, models
+from odoo.tools.misc import format_amount, format_date
 
 OUTCOMES = [
     ("responded", "Talked to the customer"),
@@ -20,13 +21,15 @@ class CollectionLogCall(models.TransientModel):
     note = fields.Text()
     pause_days = fields.Integer(string="Pause Reminders (days)", help="Leave the customer alone for this many days.")
     promised_date = fields.Date()
-    promised_amount = fields.Float()
+    currency_id = fields.Many2one(related="case_id.currency_id")
+    promised_amount = fields.Monetary()
 
     def action_log(self):
         """Record the call in the history (the engine learns from its outcome) and close the call task."""
         self.ensure_one()
         case = self.case_id
         now = fields.Datetime.now()
+        outcome = dict(self._fields["outcome"]._description_selection(self.env))[self.outcome]  # the user's language
         self.env["collection.action"].create(
             {
                 "key": f"manual-call-{uuid.uuid4().hex}",
@@ -45,9 +48,10 @@ class CollectionLogCall(models.TransientModel):
         pending.write({"state": "done", "done_date": now, "outcome": self.outcome})
         case.activity_ids.filtered(
             lambda a: a.activity_type_id == self.env.ref("mail.mail_activity_data_call")
-        ).action_feedback(feedback=self.note or dict(OUTCOMES)[self.outcome])
-        if self.outcome == "promised" and self.promised_date and self.promised_amount > 0:
-            self.env["collection.promise"].create(
+        ).action_feedback(feedback=self.note or outcome)
+        promised = self.outcome == "promised" and self.promised_date and self.promised_amount > 0
+        if promised:
+            self.env["collection.promise"].with_context(collection_promise_logged=True).create(
                 {"case_id": case.id, "amount": self.promised_amount, "promised_date": self.promised_date}
             )
         if self.pause_days > 0:
@@ -56,9 +60,20 @@ class CollectionLogCall(models.TransientModel):
             )
         if self.outcome == "disputed":
             case.message_post(body=self.env._("The customer disputes the invoices: mark them as disputed."))
-        case.message_post(
-            body=self.env._(
-                "Call logged: %(outcome)s. %(note)s", outcome=dict(OUTCOMES)[self.outcome], note=self.note or ""
+        sentences = [self.env._("Call logged: %(outcome)s. %(note)s", outcome=outcome, note=self.note or "").strip()]
+        if promised:
+            sentences.append(
+                self.env._(
+                    "Promise to pay %(amount)s by %(date)s.",
+                    amount=format_amount(self.env, self.promised_amount, case.currency_id),
+                    date=format_date(self.env, self.promised_date),
+                )
+            )
+        sentences.append(
+            self.env._(
+                "Cost of the call: %(cost)s.",
+                cost=format_amount(self.env, case.company_id.collection_cost_call, case.currency_id),
             )
         )
+        case.message_post(body=" ".join(sentences))
         return {"type": "ir.actions.act_window_close"}
