@@ -176,10 +176,15 @@ def console() -> Console:
     return Console() if sys.stdout.isatty() else Console(width=200)
 
 
+def echo_json(document: Any) -> None:
+    """Print a document as the commands' --format json does: indented, dates and amounts as text, UTF-8 as is."""
+    click.echo(json.dumps(to_jsonable(document), indent=2, ensure_ascii=False))
+
+
 def print_payload(payload: dict[str, Any], output_format: str, headline: str) -> None:
     """Print a flat result as JSON or as a two-column table."""
     if output_format == "json":
-        click.echo(json.dumps(to_jsonable(payload), indent=2, ensure_ascii=False))
+        echo_json(payload)
         return
     table = Table(title=headline)
     table.add_column("")

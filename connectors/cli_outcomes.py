@@ -13,7 +13,6 @@ or a tenant the store does not hold; 8 a run holds the tenant; 9 the policy refu
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -35,6 +34,7 @@ from .cli_common import (
     EXIT_REFUSED,
     CliFailure,
     console,
+    echo_json,
     err_console,
     load_policy,
     now_utc,
@@ -46,7 +46,6 @@ from .common.banking import BankAccount, bic_problem, grouped_iban, iban_problem
 from .common.errors import LockedError
 from .common.locks import LOCK_TTL
 from .common.runtime import Runtime
-from .common.serialize import to_jsonable
 from .files.demo import DEMO_RATES
 from .outcomes import (
     CALL_OUTCOMES,
@@ -152,7 +151,7 @@ def write_locked(runtime: Runtime, tenant: str, write: Callable[[], object]) -> 
 def refused(problems: Sequence[str], what: str, payload: dict[str, Any], output_format: str) -> CliFailure:
     """The failure (exit 9) of something the policy refuses, the problems printed (as JSON with ``--format json``)."""
     if output_format == "json":
-        click.echo(json.dumps(to_jsonable(payload), indent=2, ensure_ascii=False))
+        echo_json(payload)
     return CliFailure(f"{what} refused:\n  " + "\n  ".join(problems), EXIT_REFUSED)
 
 
@@ -177,7 +176,7 @@ def parse_day(value: str, option: str) -> date:
 
 def _print(payload: dict[str, Any], output_format: str, headline: str, lines: Sequence[str] = ()) -> None:
     if output_format == "json":
-        click.echo(json.dumps(to_jsonable(payload), indent=2, ensure_ascii=False))
+        echo_json(payload)
         return
     console().print(headline)
     for line in lines:
@@ -327,13 +326,7 @@ def promise_list(
     ]
     rows = [row for row in rows if not statuses or row["status"] in statuses]
     if output_format == "json":
-        click.echo(
-            json.dumps(
-                to_jsonable({"tenant": ledger.tenant, "as_of": ledger.as_of, "promises": rows}),
-                indent=2,
-                ensure_ascii=False,
-            )
-        )
+        echo_json({"tenant": ledger.tenant, "as_of": ledger.as_of, "promises": rows})
         return
     table = Table(title=f"Promises to pay of {ledger.tenant} as of {ledger.today}: {len(rows)}")
     for column in ("customer", "made", "promised for", "amount", "paid", "status", "items", "note", "id"):
@@ -530,7 +523,7 @@ def plan_propose(
     if recorded:
         write_locked(runtime, ledger.tenant, lambda: runtime.store.outcomes.record_plan(ledger.tenant, made, note))
     if output_format == "json":
-        click.echo(json.dumps(to_jsonable(payload), indent=2, ensure_ascii=False))
+        echo_json(payload)
         return
     headline = (
         "Dry run: this plan is inside the rules and would be recorded (nothing was written)"
@@ -604,13 +597,7 @@ def plan_list(
     ]
     rows = [row for row in rows if not statuses or row["status"] in statuses]
     if output_format == "json":
-        click.echo(
-            json.dumps(
-                to_jsonable({"tenant": ledger.tenant, "as_of": ledger.as_of, "plans": rows}),
-                indent=2,
-                ensure_ascii=False,
-            )
-        )
+        echo_json({"tenant": ledger.tenant, "as_of": ledger.as_of, "plans": rows})
         return
     table = Table(title=f"Payment plans of {ledger.tenant} as of {ledger.today}: {len(rows)}")
     for column in ("customer", "made", "total", "paid", "instalments", "next due", "status", "note", "id"):
@@ -822,9 +809,7 @@ def bank_list(ctx: click.Context, output_format: str, tenant: str | None) -> Non
     name = tenant_name(runtime, tenant)
     accounts = runtime.store.tenants.bank_accounts(name)
     if output_format == "json":
-        click.echo(
-            json.dumps({"tenant": name, "accounts": [a.to_json() for a in accounts]}, indent=2, ensure_ascii=False)
-        )
+        echo_json({"tenant": name, "accounts": [a.to_json() for a in accounts]})
         return
     table = Table(title=f"Bank accounts of {name}")
     for column in ("currency", "holder", "bank", "IBAN / account", "BIC"):
