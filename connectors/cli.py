@@ -335,7 +335,8 @@ def write_report(path: Path, outcome: RunOutcome, policy: Policy, lang: str = "e
     customers = {c.id: c for c in outcome.customers}
     html = render_html_report(outcome.decisions, outcome.aging, outcome.kpis, policy, customers,
                               title=outcome.company or outcome.tenant, lang=lang,
-                              payments=customers_pay_details(outcome))
+                              payments=customers_pay_details(outcome), outlook=outcome.outlook,
+                              outlook_note=outcome.outlook_note)
     try:
         path.write_text(html, encoding="utf-8")
     except OSError as err:

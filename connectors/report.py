@@ -10,8 +10,11 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from html import escape
 
+from babel.dates import format_date
+
 from collections_engine.aging import AgingReport
 from collections_engine.decisions import Decisions
+from collections_engine.forecast import PaymentOutlook
 from collections_engine.kpis import KpiReport, KpiSet
 from collections_engine.policy import Policy
 from collections_engine.types import Customer
@@ -59,6 +62,13 @@ DEFAULT_LABELS: dict[str, str] = {
     "pay": "How to pay",
     "pay_online": "Pay online",
     "transfer": "Bank transfer to {account}, quoting {reference}",
+    "forecast": "Cash-in forecast",
+    "forecast_note": "Open amounts by the week of their expected payment date (payment prediction trained on {count} "
+    "settled items); amounts in {currency}.",
+    "week_of": "week of",
+    "items": "items",
+    "later": "later",
+    "no_forecast": "No payment prediction: {reason}",
 }
 """The report's captions in English: the message ids of its translations (connectors/locale)."""
 
@@ -209,6 +219,28 @@ def _kpis(report: KpiReport, labels: Mapping[str, str], lang: str) -> str:
     return html
 
 
+def _forecast(outlook: PaymentOutlook | None, note: str | None, text: Mapping[str, str], lang: str) -> str:
+    """The cash expected week by week from the predicted payment dates: a bar per week (and one for later) and the
+    same figures as a table, in the company currency; or why there is no prediction."""
+    if outlook is None:
+        return f"<p>{escape(text['no_forecast'].format(reason=note))}</p>" if note else ""
+    weeks = [(format_date(week.week_start, "d MMM", locale=lang), week.items, week.amount) for week in outlook.weeks]
+    weeks.append((text["later"], outlook.later_items, outlook.later_amount))
+    chart = _bars([(label, float(amount), "#2c8397") for label, _, amount in weeks], width=900)
+    rows = "".join(
+        f"<tr><td>{escape(label)}</td><td class=num>{escape(number(items, lang))}</td>"
+        f"<td class=num>{escape(_money(amount, lang, outlook.company_currency))}</td></tr>"
+        for label, items, amount in weeks
+    )
+    note_text = text["forecast_note"].format(count=number(outlook.model.training_items, lang),
+                                             currency=outlook.company_currency)
+    return (
+        f"<p class=meta>{escape(note_text)}</p>{chart}"
+        f"<table><tr><th>{escape(text['week_of'])}</th><th class=num>{escape(text['items'])}</th>"
+        f"<th class=num>{escape(text['amount'])}</th></tr>{rows}</table>"
+    )
+
+
 def _pay_cell(details: PayDetails | None, labels: Mapping[str, str]) -> str:
     """The platform's pay links and the transfer to make, quoting the invoice numbers."""
     if not details:
@@ -279,9 +311,12 @@ def render_html_report(
     labels: Mapping[str, str] | None = None,
     lang: str = "en",
     payments: Mapping[str, PayDetails] | None = None,
+    outlook: PaymentOutlook | None = None,
+    outlook_note: str | None = None,
 ) -> str:
     """Return the report page as one HTML string (same inputs, same bytes), in English or Spanish (``lang``);
-    ``payments`` says how each customer pays (pay links, bank transfer), shown beside their worklist row."""
+    ``payments`` says how each customer pays (pay links, bank transfer), shown beside their worklist row;
+    ``outlook`` (payment prediction) adds the cash-in forecast by week, ``outlook_note`` says why there is none."""
     text = {**captions(lang), **(labels or {})}
     footer = text["generated"].format(as_of=moment(decisions.as_of, lang), policy=policy.name,
                                       revision=policy.revision)
@@ -292,6 +327,11 @@ def render_html_report(
         f"<h2>{escape(text['risk'])}</h2>{_risk_chart(decisions, policy)}",
         f"<p>{_category_counts(decisions, policy, text)}</p></div></div>",
         f"<h2>{escape(text['stages'])}</h2>{_stages(decisions, policy, text, aging.company_currency, lang)}",
+    ]
+    forecast = _forecast(outlook, outlook_note, text, lang)
+    if forecast:
+        sections.append(f"<h2>{escape(text['forecast'])}</h2>{forecast}")
+    sections += [
         f"<h2>{escape(text['worklist'])}</h2>{_worklist(decisions, customers, policy, text, lang, payments)}",
     ]
     head = f'<!DOCTYPE html><html lang="{escape(lang)}"><head><meta charset="utf-8"><title>{escape(title)}</title>'

@@ -90,3 +90,52 @@ def test_the_spanish_report_reads_spanish_with_the_ledgers_figures() -> None:
     assert html.count("Talleres Ebro S.L.") == 1  # one row per customer, whatever its number of actions
     english_html = render_html_report(decisions, aging, kpis, policy, customers, title="Talleres")  # type: ignore[arg-type]
     assert "days overdue" in english_html and "Not due" in english_html and "24 Nov 2026, 10:00" in english_html
+
+
+SPLIT_EVE = date(2025, 12, 31)
+
+
+def _settled_history() -> Portfolio:
+    """Twelve customers, each with its own habit (paid from 6 days early to 14 late), two years of settled
+    invoices and three open ones, so that payment prediction has something to learn and to predict."""
+    customers, items = [], []
+    for c in range(12):
+        customers.append(Customer(id=f"c{c}", name=f"Cliente {c}", email=f"c{c}@example.com", country="ES"))
+        for n in range(27):
+            issued = SPLIT_EVE - timedelta(days=720 - n * 27)
+            due = issued + timedelta(days=30)
+            settled = due + timedelta(days=(c % 6) * 4 - 6 + n % 3) if n < 24 else None
+            settled = settled if settled is None or settled <= SPLIT_EVE else None
+            amount = Decimal(100 + 37 * c + n)
+            items.append(ReceivableItem(
+                id=f"c{c}-{n}", customer_id=f"c{c}", invoice_ref=f"F-{c}-{n}", currency="EUR", amount=amount,
+                residual=amount if settled is None else Decimal(0), issue_date=issued, due_date=due,
+                settled_on=settled))
+    return Portfolio(company_currency="EUR", customers=tuple(customers), items=tuple(items))
+
+
+def test_the_report_shows_the_cash_in_forecast_with_the_outlooks_figures() -> None:
+    from collections_engine.forecast import payment_outlook
+
+    book = _settled_history()
+    outlook = payment_outlook(book, History(), SPLIT_EVE, weeks=4)
+    assert len(outlook.predictions) == 36 and outlook.later_items and all(w.items for w in outlook.weeks)
+    policy = default_policy()
+    decisions = plan(book, policy, History(), datetime(2025, 12, 31, 10, tzinfo=timezone.utc))
+    kpis = compute_kpis(book, policy, History(), decisions.as_of, decisions)
+    aging = age_items(book.items, policy.aging_buckets, SPLIT_EVE, "EUR", {})
+    customers = {c.id: c for c in book.customers}
+    for lang, heading, later in (("en", "Cash-in forecast", "later"), ("es", "Previsión de cobros", "más adelante")):
+        html = render_html_report(decisions, aging, kpis, policy, customers, title="T", lang=lang,  # type: ignore[arg-type]
+                                  outlook=outlook)
+        section = html.split(f"<h2>{heading}</h2>")[1].split("<h2>")[0]
+        rows = re.findall(r"<tr><td>([^<]*)</td><td class=num>([^<]*)</td><td class=num>([^<]*)</td></tr>", section)
+        assert len(rows) == len(outlook.weeks) + 1 and rows[-1][0] == later
+        expected = [*(w.amount for w in outlook.weeks), outlook.later_amount]
+        assert [r[2] for r in rows] == [money(a, "EUR", lang) for a in expected]
+        assert sum(int(r[1].replace(".", "").replace(",", "")) for r in rows) == len(outlook.predictions)
+        assert section.count("<rect") == len(rows)  # a bar per week and one for later
+        assert sum(expected, Decimal(0)) == sum((i.residual for i in book.items), Decimal(0))  # all that is open
+    note_only = render_html_report(decisions, aging, kpis, policy, customers, title="T",  # type: ignore[arg-type]
+                                   outlook_note="no invoice was settled before the day")
+    assert "No payment prediction: no invoice was settled before the day" in note_only
