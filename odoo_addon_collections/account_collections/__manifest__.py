@@ -9,8 +9,9 @@
     "website": "https://github.com/odoo-collections/odoo-collections",
     "depends": ["account", "mail", "sms", "portal"],
     # the engine alone (a distribution of its own: python-dateutil is all it needs), not the
-    # connectors' distribution `odoo-collections`; the addon's wheel requires it
-    "external_dependencies": {"python": ["odoo-collections-engine"]},
+    # connectors' distribution `odoo-collections`; the addon's wheel requires it. `holidays`: the public
+    # holidays of the countries' contact presets (pure Python)
+    "external_dependencies": {"python": ["odoo-collections-engine", "holidays"]},
     "data": [
         "security/security.xml",
         "security/ir.model.access.csv",

@@ -101,6 +101,12 @@ class CollectionCase(models.Model):
     promise_ids = fields.One2many("collection.promise", "case_id", string="Promises to Pay")
     plan_ids = fields.One2many("collection.plan", "case_id", string="Payment Plans")
     next_action_id = fields.Many2one("collection.action", compute="_compute_next_action_id")
+    contact_wait = fields.Char(
+        string="Next Contact Waits",
+        compute="_compute_contact_wait",
+        help="Why the next contact is not sent at once: the contact rules of the customer's country or of the "
+        "company, and when the next window opens (customer's local time).",
+    )
     open_line_ids = fields.Many2many(
         "account.move.line", string="Open Items", compute="_compute_open_line_ids", help="One line per instalment."
     )
@@ -151,6 +157,20 @@ class CollectionCase(models.Model):
         for case in self:
             pending = case.action_ids.filtered(lambda a: a.state in ("scheduled", "to_do")).sorted("not_before")
             case.next_action_id = pending[:1]
+
+    @api.depends("action_ids.state", "action_ids.reason_parts", "action_ids.not_before")
+    @api.depends_context("lang")
+    def _compute_contact_wait(self):
+        """Why the next contact waits (a country's law, the company's hours, a cap), in the reader's language."""
+        for case in self:
+            pending = case.action_ids.filtered(lambda a: a.state == "scheduled").sorted("not_before")
+            waits = [
+                [code, params]
+                for action in pending[:1]
+                for code, params in action.reason_parts or []
+                if code.startswith("contact_wait_")
+            ]
+            case.contact_wait = collection_phrases.render_parts(case.env, waits) if waits else False
 
     @api.depends("partner_id", "company_id")
     def _compute_open_line_ids(self):

@@ -6,6 +6,11 @@ that Odoo's translation export and the ``es`` catalogue carry them, and each rec
 codes in the language of whoever reads it. A test checks that this list is the engine's.
 """
 
+from datetime import datetime
+
+from babel.dates import format_date, format_datetime
+
+from odoo.tools.misc import babel_locale_parse
 from odoo.tools.translate import LazyTranslate
 
 _lt = LazyTranslate(__name__)
@@ -172,11 +177,51 @@ TEMPLATES = {
 }
 
 
+AUDIENCE_LABELS = {"b2c": _lt("consumers"), "b2b": _lt("businesses")}
+
+
+def _parsed(value, pattern):
+    """A date or local time the engine wrote with ``pattern``; None when it is absent or of another shape."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.strptime(value, pattern)
+    except ValueError:
+        return None
+
+
+def _wait_params(env, params):
+    """The parameters of why a contact waits, as a person reads them: the rules by country and audience
+    ("Colombia (consumers)"), the day and the next window in the reader's language ("Tuesday 8 December",
+    "Wednesday 9 December 07:00": local to the customer, as the engine gives them)."""
+    readable = dict(params)
+    locale = babel_locale_parse(env.lang or "en_US")
+    rules = params.get("rules")
+    if rules == "policy":
+        readable["rules"] = env._("Company contact rules")
+    elif isinstance(rules, str) and "/" in rules:
+        code, audience = rules.split("/", 1)
+        country = env["res.country"].search([("code", "=", code)], limit=1)
+        label = AUDIENCE_LABELS.get(audience)
+        readable["rules"] = f"{country.name or code} ({env._(label) if label else audience})"
+    day, moment = _parsed(params.get("day"), "%Y-%m-%d"), _parsed(params.get("next"), "%Y-%m-%d %H:%M")
+    if day:  # a parameter of another shape is shown as the engine wrote it
+        readable["day"] = format_date(day.date(), "EEEE d MMMM", locale=locale)
+    if moment:
+        readable["next"] = format_datetime(moment, "EEEE d MMMM HH:mm", locale=locale)
+    if params.get("channel"):
+        labels = dict(env["collection.action"]._fields["channel"]._description_selection(env))
+        readable["channel"] = labels.get(params["channel"], params["channel"])
+    return readable
+
+
 def render(env, code, params):
     """One phrase in ``env``'s language; a code this version does not know is shown as the code."""
     entry = TEMPLATES.get(code)
     if entry is None:
         return code
+    if code.startswith("contact_wait_"):
+        params = _wait_params(env, params)
     singular, plural, count = entry
     template = plural if plural is not None and params.get(count) != 1 else singular
     try:

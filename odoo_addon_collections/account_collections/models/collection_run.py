@@ -90,15 +90,12 @@ class CollectionRun(models.AbstractModel):
                 "hours": _hours(company.collection_hours),
                 "weekdays": _weekdays(company.collection_weekdays),
                 "countries": {
-                    rule.country_id.code: {
-                        "hours": _hours(rule.hours),
-                        "weekdays": _weekdays(rule.weekdays),
-                        **({"timezone": rule.tz} if rule.tz else {}),
-                    }
+                    rule.country_id.code: rule._policy_rule()
                     for rule in self.env["collection.contact.country"].search([("company_id", "=", company.id)])
                 },
                 "max_per_day": company.collection_max_per_day,
                 "max_per_week": company.collection_max_per_week,
+                "audience": company.collection_audience or "b2c",
             },
             "channels": {channel: {"cost": str(company[f"collection_cost_{channel}"])} for channel in CHANNELS},
             "statement": {"credits": company.collection_credits_mode or "net"},
@@ -369,8 +366,11 @@ class CollectionRun(models.AbstractModel):
             "collection_opt_out_whatsapp",
             "collection_opt_out_call",
             "collection_opt_out_letter",
+            "collection_audience",
+            "is_company",
+            "state_id",
         ]
-        countries = {}
+        countries, regions = {}, {}
         customers = []
         reachable = partners._collection_reach()  # the addressee's email and mobile decide the channels
         for row in partners.read(fields_to_read):
@@ -378,6 +378,9 @@ class CollectionRun(models.AbstractModel):
             country_id = row["country_id"][0] if row["country_id"] else None
             if country_id and country_id not in countries:
                 countries[country_id] = self.env["res.country"].browse(country_id).code
+            state_id = row["state_id"][0] if row["state_id"] else None
+            if state_id and state_id not in regions:
+                regions[state_id] = self.env["res.country.state"].browse(state_id).code
             window = None
             if row["collection_hours"] or row["collection_weekdays"]:
                 window = ContactWindow(
@@ -401,6 +404,9 @@ class CollectionRun(models.AbstractModel):
                     do_not_dun=row["collection_do_not_dun"],
                     paused_until=row["collection_paused_until"] or None,
                     credit_limit=limits.get(row["id"]),
+                    # consumer-collection laws protect people: a company is a business unless set otherwise
+                    audience=row["collection_audience"] or ("b2b" if row["is_company"] else None),
+                    region=regions.get(state_id),
                 )
             )
         return customers

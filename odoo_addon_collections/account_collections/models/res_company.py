@@ -32,6 +32,13 @@ class ResCompany(models.Model):
     )
     collection_max_per_day = fields.Integer(string="Contacts per Day", default=1)
     collection_max_per_week = fields.Integer(string="Contacts per Week", default=3)
+    collection_audience = fields.Selection(
+        [("b2c", "Consumers"), ("b2b", "Businesses")],
+        string="Customers Are",
+        default="b2c",
+        help="Which contact preset of a country applies to a customer who is a person (a company is a business "
+        "unless its own setting says otherwise). Consumer presets are the stricter ones.",
+    )
     # in the company currency, as the actions' costs (Odoo converts the float columns of earlier versions)
     collection_cost_email = fields.Monetary(string="Cost of an Email", default=_cost("email"))
     collection_cost_sms = fields.Monetary(string="Cost of an SMS", default=_cost("sms"))

@@ -9,6 +9,7 @@ class ResConfigSettings(models.TransientModel):
     collection_weekday_ids = fields.Many2many(related="company_id.collection_weekday_ids", readonly=False)
     collection_max_per_day = fields.Integer(related="company_id.collection_max_per_day", readonly=False)
     collection_max_per_week = fields.Integer(related="company_id.collection_max_per_week", readonly=False)
+    collection_audience = fields.Selection(related="company_id.collection_audience", readonly=False)
     collection_cost_email = fields.Monetary(related="company_id.collection_cost_email", readonly=False)
     collection_cost_sms = fields.Monetary(related="company_id.collection_cost_sms", readonly=False)
     collection_cost_whatsapp = fields.Monetary(related="company_id.collection_cost_whatsapp", readonly=False)

@@ -45,6 +45,12 @@ class ResPartner(models.Model):
     collection_opt_out_whatsapp = fields.Boolean(string="No Collection WhatsApp")
     collection_opt_out_call = fields.Boolean(string="No Collection Calls")
     collection_opt_out_letter = fields.Boolean(string="No Collection Letters")
+    collection_audience = fields.Selection(
+        [("b2c", "Consumer"), ("b2b", "Business")],
+        string="Collections Audience",
+        help="Which contact preset of the customer's country applies. Empty: a company is a business, a person "
+        "follows the company's setting (Settings > Collections).",
+    )
     collection_do_not_dun = fields.Boolean(string="Do Not Dun")
     collection_paused_until = fields.Date(string="Collections Paused Until")
     collection_hours = fields.Char(string="Own Contact Hours", help="Overrides the company's, e.g. 10:00-12:00")
