@@ -96,7 +96,19 @@ def invoice(record: Mapping[str, Any], home_currency: str) -> ReceivableItem | N
         residual=balance,
         issue_date=issued,
         due_date=_date(record, "DueDate", "Invoice", default=str(issued)),
+        delivery=delivery(record),
     )
+
+
+def delivery(record: Mapping[str, Any]) -> str:
+    """How the invoice reached the customer, an input of payment prediction: emailed (or queued to be) is
+    electronic, printed is paper. ``PrintStatus: NeedToPrint`` is what QuickBooks gives any invoice made
+    through the API, so it says nothing; otherwise unknown ('')."""
+    if record.get("EmailStatus") in ("EmailSent", "NeedToSend"):
+        return "electronic"
+    if record.get("PrintStatus") == "PrintComplete":
+        return "paper"
+    return ""
 
 
 def pay_link(record: Mapping[str, Any]) -> str | None:

@@ -129,6 +129,9 @@ def invoice(record: Mapping[str, Any], home_currency: str) -> ReceivableItem | N
         issue_date=issued,
         due_date=_date(record, "due_date", what, required=False) or issued,
         settled_on=settled,
+        # emailed from Zoho Books: electronic; otherwise unknown (marked as sent, it may have been posted
+        # or shared as a link), an input of payment prediction
+        delivery="electronic" if record.get("is_emailed") is True else "",
     )
 
 

@@ -412,3 +412,25 @@ def test_pay_links_come_where_quickbooks_payments_takes_the_invoice_online(harne
     shown = how_to_pay(outcome, action.item_ids, action.currency).to_json()
     numbers = sorted([online["DocNumber"], offline["DocNumber"]])
     assert shown["pay_links"] == [links[ids[0]]] and sorted(shown["invoice_numbers"]) == numbers
+
+
+def test_emailed_and_printed_invoices_tell_payment_prediction_how_they_were_delivered(harness: Harness) -> None:
+    qbo = harness.qbo
+    customer = qbo.add_customer(DisplayName="Mixed Ltd", PrimaryEmailAddr={"Address": "ap@mixed.example.com"})
+    issued = TODAY - timedelta(days=40)
+    made = {
+        kind: qbo.add_invoice(customer["Id"], amount=100, txn_date=issued, due_date=issued + timedelta(days=30),
+                              **fields)
+        for kind, fields in {
+            "emailed": {"EmailStatus": "EmailSent"},
+            "queued": {"EmailStatus": "NeedToSend"},
+            "printed": {"PrintStatus": "PrintComplete"},
+            "api_default": {},  # PrintStatus NeedToPrint, EmailStatus NotSet: what any invoice made by API reads
+        }.items()
+    }
+    harness.sync()
+    tenant = harness.settings.tenant
+    items = {i.id: i.delivery for i in harness.store.ledger.load_portfolio(tenant, "USD", {}).items}
+    assert {kind: items[f"inv:{invoice['Id']}"] for kind, invoice in made.items()} == {
+        "emailed": "electronic", "queued": "electronic", "printed": "paper", "api_default": "",
+    }

@@ -398,6 +398,18 @@ def test_foreign_currency_invoices_are_planned_at_the_rate_zoho_used(harness: Ha
     assert harness.store.ledger.exchange_rates(harness.settings.tenant) == {"EUR": Decimal("1.082500")}
 
 
+def test_an_emailed_invoice_is_electronic_for_payment_prediction(harness: Harness) -> None:
+    fake = harness.fake
+    payer = fake.add_contact("Mail Order Ltd", email="ap@mail.test")
+    emailed = fake.add_invoice(payer["contact_id"], total=100, date=TODAY - timedelta(days=40),
+                               due_date=TODAY - timedelta(days=10))
+    marked = fake.add_invoice(payer["contact_id"], total=200, date=TODAY - timedelta(days=40),
+                              due_date=TODAY - timedelta(days=10), emailed=False)
+    harness.sync()
+    delivery = {item.id: item.delivery for item in harness.portfolio().items}
+    assert delivery == {emailed["invoice_id"]: "electronic", marked["invoice_id"]: ""}  # marked as sent: unknown
+
+
 def test_contact_persons_give_the_email_and_mobile(harness: Harness) -> None:
     contact = harness.fake.add_contact("Persons Inc", mobile="+15550100")
     harness.sync()

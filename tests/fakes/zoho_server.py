@@ -344,8 +344,9 @@ class FakeZoho(LocalServer):
 
     def add_invoice(self, customer_id: str, *, total: Amount, date: date, due_date: date, status: str = "sent",
                     currency: str | None = None, exchange_rate: Amount = 1, number: str | None = None,
-                    organization: str | None = None) -> dict[str, Any]:
-        """An invoice (``sent`` by default; ``draft`` or ``void`` otherwise)."""
+                    organization: str | None = None, emailed: bool | None = None) -> dict[str, Any]:
+        """An invoice (``sent`` by default; ``draft`` or ``void`` otherwise), emailed unless a draft or
+        ``emailed=False`` (marked as sent)."""
         with self._lock:
             org = self._org(organization)
             contact = org.collections["contacts"].records[customer_id]
@@ -355,7 +356,7 @@ class FakeZoho(LocalServer):
                        "customer_id": customer_id, "customer_name": contact["contact_name"], "status": status,
                        "date": date, "due_date": due_date, "currency_code": currency or org.currency_code,
                        "exchange_rate": float(exchange_rate), "total": _money(total), "balance": _money(total),
-                       "reference_number": "", "is_emailed": status != "draft", "reminders_sent": 0,
+                       "reference_number": "", "is_emailed": status != "draft" if emailed is None else emailed, "reminders_sent": 0,
                        "last_reminder_sent_date": "",
                        "invoice_url": f"{self.url}/books/portal/zylker/secure?CInvoiceID={invoice_id}",
                        "custom_fields": []}
