@@ -356,7 +356,8 @@ class FakeZoho(LocalServer):
                        "customer_id": customer_id, "customer_name": contact["contact_name"], "status": status,
                        "date": date, "due_date": due_date, "currency_code": currency or org.currency_code,
                        "exchange_rate": float(exchange_rate), "total": _money(total), "balance": _money(total),
-                       "reference_number": "", "is_emailed": status != "draft" if emailed is None else emailed, "reminders_sent": 0,
+                       "reference_number": "", "reminders_sent": 0,
+                       "is_emailed": status != "draft" if emailed is None else emailed,
                        "last_reminder_sent_date": "",
                        "invoice_url": f"{self.url}/books/portal/zylker/secure?CInvoiceID={invoice_id}",
                        "custom_fields": []}
