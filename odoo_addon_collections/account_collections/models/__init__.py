@@ -10,6 +10,7 @@ from . import collection_assignment_rule
 from . import collection_contact_country
 from . import collection_minimum
 from . import collection_case
+from . import collection_bank_details
 from . import collection_statement
 from . import collection_run
 from . import collection_kpi_snapshot

@@ -309,6 +309,7 @@ class StatementDocument:
         self._moves = moves if moves is not None else self.env["account.move"].browse(sorted(set(move_ids.values())))
         self._currencies = currencies if currencies is not None else {}
         self._pay_urls = {}
+        self._transfers = None
         self.today = statement.as_of
 
     def with_lang(self, lang):
@@ -366,6 +367,31 @@ class StatementDocument:
             payable = line.kind == "invoice" and line.section in ("overdue", "upcoming") and move
             self._pay_urls[line.item_id] = move.get_base_url() + move.get_portal_url() if payable else ""
         return self._pay_urls[line.item_id]
+
+    def bank_transfers(self):
+        """How to pay each currency asked by bank transfer: the company's account for it, the amount (the
+        statement's amount due, or what comes due for a pre-due reminder), the reference to quote and a
+        payment QR code where Odoo makes one; currencies without a receiving account are left out."""
+        if self._transfers is None:
+            asked = "upcoming" if self.purpose == PRE_DUE else "amount_due"
+            lines = self.upcoming if self.purpose == PRE_DUE else self.overdue
+            details = self.env["collection.bank.details"]
+            partner = self.case.partner_id.commercial_partner_id
+            transfers = []
+            for total in self.totals:
+                amount = float(getattr(total, asked))
+                moves = self.env["account.move"]
+                for line in lines:
+                    if line.currency == total.currency and line.kind == "invoice":
+                        moves |= self.move(line)
+                if amount > 0 and moves:
+                    transfer = details._transfer(
+                        self.case.company_id, partner, self.currency(total.currency), amount, moves
+                    )
+                    if transfer:
+                        transfers.append(transfer)
+            self._transfers = transfers
+        return self._transfers
 
     def disputable_moves(self):
         """Invoices the customer can still dispute: open, not disputed, not credits."""
