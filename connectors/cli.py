@@ -25,6 +25,7 @@ from typing import Any
 import click
 from rich.table import Table
 
+from collections_engine.decisions import CreditHold
 from collections_engine.defaults import default_policy_document
 from collections_engine.errors import InputError, PolicyError
 from collections_engine.experiments import ExperimentReport, experiment_results, observe_experiment
@@ -400,6 +401,7 @@ def outcome_json(outcome: RunOutcome, order_by: str = "amount") -> dict[str, Any
                 "oldest_days_overdue": d.oldest_days_overdue,
                 "hold_reason": d.hold_reason,
                 "next_review": d.next_review.isoformat() if d.next_review else None,
+                "credit_hold": credit_hold_json(d.credit_hold),
             }
             for d in outcome.decisions.customers
         ],
@@ -407,6 +409,15 @@ def outcome_json(outcome: RunOutcome, order_by: str = "amount") -> dict[str, Any
         "kpis": to_jsonable(outcome.kpis),
         **prediction_json(outcome),
     }
+
+
+def credit_hold_json(hold: CreditHold | None) -> dict[str, Any] | None:
+    """A customer's credit hold (the policy's ``credit_hold``): why new orders wait, as codes and in English."""
+    if hold is None:
+        return None
+    fields = to_jsonable(hold)  # reason_parts as the actions' are: {"code", "params"}
+    del fields["customer_id"]
+    return {**fields, "reason": hold.reason}
 
 
 def prediction_json(outcome: RunOutcome) -> dict[str, Any]:

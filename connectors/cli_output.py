@@ -72,6 +72,7 @@ TERMINAL_LABELS: dict[str, str] = {
     "receivables": "Receivables",
     "overdue": "Overdue",
     "failed": ", {failed} failed (they are retried by the next run)",
+    "balance": "balance",
 }
 """The terminal's captions in English: the message ids of their translations (connectors/locale)."""
 
@@ -86,6 +87,10 @@ TERMINAL_PLURALS: dict[str, tuple[str, str]] = {
         "Dry run: {due} actions are due; nothing was recorded or sent.",
     ),
     "delivered": ("Delivered {delivered} due action{failed}.", "Delivered {delivered} due actions{failed}."),
+    "held_title": (
+        "Credit hold ({currency}): new orders of {count} customer wait until the causes are gone",
+        "Credit hold ({currency}): new orders of {count} customers wait until the causes are gone",
+    ),
     "cash_in_title": (
         "Cash-in forecast ({currency}), from the expected payment dates of {count} open item",
         "Cash-in forecast ({currency}), from the expected payment dates of {count} open items",
@@ -210,6 +215,7 @@ def print_outcome(
     if limit and more > 0:
         out.print(words.counted("more", more))
     print_pay_details(out, outcome, actions, words)
+    print_credit_holds(out, outcome, words)
     print_delivery(out, outcome, lang)
     print_aging(out, outcome.aging, lang)
     print_cash_in(out, outcome, lang)
@@ -265,6 +271,28 @@ def worklist_table(
             cells.insert(5, words.money(outlook.amount_at_risk(action.item_ids)))
         table.add_row(*cells)
     return table
+
+
+def print_credit_holds(console: Console, outcome: RunOutcome, words: Words) -> None:
+    """The customers on credit hold (the policy's ``credit_hold``), largest overdue first: why, how much."""
+    held = sorted((d.credit_hold for d in outcome.decisions.customers if d.credit_hold is not None),
+                  key=lambda h: (-h.overdue, h.customer_id))
+    if not held:
+        return
+    people = {c.id: c.name for c in outcome.customers}
+    table = Table(title=words.counted("held_title", len(held), currency=held[0].currency))
+    for column in ("customer", "why", "overdue", "balance"):
+        money_column = column in ("overdue", "balance")
+        table.add_column(words(column), overflow="fold", justify="right" if money_column else "left")
+    for hold in held:
+        name = people.get(hold.customer_id, hold.customer_id)
+        table.add_row(
+            name if name == hold.customer_id else f"{name} ({hold.customer_id})",
+            render_all(hold.reason_parts, words.lang),
+            words.money(hold.overdue),
+            words.money(hold.balance),
+        )
+    console.print(table)
 
 
 def print_pay_details(console: Console, outcome: RunOutcome, actions: Sequence[Action], words: Words) -> None:

@@ -69,6 +69,9 @@ DEFAULT_LABELS: dict[str, str] = {
     "items": "items",
     "later": "later",
     "no_forecast": "No payment prediction: {reason}",
+    "credit_hold": "Credit hold",
+    "credit_hold_note": "New orders of these customers wait until the causes are gone.",
+    "balance": "Balance",
 }
 """The report's captions in English: the message ids of its translations (connectors/locale)."""
 
@@ -241,6 +244,26 @@ def _forecast(outlook: PaymentOutlook | None, note: str | None, text: Mapping[st
     )
 
 
+def _credit_holds(decisions: Decisions, customers: Mapping[str, Customer], text: Mapping[str, str], lang: str) -> str:
+    """The customers on credit hold, largest overdue first: why, overdue and balance (company currency)."""
+    held = sorted((d.credit_hold for d in decisions.customers if d.credit_hold is not None),
+                  key=lambda h: (-h.overdue, h.customer_id))
+    if not held:
+        return ""
+    rows = "".join(
+        f"<tr><td>{escape(customers[h.customer_id].name if h.customer_id in customers else h.customer_id)}</td>"
+        f"<td>{escape(render_all(h.reason_parts, lang))}</td>"
+        f"<td class=num>{escape(_money(h.overdue, lang, h.currency))}</td>"
+        f"<td class=num>{escape(_money(h.balance, lang, h.currency))}</td></tr>"
+        for h in held
+    )
+    return (
+        f"<p class=meta>{escape(text['credit_hold_note'])}</p><table><tr><th>{escape(text['customer'])}</th>"
+        f"<th>{escape(text['why'])}</th><th class=num>{escape(text['overdue'])}</th>"
+        f"<th class=num>{escape(text['balance'])}</th></tr>{rows}</table>"
+    )
+
+
 def _pay_cell(details: PayDetails | None, labels: Mapping[str, str]) -> str:
     """The platform's pay links and the transfer to make, quoting the invoice numbers."""
     if not details:
@@ -328,6 +351,9 @@ def render_html_report(
         f"<p>{_category_counts(decisions, policy, text)}</p></div></div>",
         f"<h2>{escape(text['stages'])}</h2>{_stages(decisions, policy, text, aging.company_currency, lang)}",
     ]
+    holds = _credit_holds(decisions, customers, text, lang)
+    if holds:
+        sections.append(f"<h2>{escape(text['credit_hold'])}</h2>{holds}")
     forecast = _forecast(outlook, outlook_note, text, lang)
     if forecast:
         sections.append(f"<h2>{escape(text['forecast'])}</h2>{forecast}")

@@ -205,3 +205,36 @@ def test_policy_presets_lists_each_country_and_audience_with_its_sources(runner:
     target.write_text(json.dumps(document), encoding="utf-8")
     invalid = runner.invoke(cli, ["policy", "validate", str(target)])
     assert invalid.exit_code == 3 and "contact.countries.CO.hours: ['06:00', '19:00'] on weekday 1" in invalid.output
+
+
+def test_customers_on_credit_hold_are_shown_in_json_table_and_report(runner: CliRunner, tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger.csv"
+    ledger.write_text(
+        "customer,customer name,invoice,issue date,due date,amount,open amount\n"
+        "LATE,Retrasos SL,F-1,2026-08-01,2026-09-01,1200.00,1200.00\n"
+        "LATE,Retrasos SL,F-2,2026-10-01,2026-11-01,300.00,300.00\n"
+        "NEW,Puntual SA,F-3,2026-11-01,2026-11-20,500.00,500.00\n",
+        encoding="utf-8",
+    )
+    policy = tmp_path / "policy.json"
+    runner.invoke(cli, ["policy", "init", "--output", str(policy)], catch_exceptions=False)
+    document = json.loads(policy.read_text(encoding="utf-8"))
+    document["credit_hold"] = {"rules": [{"overdue_days": 30}]}
+    policy.write_text(json.dumps(document), encoding="utf-8")
+    args = ["--ledger", str(ledger), "--policy", str(policy), "--as-of", "2026-11-24", "--currency", "EUR"]
+    result = run_json(runner, *args, "--dry-run")
+    holds = {c["customer_id"]: c["credit_hold"] for c in result["customers"]}
+    assert holds["NEW"] is None  # 4 days overdue: under the 30-day rule
+    assert holds["LATE"]["causes"] == ["overdue_days"] and holds["LATE"]["overdue"] == "1500.00"
+    assert holds["LATE"]["balance"] == "1500.00" and holds["LATE"]["currency"] == "EUR"
+    assert holds["LATE"]["reason"] == "F-1 84 days overdue, over the 30-day limit"
+    wide = {"COLUMNS": "200"}  # one line per row
+    table = runner.invoke(cli, ["run", *args, "--dry-run", "--lang", "es"], env=wide, catch_exceptions=False).stdout
+    held = table.split("Bloqueo de crédito (EUR): los pedidos nuevos de 1 cliente esperan")[1].split("└")[0]
+    (row,) = [line for line in held.splitlines() if "Retrasos SL (LATE)" in line]
+    assert "F-1 vencida hace 84 días, por encima del plazo máximo de 30 días" in row and row.count("1.500,00") == 2
+    assert "Puntual SA" not in held
+    report = tmp_path / "r.html"
+    runner.invoke(cli, ["run", *args, "--dry-run", "--report", str(report)], catch_exceptions=False)
+    section = report.read_text(encoding="utf-8").split("<h2>Credit hold</h2>")[1].split("<h2>")[0]
+    assert "Retrasos SL" in section and "Puntual SA" not in section and "1,500.00 EUR" in section
