@@ -299,6 +299,10 @@ print("FIGURES", json.dumps({
     "emails_sent": env["collection.action"].search_count([("channel", "=", "email"), ("state", "=", "done")]),
     "portal_cases": len(env["collection.case"].sudo().search(
         [("partner_id", "=", portal.partner_id.commercial_partner_id.id)]).filtered("open_amount")),
+    # account_collections_sale: the 60-day rule holds Levante (65 days), not Talleres (38), each quoted
+    "held": sorted(p.name for p in demo if p.collection_credit_hold),
+    "quotations": sorted(o.partner_id.name for o in env["sale.order"].search(
+        [("partner_id", "in", [p.id for p in demo]), ("state", "=", "draft")])),
 }))
 """
 
@@ -323,5 +327,7 @@ def test_demo_data_fills_the_first_screens_and_the_tests_pass_with_it(odoo_demo_
         "plans": 1,
         "worklist": 2,  # the collector's call and the final notice's letter
         "portal_cases": 1,  # portal / portal sees their payments due
+        "held": ["Distribuciones Levante S.L."],
+        "quotations": ["Distribuciones Levante S.L.", "Talleres Gómez e Hijos S.L."],
     }
 

@@ -20,6 +20,7 @@
         "views/res_partner_views.xml",
         "views/sale_order_views.xml",
     ],
+    "demo": ["demo/collection_sale_demo.xml"],
     "development_status": "Beta",
     "installable": True,
 }
