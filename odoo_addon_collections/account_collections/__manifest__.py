@@ -20,6 +20,7 @@
         "data/collection_statement_templates.xml",
         "data/mail_body_templates.xml",
         "data/mail_template_data.xml",
+        "data/collection_self_service_mail.xml",
         "data/ir_cron_data.xml",
         "data/ir_actions_data.xml",
         "report/collection_letter_report.xml",
@@ -39,6 +40,7 @@
         "views/collection_experiment_report_views.xml",
         "views/collection_forecast_views.xml",
         "views/portal_templates.xml",
+        "views/portal_self_service_templates.xml",
     ],
     "demo": ["demo/collection_demo.xml"],
     "assets": {

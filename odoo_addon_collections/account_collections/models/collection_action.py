@@ -6,12 +6,14 @@ from odoo.tools import formataddr
 
 from . import collection_phrases
 from .collection_level import CHANNEL_SELECTION
-from .collection_statement import PRE_DUE, THANK_YOU
+from .collection_statement import PLAN_OVERDUE, PLAN_PRE_DUE, PRE_DUE, THANK_YOU
 
 # The template of each purpose and tone, when the level names none.
 MAIL_TEMPLATES = {
     PRE_DUE: "account_collections.mail_template_collection_pre_due",
     THANK_YOU: "account_collections.mail_template_collection_thank_you",
+    PLAN_PRE_DUE: "account_collections.mail_template_collection_plan_pre_due",
+    PLAN_OVERDUE: "account_collections.mail_template_collection_plan_overdue",
     "friendly": "account_collections.mail_template_collection_friendly",
     "neutral": "account_collections.mail_template_collection_reminder",
     "firm": "account_collections.mail_template_collection_firm",
@@ -21,6 +23,8 @@ MAIL_TEMPLATES = {
 SMS_TEMPLATES = {
     PRE_DUE: "account_collections.sms_template_collection_pre_due",
     "final": "account_collections.sms_template_collection_final",
+    PLAN_PRE_DUE: "account_collections.sms_template_collection_plan",
+    PLAN_OVERDUE: "account_collections.sms_template_collection_plan",
 }
 CANCEL_REASONS = [
     ("paid", "Paid"),
@@ -98,6 +102,13 @@ class CollectionAction(models.Model):
     cancel_reason = fields.Selection(CANCEL_REASONS, readonly=True)
     sent_to = fields.Char(readonly=True, help="The recipients of the message, as sent.")
     activity_id = fields.Many2one("mail.activity", string="Task", readonly=True, ondelete="set null")
+    plan_installment_id = fields.Many2one(
+        "collection.plan.installment",
+        string="Plan Instalment",
+        readonly=True,
+        ondelete="cascade",
+        help="The payment plan instalment this reminder is about.",
+    )
 
     _sql_constraints = [
         ("key_company_uniq", "unique(key, company_id)", "An action key is recorded once per company."),
@@ -138,7 +149,7 @@ class CollectionAction(models.Model):
             self._send_sms(document)
         else:
             self._schedule_task(document)
-        if document.purpose != PRE_DUE:
+        if document.purpose not in (PRE_DUE, PLAN_PRE_DUE, PLAN_OVERDUE):
             self._set({"amount_due": document.amount_due})  # what was asked, as sent
         if case_values is None:
             case.write(document.case_values())  # the case shows the figures the customer just read
@@ -168,7 +179,7 @@ class CollectionAction(models.Model):
         if reason:
             return reason
         minimum = (minimums if minimums is not None else self._minimums()).get(self.company_id.id)
-        if minimum and document.purpose != PRE_DUE:
+        if minimum and document.purpose not in (PRE_DUE, PLAN_PRE_DUE, PLAN_OVERDUE):
             floor = minimum.letter_amount if self.channel == "letter" else minimum.reminder_amount
             if document.amount_due < floor:
                 return "below_minimum"
@@ -179,6 +190,8 @@ class CollectionAction(models.Model):
         self.ensure_one()
         if hold in ("do_not_dun", "paused"):
             return "hold"
+        if self.plan_installment_id:
+            return self.plan_installment_id._reminder_obsolete_reason()
         if hold == "credit_covers_overdue":
             return "credited"
         lines = {line.item_id: line for line in statement.lines}
@@ -232,12 +245,12 @@ class CollectionAction(models.Model):
 
     @api.model
     def _builtin_mail_template(self, purpose, tone):
-        key = purpose if purpose in (PRE_DUE, THANK_YOU) else (tone or "neutral")
+        key = purpose if purpose in (PRE_DUE, THANK_YOU, PLAN_PRE_DUE, PLAN_OVERDUE) else (tone or "neutral")
         return self._template(MAIL_TEMPLATES.get(key, MAIL_TEMPLATES["neutral"]), "mail.template")
 
     @api.model
     def _builtin_sms_template(self, purpose, tone):
-        key = purpose if purpose == PRE_DUE else tone
+        key = purpose if purpose in (PRE_DUE, PLAN_PRE_DUE, PLAN_OVERDUE) else tone
         return self._template(SMS_TEMPLATES.get(key, "account_collections.sms_template_collection"), "sms.template")
 
     def _template(self, xmlid, model):

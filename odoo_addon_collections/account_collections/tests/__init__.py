@@ -12,3 +12,4 @@ from . import test_setup
 from . import test_tours
 from . import test_experiment_report
 from . import test_forecast
+from . import test_portal_self_service
