@@ -233,7 +233,9 @@ def broken_plan_count(evaluations: Mapping[str, PlanEvaluation], since: date) ->
     return counts
 
 
-def installment_reminders(evaluation: PlanEvaluation, today: date, days_before: int) -> list[tuple[InstallmentState, str]]:
+def installment_reminders(
+    evaluation: PlanEvaluation, today: date, days_before: int
+) -> list[tuple[InstallmentState, str]]:
     """Return the instalments of an active plan that call for a reminder today, with ``pre_due`` or ``overdue``.
 
     ``pre_due``: unpaid and due within ``days_before`` days (today included); ``overdue``: past its due date

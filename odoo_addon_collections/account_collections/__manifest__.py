@@ -24,6 +24,7 @@
         "data/ir_cron_data.xml",
         "data/ir_actions_data.xml",
         "report/collection_letter_report.xml",
+        "report/collection_statement_report.xml",
         "views/collection_log_call_views.xml",
         "views/collection_setup_views.xml",
         "views/collection_case_views.xml",

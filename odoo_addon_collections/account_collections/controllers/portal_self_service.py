@@ -7,6 +7,7 @@ from odoo.http import request
 from odoo.addons.portal.controllers.portal import CustomerPortal
 
 from ..models.collection_plan import FREQUENCIES
+from ..models.collection_statement import STATEMENT
 
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
@@ -59,9 +60,7 @@ class CollectionSelfServicePortal(CustomerPortal):
         )
         return request.render("account_collections.portal_collection_plan", values)
 
-    @http.route(
-        "/my/collections/<int:case_id>/plan/propose", type="http", auth="user", methods=["POST"], website=True
-    )
+    @http.route("/my/collections/<int:case_id>/plan/propose", type="http", auth="user", methods=["POST"], website=True)
     def portal_collection_plan_propose(self, case_id, installments=None, frequency=None, down_payment=None, **kw):
         case = self._self_service_case(case_id)
         url = f"/my/collections/{case.id}/plan"
@@ -69,8 +68,9 @@ class CollectionSelfServicePortal(CustomerPortal):
             count = int(installments)
             down = float(down_payment or 0)
         except (TypeError, ValueError):
-            return self._render_plan_error(case, request.env._("Please give the number of instalments and a down "
-                                                              "payment as numbers."))
+            return self._render_plan_error(
+                case, request.env._("Please give the number of instalments and a down " "payment as numbers.")
+            )
         try:
             plan = request.env["collection.plan"].sudo()._propose_from_portal(case, count, frequency, down)
         except UserError as err:
@@ -80,6 +80,32 @@ class CollectionSelfServicePortal(CustomerPortal):
 
     def _render_plan_error(self, case, message):
         return self.portal_collection_plan(case.id, error=message)
+
+    # ------------------------------------------------------------
+    # STATEMENT OF ACCOUNT
+    # ------------------------------------------------------------
+
+    @http.route("/my/collections/<int:case_id>/statement", type="http", auth="user", methods=["GET"], website=True)
+    def portal_collection_statement(self, case_id, **kwargs):
+        case = self._self_service_case(case_id)
+        document = case._collection_statement(purpose=STATEMENT).with_lang(request.env.lang)
+        values = self._prepare_portal_layout_values()
+        values.update({"page_name": "collection_statement", "case": case, "statement": document})
+        return request.render("account_collections.portal_collection_statement", values)
+
+    @http.route("/my/collections/<int:case_id>/statement/pdf", type="http", auth="user", methods=["GET"])
+    def portal_collection_statement_pdf(self, case_id, **kwargs):
+        """The statement as a PDF (HTML where the server has no wkhtmltopdf), in the reader's language."""
+        case = self._self_service_case(case_id)
+        report = request.env.ref("account_collections.action_report_collection_statement").sudo()
+        report = report.with_context(collection_statement_lang=request.env.lang)
+        content, kind = request.env["collection.action"].sudo()._render_report(report, case.ids)
+        mimetype = "application/pdf" if kind == "pdf" else "text/html; charset=utf-8"
+        filename = f"statement-{case.id}.{'pdf' if kind == 'pdf' else 'html'}"
+        return request.make_response(
+            content,
+            headers=[("Content-Type", mimetype), ("Content-Disposition", f'inline; filename="{filename}"')],
+        )
 
     # ------------------------------------------------------------
     # CONTACT PREFERENCES

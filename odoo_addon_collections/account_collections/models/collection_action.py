@@ -6,7 +6,7 @@ from odoo.tools import formataddr
 
 from . import collection_phrases
 from .collection_level import CHANNEL_SELECTION
-from .collection_statement import PLAN_OVERDUE, PLAN_PRE_DUE, PRE_DUE, THANK_YOU
+from .collection_statement import PLAN_OVERDUE, PLAN_PRE_DUE, PRE_DUE, STATEMENT, THANK_YOU
 
 # The template of each purpose and tone, when the level names none.
 MAIL_TEMPLATES = {
@@ -14,6 +14,7 @@ MAIL_TEMPLATES = {
     THANK_YOU: "account_collections.mail_template_collection_thank_you",
     PLAN_PRE_DUE: "account_collections.mail_template_collection_plan_pre_due",
     PLAN_OVERDUE: "account_collections.mail_template_collection_plan_overdue",
+    STATEMENT: "account_collections.mail_template_collection_statement",
     "friendly": "account_collections.mail_template_collection_friendly",
     "neutral": "account_collections.mail_template_collection_reminder",
     "firm": "account_collections.mail_template_collection_firm",
@@ -149,7 +150,7 @@ class CollectionAction(models.Model):
             self._send_sms(document)
         else:
             self._schedule_task(document)
-        if document.purpose not in (PRE_DUE, PLAN_PRE_DUE, PLAN_OVERDUE):
+        if document.purpose not in (PRE_DUE, PLAN_PRE_DUE, PLAN_OVERDUE, STATEMENT):
             self._set({"amount_due": document.amount_due})  # what was asked, as sent
         if case_values is None:
             case.write(document.case_values())  # the case shows the figures the customer just read
@@ -168,7 +169,7 @@ class CollectionAction(models.Model):
 
     def _send_time_reason(self, document, minimums=None):
         """Why this action must not go out now (items no longer due, hold, minimum), or False."""
-        if self.level_key == THANK_YOU:
+        if self.level_key in (THANK_YOU, STATEMENT):
             return False
         partner = self.case_id.partner_id.commercial_partner_id
         if partner.collection_do_not_dun or (
@@ -188,6 +189,8 @@ class CollectionAction(models.Model):
     def _obsolete_reason(self, statement, hold):
         """Why a pending action is no longer worth sending, from its customer's statement, or False."""
         self.ensure_one()
+        if self.level_key == STATEMENT:  # a statement is sent as the account stands, whatever it holds
+            return False
         if hold in ("do_not_dun", "paused"):
             return "hold"
         if self.plan_installment_id:
@@ -245,7 +248,7 @@ class CollectionAction(models.Model):
 
     @api.model
     def _builtin_mail_template(self, purpose, tone):
-        key = purpose if purpose in (PRE_DUE, THANK_YOU, PLAN_PRE_DUE, PLAN_OVERDUE) else (tone or "neutral")
+        key = purpose if purpose in (PRE_DUE, THANK_YOU, PLAN_PRE_DUE, PLAN_OVERDUE, STATEMENT) else (tone or "neutral")
         return self._template(MAIL_TEMPLATES.get(key, MAIL_TEMPLATES["neutral"]), "mail.template")
 
     @api.model
@@ -443,6 +446,8 @@ class CollectionAction(models.Model):
         attachments = self.env["ir.attachment"]
         if document.purpose == THANK_YOU:
             return attachments
+        if document.purpose == STATEMENT:
+            return self._render_letter(document, "account_collections.action_report_collection_statement")
         if self.level_id.attach_statement:
             attachments |= self._attach_letter(document)
         if self.level_id.attach_invoices:
@@ -489,8 +494,8 @@ class CollectionAction(models.Model):
         except UserError:
             return report._render_qweb_html(report.id, ids)
 
-    def _render_letter(self, document):
-        report = self.env.ref("account_collections.action_report_collection_letter")
+    def _render_letter(self, document, report_xmlid="account_collections.action_report_collection_letter"):
+        report = self.env.ref(report_xmlid)
         case = self.case_id
         content, kind = self._render_report(report, case.ids, {case.id: document})
         extension = "pdf" if kind == "pdf" else "html"

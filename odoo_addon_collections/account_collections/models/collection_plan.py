@@ -1,9 +1,8 @@
 from decimal import Decimal
 
-from dateutil.relativedelta import relativedelta
-
 from collections_engine.plans import installment_reminders, make_plan, validate_plan
 from collections_engine.types import Installment, PaymentPlan
+from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
@@ -293,7 +292,9 @@ class CollectionPlan(models.Model):
             partner = plan.partner_id
             opted_out = partner._collection_opted_out()
             email, number = partner._collection_reach()[partner.id]
-            channel = "email" if email and "email" not in opted_out else "sms" if number and "sms" not in opted_out else None
+            channel = (
+                "email" if email and "email" not in opted_out else "sms" if number and "sms" not in opted_out else None
+            )
             if not channel:
                 continue
             for state, kind in installment_reminders(evaluation, today, PLAN_REMINDER_DAYS):

@@ -18,6 +18,7 @@ from odoo.tools.misc import format_amount, format_date
 
 PRE_DUE, OVERDUE, THANK_YOU = "pre_due", "overdue", "thank_you"
 PLAN_PRE_DUE, PLAN_OVERDUE = "plan_pre_due", "plan_overdue"  # a payment plan's instalment, before and after due
+STATEMENT = "statement"  # a statement of account sent on demand or every month (not a reminder)
 # The open receivable lines of a company (parameter ``company``), their accounts and moves.
 OPEN_RECEIVABLE_LINES = """
       FROM account_move_line line
@@ -271,7 +272,7 @@ class CollectionStatement(models.AbstractModel):
 
 
 def _purpose(action):
-    if action and action.level_key in (THANK_YOU, PLAN_PRE_DUE, PLAN_OVERDUE):
+    if action and action.level_key in (THANK_YOU, PLAN_PRE_DUE, PLAN_OVERDUE, STATEMENT):
         return action.level_key
     if action and action.level_id and action.level_id.delay_days < 0:
         return PRE_DUE
@@ -431,6 +432,11 @@ class StatementDocument:
     @property
     def amount_due_text(self):
         return self.amounts("amount_due")
+
+    @property
+    def balance_text(self):
+        """The balance of the account: everything open (due or not, disputed, arranged) less the credits."""
+        return self.amounts("balance")
 
     @property
     def upcoming_text(self):

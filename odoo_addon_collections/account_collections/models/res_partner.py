@@ -52,6 +52,10 @@ class ResPartner(models.Model):
     collection_weekdays = fields.Char(
         string="Own Contact Weekdays (ISO Numbers)", help="Overrides the company's, e.g. 2,4"
     )
+    collection_statement_monthly = fields.Boolean(
+        string="Monthly Statement",
+        help="Email this customer their statement of account (PDF attached) at the start of every month.",
+    )
     collection_consent_log_ids = fields.One2many(
         "collection.consent.log", "partner_id", string="Contact Preference Changes", readonly=True
     )
@@ -131,6 +135,25 @@ class ResPartner(models.Model):
         result = super().write(vals)
         Log._log_changes(self, before)
         return result
+
+    # ------------------------------------------------------------
+    # ACTIONS
+    # ------------------------------------------------------------
+
+    def action_collection_send_statement(self):
+        """Email the statement of account of each selected customer (their case in this company, made if
+        missing)."""
+        company = self.env.company
+        commercial = self.commercial_partner_id
+        Case = self.env["collection.case"]
+        cases = Case.search([("partner_id", "in", commercial.ids), ("company_id", "=", company.id)])
+        missing = commercial - cases.partner_id
+        if missing:
+            cases |= Case.with_context(mail_create_nolog=True).create(
+                [{"partner_id": partner.id, "company_id": company.id} for partner in missing]
+            )
+            cases._assign_collectors()  # as the daily run does: the collector signs the statement
+        return cases.action_send_statement()
 
     # ------------------------------------------------------------
     # RECIPIENTS

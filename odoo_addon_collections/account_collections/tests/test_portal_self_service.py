@@ -135,7 +135,9 @@ class TestPortalPaymentPlan(SelfServiceCommon):
     @freeze_time(NOW)
     def test_a_refused_proposal_is_shown_refused_and_dunning_goes_on(self):
         self.authenticate("portal_a", "portal_a_pw")
-        self.post(f"/my/collections/{self.case.id}/plan/propose", installments="2", frequency="monthly", down_payment="0")
+        self.post(
+            f"/my/collections/{self.case.id}/plan/propose", installments="2", frequency="monthly", down_payment="0"
+        )
         plan = self.case.plan_ids
         self.assertEqual(plan.approval_state, "proposed")
         plan.action_refuse()
@@ -284,3 +286,23 @@ class TestPortalContactPreferences(SelfServiceCommon):
         self.assertTrue(email)
         self.assertIn("/my/collections/preferences", email[0].body)
         self.assertIn("your contact preferences", email[0].body)
+
+
+@tagged("post_install", "-at_install")
+class TestPortalStatement(SelfServiceCommon):
+    """The customer reads and downloads their own statement of account, nobody else's."""
+
+    @freeze_time(NOW)
+    def test_the_statement_page_and_pdf_are_the_customers_own(self):
+        self.authenticate("portal_a", "portal_a_pw")
+        page = self.url_open(f"/my/collections/{self.case.id}/statement")
+        self.assertEqual(page.status_code, 200)
+        body = text(lxml.html.fromstring(page.text))
+        self.assertIn("Balance of your account: $ 1,200.00", body)
+        self.assertIn(self.move.name, body)
+        document = self.url_open(f"/my/collections/{self.case.id}/statement/pdf")
+        self.assertEqual(document.status_code, 200)
+        self.assertIn(document.headers["Content-Type"].split(";")[0], ("application/pdf", "text/html"))
+        self.authenticate("portal_b", "portal_b_pw")
+        self.assertEqual(self.url_open(f"/my/collections/{self.case.id}/statement").status_code, 404)
+        self.assertEqual(self.url_open(f"/my/collections/{self.case.id}/statement/pdf").status_code, 404)
