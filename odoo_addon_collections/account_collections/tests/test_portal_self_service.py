@@ -306,3 +306,24 @@ class TestPortalStatement(SelfServiceCommon):
         self.authenticate("portal_b", "portal_b_pw")
         self.assertEqual(self.url_open(f"/my/collections/{self.case.id}/statement").status_code, 404)
         self.assertEqual(self.url_open(f"/my/collections/{self.case.id}/statement/pdf").status_code, 404)
+
+
+@tagged("post_install", "-at_install")
+class TestPortalSelfServiceInSpanish(SelfServiceCommon):
+    @freeze_time(NOW)
+    def test_a_spanish_customer_reads_the_new_pages_in_spanish(self):
+        self.env["res.lang"]._activate_lang("es_ES")
+        self.env["ir.module.module"]._load_module_terms(["account_collections"], ["es_ES"], overwrite=True)
+        self.portal_a.lang = "es_ES"
+        self.case.risk_category_id = self.env.ref("account_collections.risk_medium")
+        self.authenticate("portal_a", "portal_a_pw")
+        plan_page = text(lxml.html.fromstring(self.url_open(f"/my/collections/{self.case.id}/plan").text))
+        self.assertIn("Aceptamos de inmediato hasta 6 cuotas", plan_page)
+        self.assertIn("1.200,00", plan_page)
+        self.assertNotIn("Propose a payment plan", plan_page)
+        error = self.post(f"/my/collections/{self.case.id}/plan/propose", installments="0", frequency="monthly")
+        self.assertIn("Elija entre 1 y 120 cuotas.", error.text)
+        preferences = text(lxml.html.fromstring(self.url_open("/my/collections/preferences").text))
+        self.assertIn("Sin recordatorios por SMS", preferences)
+        statement = text(lxml.html.fromstring(self.url_open(f"/my/collections/{self.case.id}/statement").text))
+        self.assertIn("Saldo de su cuenta: $ 1.200,00", statement)
