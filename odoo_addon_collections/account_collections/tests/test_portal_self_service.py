@@ -202,6 +202,20 @@ class TestPortalPaymentPlan(SelfServiceCommon):
         self.assertTrue(resumed)
         self.assertEqual(resumed[0].amount_due, 960.0)  # what is left after the down payment
 
+    def test_a_customer_who_refuses_emails_gets_the_instalment_reminder_by_sms(self):
+        self.partner_a.collection_opt_out_email = True
+        with freeze_time(NOW):
+            plan = self.env["collection.plan"]._propose_from_portal(self.case, 3, "monthly", 240.0)
+        self.pay(240.0, "2026-11-25")
+        self.run_collections("2026-12-22 10:00:00")
+        reminder = self.case.action_ids.filtered(lambda a: a.level_key == "plan_pre_due")
+        self.assertEqual(
+            (reminder.channel, reminder.state, reminder.plan_installment_id), ("sms", "done", plan.installment_ids[1])
+        )
+        (sms,) = self.env["sms.sms"].sudo().search([("number", "=", "+34600111222")])
+        self.assertIn("$ 320.00", sms.body)
+        self.assertIn("12/24/2026", sms.body)
+
 
 @tagged("post_install", "-at_install")
 class TestPortalContactPreferences(SelfServiceCommon):
