@@ -107,7 +107,7 @@ class CollectionAction(models.Model):
         "collection.plan.installment",
         string="Plan Instalment",
         readonly=True,
-        ondelete="cascade",
+        ondelete="set null",  # what was sent stays in the case's history
         help="The payment plan instalment this reminder is about.",
     )
 
@@ -193,8 +193,8 @@ class CollectionAction(models.Model):
             return False
         if hold in ("do_not_dun", "paused"):
             return "hold"
-        if self.plan_installment_id:
-            return self.plan_installment_id._reminder_obsolete_reason()
+        if self.level_key in (PLAN_PRE_DUE, PLAN_OVERDUE):  # its plan deleted since: nothing to remind
+            return self.plan_installment_id._reminder_obsolete_reason() if self.plan_installment_id else "superseded"
         if hold == "credit_covers_overdue":
             return "credited"
         lines = {line.item_id: line for line in statement.lines}
