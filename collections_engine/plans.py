@@ -231,3 +231,25 @@ def broken_plan_count(evaluations: Mapping[str, PlanEvaluation], since: date) ->
         if evaluation.status == "broken" and last_due >= since:
             counts[evaluation.customer_id] = counts.get(evaluation.customer_id, 0) + 1
     return counts
+
+
+def installment_reminders(
+    evaluation: PlanEvaluation, today: date, days_before: int
+) -> list[tuple[InstallmentState, str]]:
+    """Return the instalments of an active plan that call for a reminder today, with ``pre_due`` or ``overdue``.
+
+    ``pre_due``: unpaid and due within ``days_before`` days (today included); ``overdue``: past its due date
+    and unpaid while the plan still stands (inside its grace days). A broken plan gets none: the dunning of
+    its items resumes instead.
+    """
+    if evaluation.status not in ACTIVE_STATUSES:
+        return []
+    reminders = []
+    for state in evaluation.installments:
+        if state.paid >= state.amount:
+            continue
+        if state.status == "late":
+            reminders.append((state, "overdue"))
+        elif 0 <= (state.due_date - today).days <= days_before:
+            reminders.append((state, "pre_due"))
+    return reminders

@@ -12,7 +12,15 @@ from hypothesis import strategies as st
 from collections_engine.defaults import default_policy
 from collections_engine.errors import PlanRuleError
 from collections_engine.money import quantum
-from collections_engine.plans import allocate, build_schedule, check_plan, evaluate_plan, make_plan, validate_plan
+from collections_engine.plans import (
+    allocate,
+    build_schedule,
+    check_plan,
+    evaluate_plan,
+    installment_reminders,
+    make_plan,
+    validate_plan,
+)
 from collections_engine.policy import PromisePolicy
 from collections_engine.promises import evaluate_promises, validate_promise
 from collections_engine.types import Allocation, Payment, Promise
@@ -206,3 +214,19 @@ def test_plan_validation_against_the_policy() -> None:
     check_plan(ok, policy.plan_rule("medium"), "medium")
     with pytest.raises(PlanRuleError, match="installments: 8 exceeds"):
         check_plan(plan, policy.plan_rule("medium"), "medium")
+
+
+def test_instalments_are_reminded_before_their_due_date_and_when_late_but_not_once_the_plan_is_broken() -> None:
+    plan = make_plan("p1", "c1", DAY, "EUR", Decimal("900"), 3, "monthly", date(2026, 12, 1), grace_days=5)
+
+    def reminders(as_of: date, payments: tuple[Payment, ...] = ()) -> list[tuple[int, str]]:
+        evaluation = evaluate_plan(plan, payments, as_of)
+        return [(state.sequence, kind) for state, kind in installment_reminders(evaluation, as_of, 3)]
+
+    assert reminders(date(2026, 11, 27)) == []  # four days ahead: not yet
+    assert reminders(date(2026, 11, 28)) == [(1, "pre_due")]
+    assert reminders(date(2026, 12, 1)) == [(1, "pre_due")]  # its due date
+    assert reminders(date(2026, 12, 3)) == [(1, "overdue")]  # late, inside the 5 grace days
+    assert reminders(date(2026, 11, 28), (pay("x", DAY, "300"),)) == []  # already paid
+    assert reminders(date(2026, 12, 7)) == []  # past the grace: broken, dunning resumes instead
+    assert evaluate_plan(plan, [], date(2026, 12, 7)).status == "broken"

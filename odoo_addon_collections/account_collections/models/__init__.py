@@ -18,6 +18,7 @@ from . import collection_forecast
 from . import collection_action
 from . import collection_promise
 from . import collection_plan
+from . import collection_consent_log
 from . import res_company
 from . import res_config_settings
 from . import res_partner

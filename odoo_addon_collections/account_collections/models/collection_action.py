@@ -6,12 +6,15 @@ from odoo.tools import formataddr
 
 from . import collection_phrases
 from .collection_level import CHANNEL_SELECTION
-from .collection_statement import PRE_DUE, THANK_YOU
+from .collection_statement import PLAN_OVERDUE, PLAN_PRE_DUE, PRE_DUE, STATEMENT, THANK_YOU
 
 # The template of each purpose and tone, when the level names none.
 MAIL_TEMPLATES = {
     PRE_DUE: "account_collections.mail_template_collection_pre_due",
     THANK_YOU: "account_collections.mail_template_collection_thank_you",
+    PLAN_PRE_DUE: "account_collections.mail_template_collection_plan_pre_due",
+    PLAN_OVERDUE: "account_collections.mail_template_collection_plan_overdue",
+    STATEMENT: "account_collections.mail_template_collection_statement",
     "friendly": "account_collections.mail_template_collection_friendly",
     "neutral": "account_collections.mail_template_collection_reminder",
     "firm": "account_collections.mail_template_collection_firm",
@@ -21,6 +24,8 @@ MAIL_TEMPLATES = {
 SMS_TEMPLATES = {
     PRE_DUE: "account_collections.sms_template_collection_pre_due",
     "final": "account_collections.sms_template_collection_final",
+    PLAN_PRE_DUE: "account_collections.sms_template_collection_plan",
+    PLAN_OVERDUE: "account_collections.sms_template_collection_plan",
 }
 CANCEL_REASONS = [
     ("paid", "Paid"),
@@ -98,6 +103,13 @@ class CollectionAction(models.Model):
     cancel_reason = fields.Selection(CANCEL_REASONS, readonly=True)
     sent_to = fields.Char(readonly=True, help="The recipients of the message, as sent.")
     activity_id = fields.Many2one("mail.activity", string="Task", readonly=True, ondelete="set null")
+    plan_installment_id = fields.Many2one(
+        "collection.plan.installment",
+        string="Plan Instalment",
+        readonly=True,
+        ondelete="set null",  # what was sent stays in the case's history
+        help="The payment plan instalment this reminder is about.",
+    )
 
     _sql_constraints = [
         ("key_company_uniq", "unique(key, company_id)", "An action key is recorded once per company."),
@@ -138,7 +150,7 @@ class CollectionAction(models.Model):
             self._send_sms(document)
         else:
             self._schedule_task(document)
-        if document.purpose != PRE_DUE:
+        if document.purpose not in (PRE_DUE, PLAN_PRE_DUE, PLAN_OVERDUE, STATEMENT):
             self._set({"amount_due": document.amount_due})  # what was asked, as sent
         if case_values is None:
             case.write(document.case_values())  # the case shows the figures the customer just read
@@ -157,7 +169,7 @@ class CollectionAction(models.Model):
 
     def _send_time_reason(self, document, minimums=None):
         """Why this action must not go out now (items no longer due, hold, minimum), or False."""
-        if self.level_key == THANK_YOU:
+        if self.level_key in (THANK_YOU, STATEMENT):
             return False
         partner = self.case_id.partner_id.commercial_partner_id
         if partner.collection_do_not_dun or (
@@ -168,7 +180,7 @@ class CollectionAction(models.Model):
         if reason:
             return reason
         minimum = (minimums if minimums is not None else self._minimums()).get(self.company_id.id)
-        if minimum and document.purpose != PRE_DUE:
+        if minimum and document.purpose not in (PRE_DUE, PLAN_PRE_DUE, PLAN_OVERDUE):
             floor = minimum.letter_amount if self.channel == "letter" else minimum.reminder_amount
             if document.amount_due < floor:
                 return "below_minimum"
@@ -177,8 +189,12 @@ class CollectionAction(models.Model):
     def _obsolete_reason(self, statement, hold):
         """Why a pending action is no longer worth sending, from its customer's statement, or False."""
         self.ensure_one()
+        if self.level_key == STATEMENT:  # a statement is sent as the account stands, whatever it holds
+            return False
         if hold in ("do_not_dun", "paused"):
             return "hold"
+        if self.level_key in (PLAN_PRE_DUE, PLAN_OVERDUE):  # its plan deleted since: nothing to remind
+            return self.plan_installment_id._reminder_obsolete_reason() if self.plan_installment_id else "superseded"
         if hold == "credit_covers_overdue":
             return "credited"
         lines = {line.item_id: line for line in statement.lines}
@@ -232,12 +248,12 @@ class CollectionAction(models.Model):
 
     @api.model
     def _builtin_mail_template(self, purpose, tone):
-        key = purpose if purpose in (PRE_DUE, THANK_YOU) else (tone or "neutral")
+        key = purpose if purpose in (PRE_DUE, THANK_YOU, PLAN_PRE_DUE, PLAN_OVERDUE, STATEMENT) else (tone or "neutral")
         return self._template(MAIL_TEMPLATES.get(key, MAIL_TEMPLATES["neutral"]), "mail.template")
 
     @api.model
     def _builtin_sms_template(self, purpose, tone):
-        key = purpose if purpose == PRE_DUE else tone
+        key = purpose if purpose in (PRE_DUE, PLAN_PRE_DUE, PLAN_OVERDUE) else tone
         return self._template(SMS_TEMPLATES.get(key, "account_collections.sms_template_collection"), "sms.template")
 
     def _template(self, xmlid, model):
@@ -430,6 +446,8 @@ class CollectionAction(models.Model):
         attachments = self.env["ir.attachment"]
         if document.purpose == THANK_YOU:
             return attachments
+        if document.purpose == STATEMENT:
+            return self._render_letter(document, "account_collections.action_report_collection_statement")
         if self.level_id.attach_statement:
             attachments |= self._attach_letter(document)
         if self.level_id.attach_invoices:
@@ -476,8 +494,8 @@ class CollectionAction(models.Model):
         except UserError:
             return report._render_qweb_html(report.id, ids)
 
-    def _render_letter(self, document):
-        report = self.env.ref("account_collections.action_report_collection_letter")
+    def _render_letter(self, document, report_xmlid="account_collections.action_report_collection_letter"):
+        report = self.env.ref(report_xmlid)
         case = self.case_id
         content, kind = self._render_report(report, case.ids, {case.id: document})
         extension = "pdf" if kind == "pdf" else "html"

@@ -1,6 +1,8 @@
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 
 from . import collection_phrases
+from .collection_statement import STATEMENT
 
 
 class CollectionCase(models.Model):
@@ -199,6 +201,55 @@ class CollectionCase(models.Model):
         """Plan this customer again now (the manual counterpart of the daily run)."""
         self.env["collection.run"]._run_company(self.company_id, partners=self.partner_id)
         return True
+
+    def action_send_statement(self):
+        """Email each customer their statement of account now, as a PDF too, in their language."""
+        stamp = fields.Datetime.now().strftime("%Y%m%d%H%M%S")
+        actions = self._record_statements(stamp)
+        if not actions:
+            raise UserError(
+                self.env._("No statement sent: the customer has no email address or does not accept emails.")
+            )
+        for action in actions:
+            action._execute()
+        return True
+
+    def _record_statements(self, period):
+        """Record one statement email per case and period (``statement-<case>-<period>``, so never twice).
+
+        Customers without an email address or who opted out of emails get none.
+        """
+        Action = self.env["collection.action"]
+        now = fields.Datetime.now()
+        values = []
+        reach = self.partner_id._collection_reach()
+        for case in self:
+            partner = case.partner_id
+            if not reach[partner.id][0] or "email" in partner._collection_opted_out():
+                continue
+            values.append(
+                {
+                    "key": f"{STATEMENT}-{case.id}-{period}",
+                    "case_id": case.id,
+                    "level_key": STATEMENT,
+                    "channel": "email",
+                    "not_before": now,
+                    "planned_at": now,
+                    "cost": case.company_id.collection_cost_email,
+                    "reason": self.env._("Statement of account"),
+                }
+            )
+        known = set(Action.search([("key", "in", [v["key"] for v in values])]).mapped("key"))
+        return Action.create([v for v in values if v["key"] not in known])
+
+    @api.model
+    def _cron_monthly_statements(self):
+        """Record this month's statement of the customers who asked for one; the sending cron sends them."""
+        period = fields.Date.context_today(self).strftime("%Y-%m")
+        cases = self.search([("partner_id.collection_statement_monthly", "=", True)])
+        for _company, company_cases in cases.grouped("company_id").items():
+            company_cases._record_statements(period)
+        self.env.ref("account_collections.ir_cron_collection_send_due")._trigger()
 
     def _collection_cleanup(self):
         """Cancel the pending actions whose items are no longer due (after a dispute, promise, plan or payment)."""

@@ -513,7 +513,11 @@ class CollectionRun(models.AbstractModel):
             plans=tuple(
                 plan._engine_plan()
                 for plan in self.env["collection.plan"].search(
-                    [("company_id", "=", company.id), ("partner_id", "in", partner_ids)]
+                    [
+                        ("company_id", "=", company.id),
+                        ("partner_id", "in", partner_ids),
+                        ("approval_state", "=", "accepted"),  # a proposal awaiting approval pauses nothing
+                    ]
                 )
             ),
         )
@@ -596,7 +600,10 @@ class CollectionRun(models.AbstractModel):
         self._close_cases(company, closing, naive_now)
         self._cancel_obsolete_actions(company, decisions, statements, cases)
         self._write_promise_statuses(decisions)
-        self.env["collection.plan"]._write_evaluations([e for d in decisions.customers for e in d.plans])
+        evaluations = [e for d in decisions.customers for e in d.plans]
+        self.env["collection.plan"]._write_evaluations(evaluations)
+        today = self.env["collection.statement"]._today(company, as_of)
+        self.env["collection.plan"]._record_installment_reminders(company, evaluations, today, naive_now)
 
     @api.model
     def _opens_case(self, decision, closed_stage):

@@ -17,6 +17,8 @@ from odoo import api, models
 from odoo.tools.misc import format_amount, format_date
 
 PRE_DUE, OVERDUE, THANK_YOU = "pre_due", "overdue", "thank_you"
+PLAN_PRE_DUE, PLAN_OVERDUE = "plan_pre_due", "plan_overdue"  # a payment plan's instalment, before and after due
+STATEMENT = "statement"  # a statement of account sent on demand or every month (not a reminder)
 # The open receivable lines of a company (parameter ``company``), their accounts and moves.
 OPEN_RECEIVABLE_LINES = """
       FROM account_move_line line
@@ -270,8 +272,8 @@ class CollectionStatement(models.AbstractModel):
 
 
 def _purpose(action):
-    if action and action.level_key == THANK_YOU:
-        return THANK_YOU
+    if action and action.level_key in (THANK_YOU, PLAN_PRE_DUE, PLAN_OVERDUE, STATEMENT):
+        return action.level_key
     if action and action.level_id and action.level_id.delay_days < 0:
         return PRE_DUE
     return OVERDUE
@@ -401,6 +403,24 @@ class StatementDocument:
                 moves |= self.move(line)
         return moves
 
+    def plan_installment(self):
+        """The payment plan instalment an instalment reminder is about: (number, count, due date, amount left).
+
+        Figures of the plan's schedule as the engine allocated the customer's payments (the daily run
+        writes them); the amount left is the instalment less what was allocated to it.
+        """
+        installment = self.action.plan_installment_id if self.action else None
+        if not installment:
+            return None
+        plan = installment.plan_id
+        return {
+            "number": installment.sequence,
+            "count": len(plan.installment_ids.filtered("sequence")),
+            "down_payment": not installment.sequence,
+            "due_date": self.date(installment.due_date),
+            "amount": self.amount(installment.amount - installment.paid, plan.currency_id.name),
+        }
+
     def kind_label(self, line):
         labels = {
             "invoice": self.env._("Invoice"),
@@ -438,6 +458,11 @@ class StatementDocument:
     @property
     def amount_due_text(self):
         return self.amounts("amount_due")
+
+    @property
+    def balance_text(self):
+        """The balance of the account: everything open (due or not, disputed, arranged) less the credits."""
+        return self.amounts("balance")
 
     @property
     def upcoming_text(self):

@@ -2,6 +2,7 @@ from collections_engine.types import CHANNELS
 
 from odoo import api, fields, models
 
+from .collection_consent_log import CONSENT_FIELDS
 from .collection_level import CHANNEL_SELECTION
 
 
@@ -56,6 +57,13 @@ class ResPartner(models.Model):
     collection_hours = fields.Char(string="Own Contact Hours", help="Overrides the company's, e.g. 10:00-12:00")
     collection_weekdays = fields.Char(
         string="Own Contact Weekdays (ISO Numbers)", help="Overrides the company's, e.g. 2,4"
+    )
+    collection_statement_monthly = fields.Boolean(
+        string="Monthly Statement",
+        help="Email this customer their statement of account (PDF attached) at the start of every month.",
+    )
+    collection_consent_log_ids = fields.One2many(
+        "collection.consent.log", "partner_id", string="Contact Preference Changes", readonly=True
     )
     collection_weekday_ids = fields.Many2many(
         "collection.weekday",
@@ -119,6 +127,39 @@ class ResPartner(models.Model):
     def _inverse_collection_weekday_ids(self):
         for partner in self:
             partner.collection_weekdays = partner.collection_weekday_ids._as_text()
+
+    # ------------------------------------------------------------
+    # CRUD
+    # ------------------------------------------------------------
+
+    def write(self, vals):
+        """Log every change of how a customer may be contacted (opt-outs, preferred channel, hours, days)."""
+        if not CONSENT_FIELDS.keys() & vals.keys():
+            return super().write(vals)
+        Log = self.env["collection.consent.log"]
+        before = Log._snapshot(self)
+        result = super().write(vals)
+        Log._log_changes(self, before)
+        return result
+
+    # ------------------------------------------------------------
+    # ACTIONS
+    # ------------------------------------------------------------
+
+    def action_collection_send_statement(self):
+        """Email the statement of account of each selected customer (their case in this company, made if
+        missing)."""
+        company = self.env.company
+        commercial = self.commercial_partner_id
+        Case = self.env["collection.case"]
+        cases = Case.search([("partner_id", "in", commercial.ids), ("company_id", "=", company.id)])
+        missing = commercial - cases.partner_id
+        if missing:
+            cases |= Case.with_context(mail_create_nolog=True).create(
+                [{"partner_id": partner.id, "company_id": company.id} for partner in missing]
+            )
+            cases._assign_collectors()  # as the daily run does: the collector signs the statement
+        return cases.action_send_statement()
 
     # ------------------------------------------------------------
     # RECIPIENTS

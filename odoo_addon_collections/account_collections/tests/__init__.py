@@ -14,3 +14,5 @@ from . import test_experiment_report
 from . import test_forecast
 from . import test_contact_presets
 from . import test_bank_details
+from . import test_portal_self_service
+from . import test_statement_of_account

@@ -57,7 +57,8 @@ class TestFirstRunSetup(TransactionCase):
             self.assertEqual(setup.hours, "09:00-13:00,15:00-18:00")  # the company's, to confirm
             self.assertEqual(setup.weekday_ids[:], self.days(1, 2, 3, 4, 5))
             self.assertIn(self.collector, setup.collector_ids[:])
-            self.assertEqual(len(setup.mail_template_ids), 7)  # pre-due, the five tones and thank-you
+            # pre-due, the five tones, thank-you, the instalment reminders (before and after due), the statement
+            self.assertEqual(len(setup.mail_template_ids), 10)
             setup.tz = "Europe/Madrid"
             setup.hours = "09:00-14:00"
             setup.weekday_ids.remove(id=self.days(5).id)
