@@ -513,6 +513,15 @@ class StatementDocument:
             self._portal_link = self.case._collection_link()
         return self._portal_link
 
+    def link_message(self):
+        """One line a collector can send as it is (WhatsApp): what is due and the customer's link."""
+        return self.env._(
+            "%(company)s: amount due %(amount)s. See your statement and pay online: %(link)s",
+            company=self.case.company_id.name,
+            amount=self.amount_due_text.replace("\xa0", " "),
+            link=self.portal_link,
+        )
+
     def disputable_moves(self):
         """Invoices the customer can still dispute: open, not disputed, not credits."""
         moves = self.env["account.move"]

@@ -41,6 +41,7 @@ class TestPortalPay(AccountPaymentCommon, PaymentHttpCommon):
         cls.env.company.collection_default_user_id = cls.collector
         cls.env.company.collection_tz = "UTC"
         cls.usd = cls.env.company.currency_id
+        cls.partner_a.write({"email": "ap@partner-a.example.com", "mobile": "+34600111222", "lang": "en_US"})
         portal = cls.env.ref("base.group_portal")
         cls.portal_a, cls.portal_b = cls.env["res.users"].create(
             [
@@ -326,3 +327,46 @@ class TestPortalPay(AccountPaymentCommon, PaymentHttpCommon):
         self.assertEqual(own.status_code, 200)
         self.assertIn(self.of_b.name, own.text)
         self.assertNotIn(self.oldest.name, own.text)
+
+    # -- the link in every reminder and letter ------------------------------------------------
+
+    def follow(self, link):
+        """Open a link from a message as its reader would: not logged in; the page must show their items."""
+        self.authenticate(None, None)
+        base = self.case_a.get_base_url()
+        self.assertTrue(link.startswith(f"{base}/my/collections/{self.case_a.id}?access_token="), link)
+        page = self.url_open(link[len(base) :])
+        self.assertEqual(page.status_code, 200)
+        self.assertIn(self.oldest.name, page.text)
+        self.assertNotIn(self.of_b.name, page.text)
+        return page
+
+    @freeze_time(NOW)
+    def test_every_reminder_and_the_letter_carry_a_working_link(self):
+        case = self.case_a
+        (email,) = case.message_ids.filtered(lambda m: m.message_type == "comment" and "Dear" in (m.body or ""))
+        (button,) = lxml.html.fromstring(email.body).xpath("//p[hasclass('o_collection_portal_link')]/a")
+        self.assertEqual(text(button), "See your statement and pay online")
+        self.follow(button.get("href"))
+
+        report = self.env.ref("account_collections.action_report_collection_letter")
+        letter = lxml.html.fromstring(report._render_qweb_html(report.id, case.ids)[0].decode())
+        (block,) = letter.xpath("//div[hasclass('o_collection_portal_link')]")
+        printed = text(block.xpath(".//p")[1])
+        (qr,) = block.xpath(".//img")
+        self.assertTrue(qr.get("src").startswith("data:image/png;base64,"))  # the same link as a QR code
+        self.follow(printed)
+
+        email_action = case.action_ids.filtered(lambda a: a.channel == "email")[:1]
+        sms_action = email_action.copy({"key": "sms-link-test", "channel": "sms"})
+        sms_action._send_sms(self.env["collection.statement"]._for_actions(sms_action)[sms_action.id])
+        (sms,) = self.env["sms.sms"].sudo().search([("body", "like", "/my/collections/")])
+        self.assertIn("$ 1,400.00 of your account", sms.body)
+        self.follow(sms.body.split()[-1])
+
+        whatsapp = email_action.copy({"key": "whatsapp-link-test", "channel": "whatsapp"})
+        document = self.env["collection.statement"]._for_actions(whatsapp)[whatsapp.id]
+        note = whatsapp._task_note(document)
+        self.assertIn("https://wa.me/34600111222?text=", note)
+        self.assertIn(document.portal_link, note)
+        self.follow(document.portal_link)
