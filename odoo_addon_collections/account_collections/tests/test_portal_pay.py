@@ -5,6 +5,8 @@ The payments go through Odoo's ``payment`` module as Odoo's own tests drive it: 
 transaction is confirmed as the provider would, then post-processed by Odoo's status poll.
 """
 
+import importlib.util
+import shutil
 from datetime import date
 
 import lxml.html
@@ -18,6 +20,7 @@ from odoo.addons.account_payment.tests.common import AccountPaymentCommon
 from odoo.addons.payment.tests.http_common import PaymentHttpCommon
 
 from .common import text
+from .test_tours import CHROME_NAMES
 
 NOW = "2026-11-24 10:00:00"
 
@@ -370,3 +373,17 @@ class TestPortalPay(AccountPaymentCommon, PaymentHttpCommon):
         self.assertIn("https://wa.me/34600111222?text=", note)
         self.assertIn(document.portal_link, note)
         self.follow(document.portal_link)
+
+    # -- in a real browser ---------------------------------------------------------------------
+
+    @freeze_time(NOW)
+    def test_a_customer_pays_everything_overdue_from_a_reminder_link_in_the_browser(self):
+        if not any(shutil.which(name) for name in CHROME_NAMES) or importlib.util.find_spec("websocket") is None:
+            self.skipTest("Chromium and websocket-client are needed for the browser tour (see test_tours.py)")
+        if self.provider.code != "demo":
+            self.skipTest("payment_demo is not installed: the tour pays with Odoo's demo provider (-i payment_demo)")
+        self.start_tour(self.link(self.case_a), "account_collections_portal_pay_all", login=None, timeout=120)
+        lines = self.receivable(self.oldest) | self.receivable(self.split)[0] | self.receivable(self.newest)
+        self.assertTrue(all(lines.mapped("reconciled")))
+        self.assertEqual(self.case_a.amount_due, 0.0)
+        self.assertEqual(self.case_a.stage_id, self.env.ref("account_collections.stage_closed"))
