@@ -249,10 +249,18 @@ class CollectionCase(models.Model):
             return "invalid"
         return "expired" if expiry < fields.Date.context_today(self) else "valid"
 
+    def get_portal_url(self, suffix=None, report_type=None, download=None, query_string=None, anchor=None):
+        """The case's portal URL carries its signed, expiring token: the bare portal token opens nothing."""
+        self.ensure_one()
+        url = f"{self.access_url}{suffix or ''}?access_token={self._collection_link_token()}{query_string or ''}"
+        return url + (f"#{anchor}" if anchor else "")
+
     def _collection_link(self, expiry=None):
         """The full signed URL of this case's Payments Due page (every reminder and letter prints it)."""
         self.ensure_one()
-        return f"{self.get_base_url()}{self.access_url}?access_token={self._collection_link_token(expiry)}"
+        if expiry:
+            return f"{self.get_base_url()}{self.access_url}?access_token={self._collection_link_token(expiry)}"
+        return self.get_base_url() + self.get_portal_url()
 
     def action_open_items(self):
         self.ensure_one()

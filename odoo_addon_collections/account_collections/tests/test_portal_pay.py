@@ -373,6 +373,7 @@ class TestPortalPay(AccountPaymentCommon, PaymentHttpCommon):
         self.assertIn("https://wa.me/34600111222?text=", note)
         self.assertIn(document.portal_link, note)
         self.follow(document.portal_link)
+        self.follow(case.get_base_url() + case.get_portal_url())  # Odoo's portal URL of the case is the signed link
 
     # -- in a real browser ---------------------------------------------------------------------
 
