@@ -99,6 +99,7 @@ class PaymentTransaction(models.Model):
         collector = case.user_id.partner_id
         case.message_post(
             body=body,
+            author_id=self.partner_id.id,  # the payer, not the public user of the status page
             message_type="comment",
             subtype_xmlid="mail.mt_note",
             partner_ids=collector.ids,

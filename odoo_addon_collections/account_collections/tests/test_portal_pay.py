@@ -235,6 +235,38 @@ class TestPortalPay(AccountPaymentCommon, PaymentHttpCommon):
         self.assertEqual(plan.paid_amount, 200.0)  # the plan counts it at once
         self.assertEqual(plan.installment_ids.sorted("sequence")[0].status, "paid")
 
+    @freeze_time(NOW)
+    def test_each_currency_is_paid_apart(self):
+        in_euros = self.init_invoice(
+            "out_invoice",
+            partner=self.partner_a,
+            invoice_date="2026-10-01",
+            amounts=[250.0],
+            taxes=[],
+            currency=self.currency_euro,
+            post=True,
+        )
+        self.authenticate("pay_portal_a", "pay_portal_a_pw")
+        page = lxml.html.fromstring(self.url_open("/my/collections").text)
+        offers = {
+            a.get("href").split("currency=")[1]: text(a) for a in page.xpath("//a[hasclass('o_collection_pay_all')]")
+        }
+        self.assertEqual(set(offers), {"EUR", "USD"})
+        self.assertIn("250.00", offers["EUR"])
+        self.assertIn("1,400.00", offers["USD"])
+        mixed = self.url_open(
+            f"/my/collections/{self.case_a.id}/pay?kind=lines&line={self.receivable(in_euros).id}"
+            f"&line={self.receivable(self.oldest).id}"
+        )
+        self.assertIn("error=pay_currency", mixed.url)
+        context, _response = self.pay_context(f"/my/collections/{self.case_a.id}/pay?kind=overdue&currency=EUR")
+        self.assertEqual((context["amount"], context["currency_id"]), (250.0, self.currency_euro.id))
+        tx = self.create_transaction(context)
+        self.confirm(tx)
+        self.assertEqual(tx.payment_id.currency_id, self.currency_euro)
+        self.assertTrue(self.receivable(in_euros).reconciled)
+        self.assertFalse(any(self.receivable(self.oldest | self.newest).mapped("reconciled")))
+
     # -- what the server refuses ------------------------------------------------------
 
     @freeze_time(NOW)
