@@ -7,7 +7,7 @@
     "license": "LGPL-3",
     "author": "odoo-collections",
     "website": "https://github.com/odoo-collections/odoo-collections",
-    "depends": ["account", "mail", "sms", "portal", "account_qr_code_sepa"],
+    "depends": ["account", "account_payment", "mail", "sms", "portal", "account_qr_code_sepa"],
     # the engine alone (a distribution of its own: python-dateutil is all it needs), not the
     # connectors' distribution `odoo-collections`; the addon's wheel requires it. `holidays`: the public
     # holidays of the countries' contact presets (pure Python)

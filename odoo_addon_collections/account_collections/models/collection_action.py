@@ -1,3 +1,5 @@
+from urllib.parse import urlencode
+
 from markupsafe import Markup
 
 from odoo import api, fields, models
@@ -335,6 +337,8 @@ class CollectionAction(models.Model):
         values = {"statement": document, "recipient": document.recipient, "action": self}
         body = template._render_field("body", case.ids, set_lang=document.lang, add_context=values)[case.id]
         body = body.replace("\xa0", " ")  # amounts use non-breaking spaces, which GSM-7 lacks (one SMS would cost two)
+        if document.purpose != THANK_YOU and document.portal_link not in body:
+            body = f"{body} {document.portal_link}"  # every reminder carries the customer's link, custom ones too
         partner, number = case.partner_id._collection_sms_recipient()
         case._message_sms(body, partner_ids=partner.ids, sms_pid_to_number={partner.id: number}, put_in_queue=True)
         self._set({"sent_to": f"{partner.name} {number}"})
@@ -412,7 +416,7 @@ class CollectionAction(models.Model):
 
         Written in the collector's language (the customer's statement, read by the collector).
         """
-        document = document.with_lang(self.case_id.user_id.lang)
+        original, document = document, document.with_lang(self.case_id.user_id.lang)
         env = document.env
         paragraphs = [document.summary()]
         if self.channel == "call":
@@ -422,8 +426,10 @@ class CollectionAction(models.Model):
                 paragraphs.append(self.call_script)
         elif self.channel == "whatsapp":
             number = "".join(ch for ch in self.case_id.partner_id._collection_sms_recipient()[1] if ch.isdigit())
+            message = original.link_message()  # in the customer's language, as they will read it
             if number:
-                paragraphs.append(f"https://wa.me/{number}")
+                paragraphs.append(f"https://wa.me/{number}?{urlencode({'text': message})}")
+            paragraphs.append(env._("Send the customer their link: %(message)s", message=message))
         else:
             paragraphs.append(
                 env._(

@@ -1,14 +1,20 @@
+from datetime import date, timedelta
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import consteq
+from odoo.tools.misc import hmac
 
 from . import collection_phrases
 from .collection_statement import STATEMENT
+
+LINK_SCOPE = "account_collections.customer_link"
 
 
 class CollectionCase(models.Model):
     _name = "collection.case"
     _description = "Collection Case"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "portal.mixin"]
     _order = "overdue_amount desc, id"
     _rec_name = "partner_id"
 
@@ -181,6 +187,12 @@ class CollectionCase(models.Model):
                 case._open_items_domain(), order="date_maturity, id"
             )
 
+    def _compute_access_url(self):
+        result = super()._compute_access_url()
+        for case in self:
+            case.access_url = f"/my/collections/{case.id}"
+        return result
+
     @api.model
     def _read_group_stage_ids(self, stages, domain):
         return stages.search([("company_id", "in", (self.env.company.id, False))])
@@ -276,6 +288,50 @@ class CollectionCase(models.Model):
             ("parent_state", "=", "posted"),
             ("reconciled", "=", False),
         ]
+
+    # ------------------------------------------------------------
+    # CUSTOMER LINKS
+    # ------------------------------------------------------------
+
+    def _collection_link_signature(self, expiry):
+        """HMAC of the case, its customer, its portal token and the expiry day (a new portal token revokes links)."""
+        self.ensure_one()
+        case = self.sudo()
+        message = (case.id, case.partner_id.id, case._portal_ensure_token(), expiry.isoformat())
+        return hmac(self.env(su=True), LINK_SCOPE, message)[:32]  # 128 bits: enough, and shorter SMS
+
+    def _collection_link_token(self, expiry=None):
+        """A signed token that opens this case's Payments Due page without logging in, until ``expiry``."""
+        self.ensure_one()
+        if not expiry:
+            days = self.company_id.collection_link_days or 60
+            expiry = fields.Date.context_today(self) + timedelta(days=days)
+        return f"{expiry:%Y%m%d}.{self._collection_link_signature(expiry)}"
+
+    def _collection_link_state(self, token):
+        """``valid``, ``expired`` (authentic, past its day) or ``invalid`` (tampered, or another case's)."""
+        self.ensure_one()
+        day, _dot, signature = (token or "").partition(".")
+        try:
+            expiry = date(int(day[:4]), int(day[4:6]), int(day[6:8])) if len(day) == 8 else None
+        except ValueError:
+            expiry = None
+        if not expiry or not signature or not consteq(signature, self._collection_link_signature(expiry)):
+            return "invalid"
+        return "expired" if expiry < fields.Date.context_today(self) else "valid"
+
+    def get_portal_url(self, suffix=None, report_type=None, download=None, query_string=None, anchor=None):
+        """The case's portal URL carries its signed, expiring token: the bare portal token opens nothing."""
+        self.ensure_one()
+        url = f"{self.access_url}{suffix or ''}?access_token={self._collection_link_token()}{query_string or ''}"
+        return url + (f"#{anchor}" if anchor else "")
+
+    def _collection_link(self, expiry=None):
+        """The full signed URL of this case's Payments Due page (every reminder and letter prints it)."""
+        self.ensure_one()
+        if expiry:
+            return f"{self.get_base_url()}{self.access_url}?access_token={self._collection_link_token(expiry)}"
+        return self.get_base_url() + self.get_portal_url()
 
     def action_open_items(self):
         self.ensure_one()

@@ -254,21 +254,12 @@ class CollectionPlan(models.Model):
         return self.create(values)
 
     def _down_payment_url(self):
-        """Where the customer pays the down payment now: the portal page of the oldest planned invoice, for the
-        down payment's amount (Odoo's invoice payment form with a signed custom amount when online payment is
-        installed). One method, so that a payment flow of several invoices can replace it."""
+        """Where the customer pays the down payment now: the portal's payment of the plan's next instalment (the
+        down payment first), through the company's payment providers (controllers/portal.py)."""
         self.ensure_one()
-        move = self.move_line_ids.sorted(lambda line: (line.date_maturity or line.date, line.id)).move_id[:1]
-        if not move or not self.down_payment:
+        if not self.down_payment:
             return ""
-        amount = min(self.down_payment, move.amount_residual)
-        query = ""
-        if "payment.transaction" in self.env:
-            from odoo.addons.payment import utils as payment_utils  # only when Odoo's payment module is installed
-
-            query = f"&amount={amount}&payment_token={payment_utils.generate_access_token(move.id, amount)}"
-        move.sudo()._portal_ensure_token()
-        return move.get_portal_url(query_string=query)
+        return f"/my/collections/{self.case_id.id}/pay?kind=plan&currency={self.currency_id.name}"
 
     # ------------------------------------------------------------
     # INSTALMENT REMINDERS

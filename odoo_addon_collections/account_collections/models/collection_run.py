@@ -466,8 +466,10 @@ class CollectionRun(models.AbstractModel):
 
         A run commits batch by batch so that a long one stopped midway (a cron's time limit, a
         restart) keeps what it did; inside a test or a module installation the transaction is
-        not the run's to end.
+        not the run's to end, nor inside a payment's post-processing (context ``collection_no_commit``).
         """
+        if self.env.context.get("collection_no_commit"):
+            return False
         return not getattr(threading.current_thread(), "testing", False) and self.env.registry.ready
 
     @api.model

@@ -7,11 +7,14 @@ each invoice's own currency; the case keeps the company-currency figures of the 
 """
 
 import copy
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
 
 from collections_engine import ReceivableItem, build_statement
 from collections_engine.engine import local_today
+from collections_engine.money import round_money
+from collections_engine.statement import StatementLine, amount_asked
 
 from odoo import api, models
 from odoo.tools.misc import format_amount, format_date
@@ -31,6 +34,59 @@ OPEN_RECEIVABLE_LINES = """
        AND line.amount_residual != 0
 """
 _KINDS = {"out_invoice": "invoice", "out_receipt": "invoice", "out_refund": "credit_note"}
+# What a customer can pay online: anything open but disputed items and credits.
+PAYABLE_SECTIONS = ("overdue", "upcoming", "arranged")
+PAY_KINDS = ("overdue", "lines", "plan")
+
+
+class PaymentSelectionError(ValueError):
+    """What the customer chose cannot be paid; ``code`` names the message the portal shows."""
+
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class PaymentSelection:
+    """What one online payment settles, read from the statement the customer sees.
+
+    ``lines`` are paid oldest due date first; ``credits`` (credits deducted: ``credits="net"``)
+    are applied to them before the payment; ``amount`` is what the customer pays.
+    """
+
+    kind: str
+    currency: str
+    lines: tuple[StatementLine, ...]
+    credits: tuple[StatementLine, ...]
+    amount: Decimal
+    installment_id: int = 0
+
+    @property
+    def key(self):
+        """The selection as one URL path segment: ``overdue.EUR``, ``lines.EUR.12-15``, ``plan.EUR``."""
+        ids = "-".join(line.item_id for line in self.lines) if self.kind == "lines" else ""
+        return ".".join(part for part in (self.kind, self.currency, ids) if part)
+
+    @property
+    def line_ids(self):
+        return [int(line.item_id) for line in self.lines]
+
+    @property
+    def credit_line_ids(self):
+        return [int(line.item_id) for line in self.credits]
+
+
+def parse_selection_key(key):
+    """``(kind, currency, item ids)`` of a :attr:`PaymentSelection.key`; ``None`` when malformed."""
+    parts = (key or "").split(".")
+    if len(parts) not in (2, 3) or parts[0] not in PAY_KINDS or not parts[1].isalpha():
+        return None
+    ids = parts[2].split("-") if len(parts) == 3 else []
+    if any(not item.isdigit() for item in ids) or (parts[0] == "lines") != bool(ids):
+        return None
+    return parts[0], parts[1], ids
 
 
 def receivable_item(line_id, partner_id, name, currency, amount, residual, issued, due, blocked, **extra):
@@ -312,6 +368,7 @@ class StatementDocument:
         self._currencies = currencies if currencies is not None else {}
         self._pay_urls = {}
         self._transfers = None
+        self._portal_link = ""
         self.today = statement.as_of
 
     def with_lang(self, lang):
@@ -394,6 +451,106 @@ class StatementDocument:
                         transfers.append(transfer)
             self._transfers = transfers
         return self._transfers
+
+    def payable(self, line):
+        """Whether the customer can pay this line online (not disputed, not a credit)."""
+        return line.section in PAYABLE_SECTIONS
+
+    @property
+    def payable_lines(self):
+        return tuple(line for line in self.statement.lines if self.payable(line))
+
+    def selection(self, kind, currency=None, item_ids=()):
+        """What one online payment of ``kind`` settles and its amount, from this statement's lines.
+
+        ``overdue``: every overdue line of ``currency``, for the amount due the statement shows;
+        ``lines``: the chosen payable lines (one currency); ``plan``: the next instalment of the
+        active payment plan, applied to the plan's items. Credits are applied as the statement
+        shows them: deducted (``net``) from ``overdue`` and ``lines``, never from a plan instalment
+        (its amounts were agreed on the balance). Raises :class:`PaymentSelectionError`.
+        """
+        env = self.env
+        if kind == "plan":
+            return self._plan_selection()
+        if kind == "lines":
+            wanted = {str(item_id) for item_id in item_ids}
+            lines = tuple(line for line in self.statement.lines if line.item_id in wanted)
+            if len(lines) != len(wanted):  # not this customer's open items: nothing to say about them
+                raise PaymentSelectionError("unknown", env._("These items are not on your statement."))
+            if not lines or not all(self.payable(line) for line in lines):
+                raise PaymentSelectionError("pay_lines", env._("Choose at least one open item that is not disputed."))
+            currencies = {line.currency for line in lines}
+            if len(currencies) > 1:
+                raise PaymentSelectionError("pay_currency", env._("Choose items of one currency for each payment."))
+            currency = currencies.pop()
+        elif kind == "overdue":
+            lines = tuple(line for line in self.overdue if line.currency == currency)
+        else:
+            raise PaymentSelectionError("pay_lines", env._("Choose at least one open item that is not disputed."))
+        applied = tuple(line for line in self.credits if line.currency == currency) if self.credits_netted else ()
+        totals = self.statement.totals_for(currency)
+        if kind == "overdue":
+            amount = totals.amount_due  # exactly the amount due the customer reads
+        else:
+            amount = amount_asked(
+                round_money(sum((line.residual for line in lines), Decimal(0)), currency),
+                totals.credits,
+                self.statement.credits_mode,
+            )
+        if amount <= 0:
+            raise PaymentSelectionError(
+                "pay_nothing", env._("There is nothing to pay: your credits cover these items.")
+            )
+        return PaymentSelection(kind, currency, lines, applied, amount)
+
+    def _plan_selection(self):
+        env = self.env
+        plan = self.case.plan_ids.filtered(
+            lambda p: p.status in ("good_standing", "late") and not p.cancelled and p.approval_state == "accepted"
+        )[:1]
+        installment = plan.installment_ids.filtered(lambda i: i.status != "paid").sorted(
+            lambda i: (i.due_date, i.sequence)
+        )[:1]
+        currency = plan.currency_id.name
+        covered = {str(line_id) for line_id in plan.move_line_ids.ids}
+        lines = tuple(
+            line for line in self.arranged if line.currency == currency and (not covered or line.item_id in covered)
+        )
+        if not installment or not lines:
+            raise PaymentSelectionError("pay_plan", env._("There is no instalment of a payment plan to pay."))
+        left = Decimal(str(installment.amount)) - Decimal(str(installment.paid))
+        owed = sum((line.residual for line in lines), Decimal(0))
+        amount = round_money(min(left, owed), currency)
+        if amount <= 0:
+            raise PaymentSelectionError("pay_plan", env._("There is no instalment of a payment plan to pay."))
+        return PaymentSelection("plan", currency, lines, (), amount, installment_id=installment.id)
+
+    def pay_all_options(self):
+        """``[(currency, amount text)]``: the 'pay all overdue' offers, one per currency with an amount due."""
+        return [(t.currency, self.amount(t.amount_due, t.currency)) for t in self.totals if t.amount_due > 0]
+
+    def next_installment(self):
+        """The plan instalment the customer can pay now (a selection), or None."""
+        try:
+            return self._plan_selection()
+        except PaymentSelectionError:
+            return None
+
+    @property
+    def portal_link(self):
+        """The signed, expiring link to the customer's Payments Due page (reminders, SMS, letters)."""
+        if not self._portal_link:
+            self._portal_link = self.case._collection_link()
+        return self._portal_link
+
+    def link_message(self):
+        """One line a collector can send as it is (WhatsApp): what is due and the customer's link."""
+        return self.env._(
+            "%(company)s: amount due %(amount)s. See your statement and pay online: %(link)s",
+            company=self.case.company_id.name,
+            amount=self.amount_due_text.replace("\xa0", " "),
+            link=self.portal_link,
+        )
 
     def disputable_moves(self):
         """Invoices the customer can still dispute: open, not disputed, not credits."""

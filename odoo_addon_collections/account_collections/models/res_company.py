@@ -74,6 +74,12 @@ class ResCompany(models.Model):
         string="Collections Set Up",
         help="The first-run setup (contact window, collectors, reminders) was saved; the app no longer offers it.",
     )
+    collection_link_days = fields.Integer(
+        string="Customer Links Valid For (Days)",
+        default=60,
+        help="How long the link to the customer's Payments Due page in reminders and letters works without "
+        "logging in.",
+    )
     collection_default_user_id = fields.Many2one(
         "res.users",
         string="Default Collector",

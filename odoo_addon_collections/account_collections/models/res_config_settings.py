@@ -25,4 +25,5 @@ class ResConfigSettings(models.TransientModel):
     collection_credits_mode = fields.Selection(related="company_id.collection_credits_mode", readonly=False)
     collection_thank_you = fields.Boolean(related="company_id.collection_thank_you", readonly=False)
     collection_email_from = fields.Char(related="company_id.collection_email_from", readonly=False)
+    collection_link_days = fields.Integer(related="company_id.collection_link_days", readonly=False)
     collection_default_user_id = fields.Many2one(related="company_id.collection_default_user_id", readonly=False)

@@ -1,5 +1,6 @@
 from . import test_configuration
 from . import test_portal
+from . import test_portal_pay
 from . import test_daily_run
 from . import test_statement
 from . import test_assignment

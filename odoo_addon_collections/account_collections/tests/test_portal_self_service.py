@@ -91,8 +91,11 @@ class TestPortalPaymentPlan(SelfServiceCommon):
         self.assertEqual(plan.grace_days, 5)
         self.assertIn("Your payment plan is accepted", response.text)
         (pay,) = lxml.html.fromstring(response.text).xpath("//a[contains(., 'Pay the down payment')]")
-        self.assertTrue(pay.get("href").startswith(f"/my/invoices/{self.move.id}?access_token="))
+        self.assertEqual(pay.get("href"), f"/my/collections/{self.case.id}/pay?kind=plan&currency=USD")
         self.assertIn("$ 240.00", text(pay))
+        paying = self.url_open(pay.get("href"))  # the payment of the next instalment: the down payment
+        self.assertEqual(paying.status_code, 200)
+        self.assertIn("$ 240.00", text(lxml.html.fromstring(paying.text)))
         # the case's statement now shows the invoice as arranged: nothing asked while the plan is kept
         self.assertEqual(self.case._collection_statement().amount_due, 0.0)
         # a second proposal while this one stands is refused with a message
