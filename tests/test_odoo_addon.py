@@ -32,6 +32,9 @@ ODOO_HOME = Path(os.environ.get("ODOO18_HOME") or Path.home() / "odoo18")
 ODOO_PYTHON = Path(os.environ.get("ODOO18_PYTHON") or ODOO_HOME / "venv" / "bin" / "python")
 ODOO_BIN = ODOO_HOME / "src" / "odoo-bin"
 ADDONS = sorted(p.parent.name for p in ADDONS_DIR.glob("*/__manifest__.py"))
+# installed beside the addons for their tests: Odoo's demo payment provider, with which the portal's
+# pay-all browser tour pays (test_portal_pay.py skips the tour without it)
+TEST_MODULES = ["payment_demo"]
 FROM_WHEELS = os.environ.get("ODOO_COLLECTIONS_ADDONS") == "wheels"
 ENGINE_DISTRIBUTION = "odoo-collections-engine"  # what the manifests' external_dependencies name
 
@@ -95,7 +98,7 @@ def _odoo_install(database: str, *, demo: bool) -> str:
             "-d",
             database,
             "-i",
-            ",".join(ADDONS),
+            ",".join(ADDONS + TEST_MODULES),
             "--test-enable",
             f"--test-tags={tags}",
             "--stop-after-init",
