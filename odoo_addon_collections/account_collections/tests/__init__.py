@@ -13,3 +13,4 @@ from . import test_tours
 from . import test_experiment_report
 from . import test_forecast
 from . import test_contact_presets
+from . import test_agency
