@@ -36,7 +36,9 @@ class CollectionAgency(models.Model):
     recovery_ids = fields.One2many("collection.agency.recovery", "agency_id", string="Recoveries")
     case_count = fields.Integer(string="Cases with the Agency", compute="_compute_totals")
     handed_over_amount = fields.Monetary(
-        string="Handed Over", compute="_compute_totals", help="What the cases now with the agency owed when handed over."
+        string="Handed Over",
+        compute="_compute_totals",
+        help="What the cases now with the agency owed when handed over.",
     )
     recovered_amount = fields.Monetary(string="Recovered", compute="_compute_totals")
     commission_amount = fields.Monetary(string="Commission", compute="_compute_totals")

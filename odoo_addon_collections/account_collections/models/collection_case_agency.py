@@ -75,9 +75,7 @@ class CollectionCase(models.Model):
         if agency.company_id != self.company_id:
             raise UserError(self.env._("The agency must belong to the company of the case."))
         document = self._collection_statement()
-        items = self.env["account.move.line"].browse(
-            [int(line.item_id) for line in document.overdue]
-        )
+        items = self.env["account.move.line"].browse([int(line.item_id) for line in document.overdue])
         if not items:
             raise UserError(self.env._("%(case)s has nothing overdue to hand over.", case=self.display_name))
         pending = self.action_ids.filtered(lambda a: a.state in ("scheduled", "to_do"))

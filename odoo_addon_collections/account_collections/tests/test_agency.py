@@ -25,9 +25,7 @@ class TestAgency(CollectionsCase, MailCase):
         cls.commission_product = cls.env["product.product"].create(
             {"name": "Collection commission", "type": "service", "supplier_taxes_id": [Command.clear()]}
         )
-        cls.agency = cls.env["collection.agency"].create(
-            {"partner_id": cls.agency_partner.id, "commission_pct": 15.0}
-        )
+        cls.agency = cls.env["collection.agency"].create({"partner_id": cls.agency_partner.id, "commission_pct": 15.0})
         cls.stage_agency = cls.env.ref("account_collections.stage_agency")
 
     def ledger_open(self, partner=None):
@@ -165,7 +163,9 @@ class TestAgency(CollectionsCase, MailCase):
     # ------------------------------------------------------------
 
     def recover(self, case, amount, date="2026-11-24"):
-        self.env["collection.agency.recover"].create({"case_id": case.id, "amount": amount, "date": date}).action_record()
+        self.env["collection.agency.recover"].create(
+            {"case_id": case.id, "amount": amount, "date": date}
+        ).action_record()
         return case.agency_recovery_ids.sorted("id")[-1:]
 
     @freeze_time(NOW)
@@ -237,8 +237,10 @@ class TestAgency(CollectionsCase, MailCase):
             self.run_collections()
             company = Snapshot.search([("dimension", "=", "company")])
             agencies = Snapshot.search([("dimension", "=", "agency")])
-            return company, agencies.filtered(lambda s: s.agency_id == self.agency), agencies.filtered(
-                lambda s: not s.agency_id
+            return (
+                company,
+                agencies.filtered(lambda s: s.agency_id == self.agency),
+                agencies.filtered(lambda s: not s.agency_id),
             )
 
         before, agency_before, in_house_before = snapshots()
