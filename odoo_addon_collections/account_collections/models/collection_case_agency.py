@@ -3,7 +3,7 @@
 import csv
 import io
 
-from odoo import fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 PACK_STATES = ("done", "failed")  # the contacts made or tried: the history the agency reads
@@ -39,6 +39,7 @@ class CollectionCase(models.Model):
         help="What the items handed over still owe.",
     )
 
+    @api.depends("agency_id", "agency_recovery_ids.amount", "agency_line_ids.amount_residual")
     def _compute_agency_amounts(self):
         for case in self:
             case.agency_recovered_amount = sum(

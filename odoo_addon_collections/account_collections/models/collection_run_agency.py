@@ -10,6 +10,28 @@ class CollectionRun(models.AbstractModel):
     _inherit = "collection.run"
 
     @api.model
+    def _policy_document(self, company):
+        """The agency stage is the addon's, not the engine's: the run puts cases there, the policy never does.
+
+        Left out of the document unless a level moves cases to it, so the policy (and what the connectors
+        run) stays the same whether or not agencies are used.
+        """
+        document = super()._policy_document(company)
+        agency_keys = set(
+            self.env["collection.stage"]
+            .search([("agency_stage", "=", True), ("company_id", "in", (company.id, False))])
+            .mapped("key")
+        )
+        used = {
+            level.get("stage")
+            for strategy in document["strategies"]
+            for levels in [strategy["levels"], *(v["levels"] for v in strategy.get("variants", ()))]
+            for level in levels
+        }
+        document["stages"] = [s for s in document["stages"] if s["key"] not in agency_keys - used]
+        return document
+
+    @api.model
     def _read_customers(self, partner_ids, company=None):
         """A customer whose case is with an agency is not dunned by us (the engine plans nothing for it)."""
         customers = super()._read_customers(partner_ids, company)

@@ -104,6 +104,16 @@ class TestAgency(CollectionsCase, MailCase):
         self.assertEqual(set(actions.mapped("state")), {"done"})
         self.assertEqual(case.stage_id, self.stage_agency)
 
+    def test_the_agency_stage_stays_out_of_the_engine_s_policy(self):
+        document = self.Run._policy_document(self.env.company)
+        self.assertNotIn("agency", [stage["key"] for stage in document["stages"]])
+        self.assertNotIn("agency", document["stage_rules"].values())
+        # a level that moves cases to it brings it in, and the policy stays valid
+        self.env.ref("account_collections.level_final").stage_id = self.stage_agency
+        document = self.Run._policy_document(self.env.company)
+        self.assertIn("agency", [stage["key"] for stage in document["stages"]])
+        self.assertTrue(self.Run._policy(self.env.company))
+
     # ------------------------------------------------------------
     # MANUAL HAND-OVER, TAKE BACK
     # ------------------------------------------------------------
