@@ -12,6 +12,7 @@ from .statement import Statement, StatementLine, StatementTotals, build_statemen
 from .types import (
     Allocation,
     ChargedFee,
+    CollectionCost,
     ContactEvent,
     ContactWindow,
     Customer,
@@ -30,6 +31,7 @@ __all__ = [
     "Action",
     "Allocation",
     "ChargedFee",
+    "CollectionCost",
     "ContactEvent",
     "ContactWindow",
     "CreditHold",

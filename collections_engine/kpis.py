@@ -19,7 +19,7 @@ from .engine import local_today
 from .money import rate_for, round_money
 from .policy import Policy
 from .promises import evaluate_promises
-from .types import History, Portfolio, ReceivableItem
+from .types import CollectionCost, History, Portfolio, ReceivableItem
 
 GROUPINGS: tuple[str, ...] = ("collector", "risk_category", "variant")
 _ZERO = Decimal(0)
@@ -98,12 +98,15 @@ def compute_kpis(
     decisions: Decisions | None = None,
     grouping: str | None = None,
     groups: Mapping[str, str] | None = None,
+    other_costs: Sequence[CollectionCost] = (),
 ) -> KpiReport:
     """Compute the KPIs over the policy's period ending at ``as_of``, overall and per group.
 
     ``grouping`` is one of GROUPINGS, computed from the portfolio or the decisions; or, with
     ``groups`` (each customer's group, e.g. a team kept outside the engine), any name for
-    that grouping (customers missing from ``groups`` fall in "unassigned").
+    that grouping (customers missing from ``groups`` fall in "unassigned"). ``other_costs`` (an
+    agency's commission...) add to the cost of the period they fall in and of their customer's
+    group, but are no contacts.
     """
     if groups is not None:
         if not grouping:
@@ -128,6 +131,7 @@ def compute_kpis(
                 _add(target, item.customer_id, facts)
     _add_events(history, start, as_of, overall, totals, group_of if grouping else None)
     _add_promises(portfolio, policy, start, end, overall, totals, group_of if grouping else None)
+    _add_other_costs(other_costs, start, end, overall, totals, group_of if grouping else None)
     currency = portfolio.company_currency
     return KpiReport(
         overall=_finish(overall, start, end, currency, month_starts),
@@ -243,6 +247,22 @@ def _add_events(
         for target in targets:
             target.actions += 1
             target.cost += event.cost
+
+
+def _add_other_costs(
+    costs: Sequence[CollectionCost],
+    start: date,
+    end: date,
+    overall: _Totals,
+    totals: dict[str, _Totals],
+    group_of: Callable[[str], str] | None,
+) -> None:
+    for cost in costs:
+        if not start < cost.on <= end:
+            continue
+        overall.cost += cost.amount
+        if group_of is not None:
+            totals.setdefault(group_of(cost.customer_id), _Totals()).cost += cost.amount
 
 
 def _add_promises(

@@ -185,6 +185,20 @@ class ContactEvent:
         return self.planned_at or self.at
 
 
+@dataclass(frozen=True, slots=True)
+class CollectionCost:
+    """A cost of collecting from a customer that is no contact, e.g. a collection agency's commission.
+
+    It adds to the collection cost (and cost per collection) of the period it falls in, never to the
+    number of contacts.
+    """
+
+    customer_id: str
+    on: date
+    amount: Decimal
+    kind: str = "agency_commission"
+
+
 FeeKind = Literal["fixed", "percentage", "interest"]
 FEE_KINDS: tuple[FeeKind, ...] = ("fixed", "percentage", "interest")
 

@@ -14,7 +14,7 @@ from collections_engine.aging import age_items, bucket_index, bucket_labels
 from collections_engine.defaults import default_policy_document
 from collections_engine.kpis import compute_kpis
 from collections_engine.policy import policy_from_dict
-from collections_engine.types import Allocation, Payment, Promise, ReceivableItem
+from collections_engine.types import Allocation, CollectionCost, Payment, Promise, ReceivableItem
 
 
 def test_bucket_labels_and_boundaries() -> None:
@@ -119,6 +119,28 @@ def test_kpis_by_hand() -> None:
     assert kpis.actions == 2 and kpis.collection_cost == Decimal("4")
     assert kpis.collected == Decimal("300")  # collected on dunned items
     assert kpis.cost_per_collection == pytest.approx(4 / 300)
+
+
+def test_an_agency_commission_is_a_cost_of_collection_but_no_contact() -> None:
+    book, past = kpi_book()
+    policy = policy_from_dict(default_policy_document())
+    start = TODAY - timedelta(days=90)
+    costs = (
+        CollectionCost("c1", TODAY - timedelta(days=5), Decimal("30")),  # in the period
+        CollectionCost("c2", TODAY - timedelta(days=1), Decimal("6")),  # in the period
+        CollectionCost("c2", start, Decimal("10")),  # the period's first day is the day before it began
+        CollectionCost("c2", TODAY + timedelta(days=1), Decimal("50")),  # after the period
+    )
+    report = compute_kpis(book, policy, past, AS_OF, grouping="collector", other_costs=costs)
+    # contacts: 4 (luis's customer c2); commissions: 30 (ana's c1) + 6 (c2); collected on dunned items: 300
+    assert report.overall.actions == 2 and report.overall.collection_cost == Decimal("40")
+    assert report.overall.cost_per_collection == pytest.approx(40 / 300)
+    assert report.groups["ana"].collection_cost == Decimal("30") and report.groups["ana"].actions == 1
+    assert report.groups["luis"].collection_cost == Decimal("10") and report.groups["luis"].actions == 1
+    without = compute_kpis(book, policy, past, AS_OF, grouping="collector")
+    assert without.groups["ana"].collection_cost == Decimal("0")
+    # the rest of the KPIs do not move
+    assert replace(report.overall, collection_cost=Decimal("4"), cost_per_collection=4 / 300) == without.overall
 
 
 def test_money_received_on_account_is_no_credit_sale_but_a_credit_note_is() -> None:

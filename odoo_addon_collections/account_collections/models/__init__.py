@@ -24,3 +24,7 @@ from . import res_config_settings
 from . import res_partner
 from . import account_move
 from . import payment_transaction
+from . import collection_agency
+from . import collection_agency_recovery
+from . import collection_case_agency
+from . import collection_run_agency

@@ -37,6 +37,7 @@ CANCEL_REASONS = [
     ("hold", "Customer on hold"),
     ("below_minimum", "Below the minimum amount"),
     ("superseded", "Superseded"),
+    ("agency", "Handed over to a collection agency"),
 ]
 
 

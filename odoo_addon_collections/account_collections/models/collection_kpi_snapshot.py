@@ -6,8 +6,9 @@ whole ledger, and keeps one snapshot per day: their trend by month is a graph or
 """
 
 from datetime import timedelta
+from decimal import Decimal
 
-from collections_engine import Portfolio
+from collections_engine import CollectionCost, Portfolio
 from collections_engine.engine import local_today
 from collections_engine.kpis import compute_kpis
 from dateutil.relativedelta import relativedelta
@@ -22,6 +23,7 @@ DIMENSIONS = [
     ("team", "Team"),
     ("risk_category", "Risk Category"),
     ("variant", "A/B Variant"),
+    ("agency", "Agency"),
 ]
 # the countback DSO walks back through up to 36 months of sales
 COUNTBACK_MONTHS = 36
@@ -56,13 +58,18 @@ class CollectionKpiSnapshot(models.Model):
     risk_category_id = fields.Many2one("collection.risk.category", string="Risk Category", readonly=True)
     strategy_id = fields.Many2one("collection.strategy", string="Strategy", readonly=True)
     variant = fields.Char(string="Variant Key", readonly=True)
+    agency_id = fields.Many2one("collection.agency", string="Agency", readonly=True)
     period_days = fields.Integer(string="Period (days)", readonly=True, aggregator="max")
 
     receivables = fields.Monetary(readonly=True, aggregator="avg", help="Open receivables at the end of the day.")
     overdue = fields.Monetary(readonly=True, aggregator="avg", help="Of which past their due date.")
     credit_sales = fields.Monetary(readonly=True, aggregator="avg", help="Invoiced over the period.")
     collected = fields.Monetary(readonly=True, aggregator="avg", help="Received over the period.")
-    collection_cost = fields.Monetary(readonly=True, aggregator="avg", help="Cost of the contacts of the period.")
+    collection_cost = fields.Monetary(
+        readonly=True,
+        aggregator="avg",
+        help="Cost of the contacts of the period and of the collection agencies' commissions.",
+    )
     dso = fields.Float(
         string="DSO", digits=(16, 1), readonly=True, aggregator="avg", help="Days sales outstanding (standard)."
     )
@@ -107,7 +114,7 @@ class CollectionKpiSnapshot(models.Model):
         digits=(16, 2),
         readonly=True,
         aggregator="avg",
-        help="Cost of the contacts per unit of currency collected over the period.",
+        help="Cost of the contacts and agency commissions per unit of currency collected over the period.",
     )
     customers_with_balance = fields.Integer(readonly=True, aggregator="avg")
     customers_delinquent = fields.Integer(readonly=True, aggregator="avg")
@@ -144,11 +151,14 @@ class CollectionKpiSnapshot(models.Model):
         cases = self.env["collection.case"].search([("company_id", "=", company.id), ("partner_id", "in", partner_ids)])
         by_partner = {str(case.partner_id.id): case for case in cases}
         values = []
-        overall = compute_kpis(portfolio, policy, history, as_of).overall
+        costs = self._other_costs(company, partner_ids)
+        overall = compute_kpis(portfolio, policy, history, as_of, other_costs=costs).overall
         values.append(self._values(company, today, policy, "company", company.name, {}, overall))
         for dimension, key_of, fields_of, label_of in self._dimensions():
             groups = {partner: key_of(case) for partner, case in by_partner.items() if key_of(case)}
-            report = compute_kpis(portfolio, policy, history, as_of, grouping=dimension, groups=groups)
+            report = compute_kpis(
+                portfolio, policy, history, as_of, grouping=dimension, groups=groups, other_costs=costs
+            )
             samples = {key_of(case): case for case in cases if key_of(case)}
             for key, kpis in report.groups.items():
                 case = samples.get(key)
@@ -160,6 +170,17 @@ class CollectionKpiSnapshot(models.Model):
         snapshots = self.sudo()
         snapshots.search([("company_id", "=", company.id), ("date", "=", today)]).unlink()
         return snapshots.create(values)
+
+    @api.model
+    def _other_costs(self, company, partner_ids):
+        """Costs of collection that are no contacts: the agencies' commissions on what they recovered."""
+        recoveries = self.env["collection.agency.recovery"].search(
+            [("company_id", "=", company.id), ("partner_id", "in", partner_ids)]
+        )
+        return tuple(
+            CollectionCost(str(r.partner_id.commercial_partner_id.id), r.date, Decimal(str(r.commission_amount)))
+            for r in recoveries
+        )
 
     @api.model
     def _dimensions(self):
@@ -188,6 +209,13 @@ class CollectionKpiSnapshot(models.Model):
                 lambda case: case.strategy_id and f"{case.strategy_id.id}/{case.variant or ''}",
                 lambda case: {"strategy_id": case.strategy_id.id, "variant": case.variant},
                 lambda case: case.variant_name,
+            ),
+            (
+                # every customer with a case is either with an agency or collected in-house
+                "agency",
+                lambda case: str(case.agency_id.id) if case.agency_id else "in_house",
+                lambda case: {"agency_id": case.agency_id.id},
+                lambda case: case.agency_id.name if case.agency_id else case.env._("In-house"),
             ),
         ]
 

@@ -53,6 +53,12 @@ class CollectionLevel(models.Model):
         help="Leave empty to send the built-in text message.",
     )
     stage_id = fields.Many2one("collection.stage", string="Move Case to Stage")
+    agency_id = fields.Many2one(
+        "collection.agency",
+        string="Hand Over to Agency",
+        help="When the daily run reaches this level for a customer, the case is handed over to this agency: it "
+        "receives the hand-over pack and we stop dunning.",
+    )
     call_script = fields.Text(translate=True)
     attach_statement = fields.Boolean(
         help="Attach the statement of account as a printable document to the email (its body shows it anyway).",

@@ -25,6 +25,10 @@ class CollectionStage(models.Model):
         help="The situation in which the engine moves a case to this stage. "
         "Stages without a role are reached through follow-up levels.",
     )
+    agency_stage = fields.Boolean(
+        string="Cases with an Agency",
+        help="Cases handed over to a collection agency stay in this stage until they are taken back or closed.",
+    )
     company_id = fields.Many2one("res.company", default=lambda self: self.env.company)
     active = fields.Boolean(default=True)
 

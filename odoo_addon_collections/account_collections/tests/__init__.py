@@ -17,3 +17,4 @@ from . import test_contact_presets
 from . import test_bank_details
 from . import test_portal_self_service
 from . import test_statement_of_account
+from . import test_agency

@@ -59,10 +59,10 @@ class TestKpiSnapshot(CollectionsCase):
         self.run_collections()
         snapshots = self.Snapshot.search([])
         self.assertEqual(
-            set(snapshots.mapped("dimension")), {"company", "collector", "team", "risk_category", "variant"}
+            set(snapshots.mapped("dimension")), {"company", "collector", "team", "risk_category", "variant", "agency"}
         )
         (company,) = snapshots.filtered(lambda s: s.dimension == "company")
-        for dimension in ("collector", "team", "risk_category", "variant"):
+        for dimension in ("collector", "team", "risk_category", "variant", "agency"):
             groups = snapshots.filtered(lambda s, d=dimension: s.dimension == d)
             self.assertAlmostEqual(sum(groups.mapped("receivables")), company.receivables, msg=dimension)
             self.assertEqual(sum(groups.mapped("customers_with_balance")), 2, msg=dimension)
