@@ -70,7 +70,8 @@ def behaviour_facts(
             settled += 1
             settled_weight += recency
             timing_weight += recency
-            timing += recency * (early if days_late < early else long_overdue if days_late > long_overdue else days_late)
+            capped = early if days_late < early else long_overdue if days_late > long_overdue else days_late
+            timing += recency * capped
             if days_late > tolerance:
                 late += 1
                 late_weight += recency

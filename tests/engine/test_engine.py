@@ -305,7 +305,7 @@ def test_a_policy_without_payment_timing_scores_as_before() -> None:
     by_factor = {c.factor: c for c in risk.contributions}
     assert by_factor["payment_timing"].points == 0
     assert by_factor["avg_days_late"].points == pytest.approx(20 / 60 * 30 / 80 * 100)
-    with pytest.raises(PolicyError, match="risk.early_payment_days: must be at least 0"):
+    with pytest.raises(PolicyError, match=r"risk\.early_payment_days: must be at least 0"):
         policy_from_dict({**document, "risk": {**document["risk"], "early_payment_days": -1}})
 
 
