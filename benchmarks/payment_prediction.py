@@ -11,7 +11,7 @@ Then the time to train and to predict the open items of 1,000,000 generated item
 years of history; benchmarks/synthetic.py), in a process of its own so the peak RSS printed is its own.
 
 Usage: python benchmarks/payment_prediction.py [--splits 2013-01-01,...] [--items 1000000 | --items 0]
-                                               [--format json]
+                                               [--months 2012-06-01,2013-09-01] [--format json]
 """
 
 from __future__ import annotations
@@ -82,14 +82,18 @@ def baselines(portfolio: Portfolio, split: date) -> tuple[float, float]:
     return roc_auc(shares, labels), sum(errors) / len(errors)
 
 
-def risk_score_auc(portfolio: Portfolio, split: date) -> float:
-    """AUC of the 0-100 customer risk score `run` prints, scored as of the split, on the invoices issued from it."""
+def risk_score_auc(portfolio: Portfolio, split: date, timing: bool = True) -> float:
+    """AUC of the 0-100 customer risk score `run` prints, scored as of the split, on the invoices issued from it
+    (``timing=False``: as it was before the ``payment_timing`` factor, that factor's weight set to 0)."""
     from datetime import datetime, time, timezone
 
     from collections_engine import plan
     from collections_engine.defaults import default_policy
 
-    decisions = plan(portfolio, default_policy(), History(), datetime.combine(split, time(0), timezone.utc))
+    policy = default_policy()
+    if not timing:
+        policy = replace(policy, risk=replace(policy.risk, weights={**policy.risk.weights, "payment_timing": 0.0}))
+    decisions = plan(portfolio, policy, History(), datetime.combine(split, time(0), timezone.utc))
     score = {d.customer_id: d.risk.score for d in decisions.customers}
     future = [i for i in portfolio.items if i.issue_date >= split and i.settled_on is not None]
     return roc_auc([score[i.customer_id] for i in future], [i.settled_on > i.due_date for i in future])  # type: ignore[operator]
@@ -112,9 +116,28 @@ def on_the_history(splits: list[date]) -> dict[str, Any]:
             f"{name} ROC AUC (baseline past share late)": f"{result.auc:.4f} ({share_auc:.4f})",
             f"{name} Brier (with Platt)": f"{result.brier:.4f} ({calibrated.brier:.4f})",
             f"{name} MAE days (baseline customer median)": f"{result.mae_days:.2f} ({median_mae:.2f})",
-            f"{name} customer risk score AUC": f"{risk_score_auc(portfolio, split):.4f}",
+            f"{name} customer risk score AUC (without payment_timing)": f"{risk_score_auc(portfolio, split):.4f} "
+            f"({risk_score_auc(portfolio, split, timing=False):.4f})",
         }
     return figures
+
+
+def risk_score_by_month(first: date, last: date) -> dict[str, Any]:
+    """The customer risk score's AUC at every month's first day from ``first`` to ``last``: mean and worst,
+    with and without the ``payment_timing`` factor (splits nobody tuned on, beside the five above)."""
+    portfolio = load_history()
+    months = [date(year, month, 1) for year in range(first.year, last.year + 1) for month in range(1, 13)]
+    splits = [split for split in months if first <= split <= last]
+    new = [risk_score_auc(portfolio, split) for split in splits]
+    old = [risk_score_auc(portfolio, split, timing=False) for split in splits]
+    span = f"{splits[0]:%Y-%m}..{splits[-1]:%Y-%m} ({len(splits)} monthly splits)"
+    worst = min(range(len(new)), key=new.__getitem__)
+    return {
+        f"{span} risk score AUC mean (without payment_timing)": f"{statistics.mean(new):.4f} "
+        f"({statistics.mean(old):.4f})",
+        f"{span} risk score AUC min (without payment_timing)": f"{min(new):.4f} at {splits[worst]} ({min(old):.4f})",
+        f"{span} splits where payment_timing improves the score": f"{sum(n > o for n, o in zip(new, old))}",
+    }
 
 
 def at_scale(items: int) -> dict[str, Any]:
@@ -150,11 +173,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--splits", default=SPLITS, help="comma-separated split dates")
     parser.add_argument("--items", type=int, default=1_000_000, help="generated items for the timing (0: none)")
+    parser.add_argument("--months", default="2012-06-01,2013-09-01",
+                        help="first,last monthly split of the risk score's summary (empty: none)")
     parser.add_argument("--format", choices=("table", "json"), default="table")
     args = parser.parse_args()
     figures: dict[str, Any] = {}
     if (DATA / "late_payment_histories.csv").exists():
         figures |= on_the_history([date.fromisoformat(s) for s in args.splits.split(",")])
+        if args.months:
+            first, last = (date.fromisoformat(s) for s in args.months.split(","))
+            figures |= risk_score_by_month(first, last)
     else:
         print(f"data set not found at {DATA}: skipping the real history "
               "(set ODOO_COLLECTIONS_DATA to the folder holding ar-late-payments/)", file=sys.stderr)

@@ -64,6 +64,7 @@ DEFAULT_POLICY_DOCUMENT: dict[str, Any] = {
             "overdue_ratio": 5,
             "credit_exposure": 5,
             "dispute_share": 5,
+            "payment_timing": 80,
         },
         "categories": [
             {"key": "low", "name": "Low risk", "min_score": 0, "color": 10},
@@ -78,6 +79,7 @@ DEFAULT_POLICY_DOCUMENT: dict[str, Any] = {
         "half_life_days": 365,
         "prior_items": 2,
         "prior_late_share": 0.3,
+        "early_payment_days": 15,
     },
     "strategies": [
         {

@@ -115,6 +115,7 @@ ENGLISH: dict[str, Template] = {
     "risk_overdue_ratio": Template("{value:.0%} of the open balance overdue"),
     "risk_credit_exposure": Template("{value:.0%} of the credit limit used"),
     "risk_dispute_share": Template("{value:.0%} of items disputed"),
+    "risk_payment_timing": Template("paid {value:+.0f} days from the due date on average (minus: early)"),
     "risk_none": Template("no adverse payment behaviour"),
     # late fees and interest (base and amount: money with its currency; rate: percent; start, end, period: ISO dates)
     "fee_fixed": Template(

@@ -35,6 +35,7 @@ RISK_FACTORS: tuple[str, ...] = (
     "overdue_ratio",
     "credit_exposure",
     "dispute_share",
+    "payment_timing",
 )
 STAGE_ROLES: tuple[str, ...] = (
     "pre_due",
@@ -151,6 +152,8 @@ class RiskPolicy:
     half_life_days: int = 365
     prior_items: float = 2.0
     prior_late_share: float = 0.3
+    early_payment_days: int = 15
+    """Days before the due date at which the usual payment timing adds no points (``payment_timing``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -675,6 +678,7 @@ def _risk(r: _Reader, value: Any, path: str) -> RiskPolicy:
         "half_life_days",
         "prior_items",
         "prior_late_share",
+        "early_payment_days",
     )
     data = r.obj(value, path, fields)
     weights_doc = r.get(data, "weights", path, lambda v, p: r.obj(v, p, RISK_FACTORS), {})
@@ -708,6 +712,7 @@ def _risk(r: _Reader, value: Any, path: str) -> RiskPolicy:
         half_life_days=r.get(data, "half_life_days", path, r.ranged(0, 3650), 365),
         prior_items=r.get(data, "prior_items", path, r.number, 2.0),
         prior_late_share=_share(r, data, f"{path}.prior_late_share", 0.3),
+        early_payment_days=r.get(data, "early_payment_days", path, r.ranged(0, 365), 15),
     )
 
 
@@ -1548,6 +1553,7 @@ def policy_to_dict(policy: Policy) -> dict[str, Any]:
             "half_life_days": risk.half_life_days,
             "prior_items": risk.prior_items,
             "prior_late_share": risk.prior_late_share,
+            "early_payment_days": risk.early_payment_days,
         },
         "strategies": [_strategy_dict(s) for s in policy.strategies],
         "default_strategy": policy.default_strategy,
@@ -1616,6 +1622,7 @@ DEFAULT_RISK_WEIGHTS: dict[str, float] = {
     "overdue_ratio": 5.0,
     "credit_exposure": 5.0,
     "dispute_share": 5.0,
+    "payment_timing": 80.0,
 }
 
 DEFAULT_CHANNELS: dict[str, ChannelConfig] = {

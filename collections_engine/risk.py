@@ -30,6 +30,9 @@ class BehaviourFacts:
     broken_promises: float
     broken_plans: int
     credit_limit: float | None
+    timing_days: float = 0.0
+    """Recency-weighted sum of days from due date to payment (early: negative; each within +-saturation)."""
+    timing_weight: float = 0.0
 
 
 def behaviour_facts(
@@ -46,9 +49,10 @@ def behaviour_facts(
     since = today - policy.risk.lookback_days
     tolerance = policy.risk.late_tolerance_days
     settled = late = disputed = seen = 0
-    weighted = weight = open_amount = overdue = settled_weight = late_weight = 0.0
+    weighted = weight = open_amount = overdue = settled_weight = late_weight = timing = timing_weight = 0.0
     half_life = policy.risk.half_life_days
     long_overdue = policy.risk.days_late_saturation
+    early = -long_overdue
     for item in items:
         issued = item.issue_date.toordinal()
         if issued > today or item.is_credit:
@@ -65,6 +69,9 @@ def behaviour_facts(
             amount = float(item.amount) * rate * recency
             settled += 1
             settled_weight += recency
+            timing_weight += recency
+            capped = early if days_late < early else long_overdue if days_late > long_overdue else days_late
+            timing += recency * capped
             if days_late > tolerance:
                 late += 1
                 late_weight += recency
@@ -83,6 +90,8 @@ def behaviour_facts(
                 overdue += residual
                 if days_overdue > tolerance:
                     weighted += days_overdue * residual
+                    timing += days_overdue if days_overdue < long_overdue else long_overdue
+                    timing_weight += 1.0
                 if days_overdue > long_overdue:  # so late already that it counts as paid late
                     late_weight += 1.0
                     settled_weight += 1.0
@@ -105,13 +114,17 @@ def behaviour_facts(
         broken_promises,
         broken_plans,
         limit,
+        timing,
+        timing_weight,
     )
 
 
 @dataclass(frozen=True, slots=True)
 class RiskModel:
-    """The policy's risk settings prepared once per run: per-factor scales and weights as tuples."""
+    """The policy's risk settings prepared once per run: per-factor offsets, scales and weights as tuples (a
+    factor's share of its points is (value + offset) / scale, kept within 0-1)."""
 
+    offsets: tuple[float, ...]
     scales: tuple[float, ...]
     weights: tuple[float, ...]
     points_per_unit: tuple[float, ...]
@@ -126,8 +139,19 @@ class RiskModel:
         risk = policy.risk
         weights = tuple(float(risk.weights[factor]) for factor in RISK_FACTORS)
         total = sum(weights) or 1.0
-        scales = (risk.days_late_saturation, 1, risk.broken_promises_saturation, risk.broken_plans_saturation, 1, 1, 1)
+        early = risk.early_payment_days
+        scales = (
+            risk.days_late_saturation,
+            1,
+            risk.broken_promises_saturation,
+            risk.broken_plans_saturation,
+            1,
+            1,
+            1,
+            risk.days_late_saturation + early or 1,
+        )
         return cls(
+            offsets=(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, float(early)),
             scales=tuple(float(scale) for scale in scales),
             weights=weights,
             points_per_unit=tuple(100.0 * weight / total for weight in weights),
@@ -152,8 +176,9 @@ def score_facts(
         facts.overdue_amount / facts.open_amount if facts.open_amount else 0.0,
         facts.open_amount / facts.credit_limit if facts.credit_limit else 0.0,
         facts.disputed_items / facts.seen_items if facts.seen_items else 0.0,
+        facts.timing_days / (facts.timing_weight + model.prior_items) if facts.timing_weight else 0.0,
     )
-    normalized = [value / scale for value, scale in zip(values, model.scales)]
+    normalized = [(value + offset) / scale for value, offset, scale in zip(values, model.offsets, model.scales)]
     normalized = [0.0 if n < 0.0 else 1.0 if n > 1.0 else n for n in normalized]
     points = [n * unit for n, unit in zip(normalized, model.points_per_unit)]
     score = round(min(100.0, sum(points)), 2)

@@ -12,7 +12,7 @@ from collections_engine import plan
 from collections_engine.contact import in_window, rules_for
 from collections_engine.decisions import Decisions
 from collections_engine.defaults import default_policy_document
-from collections_engine.errors import InputError
+from collections_engine.errors import InputError, PolicyError
 from collections_engine.policy import Policy, policy_from_dict, policy_to_dict
 from collections_engine.statement import build_statement
 from collections_engine.types import ContactEvent, History, Installment, Payment, PaymentPlan, Promise
@@ -250,10 +250,12 @@ def test_risk_explains_itself_and_ranks_late_payers_higher() -> None:
     late = [settled(f"l{n}", 70, "late", ago=80 + 30 * n) for n in range(6)] + [item("l9", 80, customer_id="late")]
     decisions = plan(portfolio([customer("good"), customer("late")], good + late), POLICY, history(), AS_OF)
     good_risk, late_risk = only(decisions, "good").risk, only(decisions, "late").risk
-    assert good_risk.score < 5 and good_risk.category == "low"  # only the prior for a short history
+    # paying on the due date: the prior of the late share, and a fifth of the timing's points (15 days early: 0)
+    assert good_risk.score < 15 and good_risk.category == "low"
     assert late_risk.category == "high"
     newcomer = only(plan(portfolio([customer("new")], []), POLICY, history(), AS_OF), "new").risk
-    assert newcomer.score == pytest.approx(20 * 0.3 / 80 * 100, abs=0.01) and not newcomer.has_history
+    expected = (20 * 0.3 + 80 * 15 / (60 + 15)) / 160 * 100  # the priors: 30 % late, paid on the due date
+    assert newcomer.score == pytest.approx(expected, abs=0.01) and not newcomer.has_history
     recent = [settled(f"r{n}", 40, "recent", ago=40 + 10 * n) for n in range(3)]
     recent += [settled(f"o{n}", 0, "recent", ago=500 + 10 * n) for n in range(3)]
     older = [settled(f"r{n}", 0, "older", ago=40 + 10 * n) for n in range(3)]
@@ -263,6 +265,48 @@ def test_risk_explains_itself_and_ranks_late_payers_higher() -> None:
     assert abs(sum(c.points for c in late_risk.contributions) - late_risk.score) < 0.05
     assert "paid late" in late_risk.explanation()
     assert only(decisions, "late").strategy == "high_risk"
+
+
+def test_payment_timing_ranks_early_payers_below_punctual_ones_and_explains_itself() -> None:
+    """Two customers who never paid late differ by how early they pay: the one paying 12 days before the due date
+    scores lower. The factor's value is the recency-weighted average of days from due date to payment (early
+    negative) with the prior's pseudo-items at 0, an open item overdue counts its days overdue so far, and each
+    day is capped at the days-late saturation either way."""
+    early = [settled(f"e{n}", -12, "early", ago=40 + 30 * n) for n in range(4)]
+    punctual = [settled(f"p{n}", 0, "punctual", ago=40 + 30 * n) for n in range(4)]
+    slow = [settled(f"s{n}", 200, "slow", ago=300 + 30 * n) for n in range(2)] + [item("s9", 10, customer_id="slow")]
+    book = portfolio([customer("early"), customer("punctual"), customer("slow")], early + punctual + slow)
+    decisions = plan(book, POLICY, history(), AS_OF)
+    risks = {c: only(decisions, c).risk for c in ("early", "punctual", "slow")}
+    timing = {c: next(x for x in r.contributions if x.factor == "payment_timing") for c, r in risks.items()}
+    assert risks["early"].score < risks["punctual"].score < risks["slow"].score
+    recency = [0.5 ** ((40 + 30 * n + 12) / 365) for n in range(4)]  # settled 12 days before the due date
+    assert timing["early"].value == pytest.approx(-12 * sum(recency) / (sum(recency) + 2))
+    assert timing["early"].normalized == pytest.approx((timing["early"].value + 15) / 75)
+    assert timing["punctual"].value == 0 and timing["punctual"].points == pytest.approx(0.2 * 80 / 160 * 100)
+    slow_recency = [0.5 ** ((300 + 30 * n - 200) / 365) for n in range(2)]  # settled 200 days after due
+    assert timing["slow"].value == pytest.approx((60 * sum(slow_recency) + 10) / (sum(slow_recency) + 1 + 2))
+    assert timing["early"].detail == "paid -8 days from the due date on average (minus: early)"  # -7.5004
+    assert abs(sum(c.points for c in risks["slow"].contributions) - risks["slow"].score) < 0.05
+
+
+def test_a_policy_without_payment_timing_scores_as_before() -> None:
+    """An old policy document (no ``payment_timing`` weight, no ``early_payment_days``) still loads, with the
+    defaults; with the weight at 0 the score is the seven earlier factors' alone."""
+    document = default_policy_document()
+    del document["risk"]["weights"]["payment_timing"]
+    del document["risk"]["early_payment_days"]
+    loaded = policy_from_dict(document)
+    assert loaded.risk.weights["payment_timing"] == 80.0 and loaded.risk.early_payment_days == 15
+    document["risk"]["weights"]["payment_timing"] = 0
+    without = policy_from_dict(document)
+    late = [settled(f"l{n}", 20, ago=80 + 30 * n) for n in range(3)]
+    risk = only(plan(portfolio([customer()], late), without, history(), AS_OF)).risk
+    by_factor = {c.factor: c for c in risk.contributions}
+    assert by_factor["payment_timing"].points == 0
+    assert by_factor["avg_days_late"].points == pytest.approx(20 / 60 * 30 / 80 * 100)
+    with pytest.raises(PolicyError, match=r"risk\.early_payment_days: must be at least 0"):
+        policy_from_dict({**document, "risk": {**document["risk"], "early_payment_days": -1}})
 
 
 def test_ab_variants_are_assigned_deterministically() -> None:

@@ -38,6 +38,7 @@ TEMPLATES = {
     "risk_overdue_ratio": (_lt("{value:.0%} of the open balance overdue"), None, None),
     "risk_credit_exposure": (_lt("{value:.0%} of the credit limit used"), None, None),
     "risk_dispute_share": (_lt("{value:.0%} of items disputed"), None, None),
+    "risk_payment_timing": (_lt("paid {value:+.0f} days from the due date on average (minus: early)"), None, None),
     "risk_none": (_lt("no adverse payment behaviour"), None, None),
     # why a preset made an action wait
     "contact_wait_holiday": (

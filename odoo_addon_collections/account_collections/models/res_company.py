@@ -54,6 +54,9 @@ class ResCompany(models.Model):
         string="Weight: Credit Limit Used", default=_weight("credit_exposure")
     )
     collection_risk_dispute_share = fields.Float(string="Weight: Disputed Share", default=_weight("dispute_share"))
+    collection_risk_payment_timing = fields.Float(
+        string="Weight: Usual Payment Timing", default=_weight("payment_timing")
+    )
     collection_credits_mode = fields.Selection(
         [("net", "Deduct them from the amount asked"), ("show", "Only list them")],
         string="Credits in Reminders",

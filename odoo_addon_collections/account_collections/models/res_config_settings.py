@@ -22,6 +22,7 @@ class ResConfigSettings(models.TransientModel):
     collection_risk_overdue_ratio = fields.Float(related="company_id.collection_risk_overdue_ratio", readonly=False)
     collection_risk_credit_exposure = fields.Float(related="company_id.collection_risk_credit_exposure", readonly=False)
     collection_risk_dispute_share = fields.Float(related="company_id.collection_risk_dispute_share", readonly=False)
+    collection_risk_payment_timing = fields.Float(related="company_id.collection_risk_payment_timing", readonly=False)
     collection_credits_mode = fields.Selection(related="company_id.collection_credits_mode", readonly=False)
     collection_thank_you = fields.Boolean(related="company_id.collection_thank_you", readonly=False)
     collection_email_from = fields.Char(related="company_id.collection_email_from", readonly=False)

@@ -74,6 +74,10 @@ class TestConfiguration(TransactionCase):
         policy = self.env["collection.run"]._policy(self.env.company)
         self.assertEqual(policy.risk.weights["avg_days_late"], 50.0)
         self.assertEqual(policy.risk.weights["dispute_share"], 0.0)
+        self.assertEqual(policy.risk.weights["payment_timing"], 80.0, "the engine's default weight")
+        self.env.company.write({"collection_risk_payment_timing": 0.0})
+        policy = self.env["collection.run"]._policy(self.env.company)
+        self.assertEqual(policy.risk.weights["payment_timing"], 0.0, "a company can keep the earlier score")
         self.env.company.write({f"collection_risk_{factor}": 0.0 for factor in policy.risk.weights})
         with self.assertRaisesRegex(UserError, r"risk\.weights"):
             self.env["collection.run"]._policy(self.env.company)
