@@ -93,7 +93,7 @@ class RunCache:
             with path.open("rb") as handle:
                 if handle.read(64).decode("ascii", "replace") != key:
                     return None
-                return pickle.load(handle)  # noqa: S301 - a file this program wrote, beside the store
+                return pickle.load(handle)
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
             return None
 

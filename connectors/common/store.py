@@ -20,8 +20,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import cast as sql_cast
 from sqlalchemy import Integer, Text, create_engine, delete, event, func, insert, select, text, update
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -73,7 +73,9 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 CHANGED = "odoo_collections.changed"
 """Set in a connection's ``info`` by a write that can change a decision (see :meth:`Store.revision`)."""
 _WRITE = re.compile(r'\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.IGNORECASE)
-_BOOKKEEPING = frozenset({"runs", "tenants", "store_settings", "tokens", "webhook_events", "bookmarks", "alembic_version"})
+_BOOKKEEPING = frozenset(
+    {"runs", "tenants", "store_settings", "tokens", "webhook_events", "bookmarks", "alembic_version"}
+)
 """Tables whose writes change no decision: run records, a tenant's sync time and settings (a run names the
 settings that matter in its fingerprint), store settings (the revision itself), tokens, webhook events, and
 bookmarks (a cursor moves on every sync; the rows it brought are written beside it)."""
