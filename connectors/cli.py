@@ -181,6 +181,9 @@ def _is_ledger_name(tenant: str) -> bool:
               help="Order of the worklist: amount due, or amount at risk (late probability x open amount).")
 @click.option("--no-prediction", is_flag=True,
               help="Skip payment prediction (late probabilities, amount at risk, cash-in forecast).")
+@click.option("--recompute", is_flag=True,
+              help="Plan again even when nothing changed since the last run with the same --as-of (whose outcome "
+              "a run otherwise shows again, in seconds).")
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -208,6 +211,7 @@ def run(
     timings: bool,
     order_by: str,
     no_prediction: bool,
+    recompute: bool,
 ) -> None:
     """Sync (import a ledger, or read a connected platform), plan today's actions, deliver the due ones, and
     print the worklist, the aging and the KPIs."""
@@ -235,7 +239,8 @@ def run(
     platform = run_source(runtime, source, tenant, currency, demo=demo, dry_run=dry_run)
     as_of = parse_as_of(as_of_text, datetime.combine(DEMO_ANCHOR, time(10, 0), timezone.utc) if demo else now_utc())
     rate_map = {**(DEMO_RATES if demo else {}), **parse_rates(rates)}
-    options = RunOptions(dry_run=dry_run, sync=not no_sync, full=full, group_by=group_by, predict=not no_prediction)
+    options = RunOptions(dry_run=dry_run, sync=not no_sync, full=full, group_by=group_by, predict=not no_prediction,
+                         reuse=not recompute)
     outcome = execute(runtime, platform, policy, as_of, rate_map, options, show_progress=output_format == "table")
     if report_path is not None:
         write_report(report_path, outcome, policy, lang)

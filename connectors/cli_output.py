@@ -167,8 +167,8 @@ class Words:
 
 def ordered_actions(outcome: RunOutcome, actions: Sequence[Action], order_by: str = "amount") -> list[Action]:
     """The worklist's order: amount due (largest first), or amount at risk when predicted."""
-    outlook = outcome.outlook
-    if order_by == "at-risk" and outlook is not None:
+    outlook = outcome.outlook if order_by == "at-risk" and actions else None
+    if outlook is not None:
         at_risk = {a.key: outlook.amount_at_risk(a.item_ids) for a in actions}
         return sorted(actions, key=lambda a: (-at_risk[a.key], -a.amount_due, a.customer_id, a.channel))
     return sorted(actions, key=lambda a: (-a.amount_due, a.customer_id, a.channel))
@@ -207,10 +207,11 @@ def print_outcome(
             err_console.print(f"  ... and {len(problems) - 20} more (use --format json to see all)")
     print_report(out, recognised_report(outcome))
     print_closing(out, outcome)
-    planned = outcome.decisions.actions()
+    # a rerun with nothing new lists no action: its decisions are not even read (see pipeline.DeferredDetail)
+    planned = outcome.decisions.actions() if show_all or outcome.fresh_keys else []
     fresh = [a for a in planned if a.key in outcome.fresh_keys]
     actions = ordered_actions(outcome, planned if show_all else fresh, order_by)[: limit or None]
-    out.print(worklist_table(outcome, words, actions, len(fresh), len(planned), show_all, order_by))
+    out.print(worklist_table(outcome, words, actions, len(fresh), outcome.planned, show_all, order_by))
     more = len(planned if show_all else fresh) - len(actions)
     if limit and more > 0:
         out.print(words.counted("more", more))
@@ -232,7 +233,7 @@ def worklist_table(
     order_by: str,
 ) -> Table:
     """The worklist: who to contact, on which channel, not before when, for how much, the risk and why."""
-    outlook = outcome.outlook
+    outlook = outcome.outlook if actions else None
     title = words.counted(
         "worklist_title",
         planned,
@@ -241,18 +242,18 @@ def worklist_table(
         planned=planned,
         new_word=words("would_be_new" if outcome.delivery.dry_run else "new"),
         shown=words("all_shown" if show_all else "all_hint"),
-        ordering=words("at_risk_order") if order_by == "at-risk" and outlook else "",
+        ordering=words("at_risk_order") if order_by == "at-risk" and outcome.predicted else "",
     )
     table = Table(title=title)
     columns = ["customer", "level", "channel", "not_before", "amount_due", "risk", "why"]
-    if outlook is not None:
+    if outcome.predicted:
         columns.insert(5, "at_risk")
     for column in columns:
         table.add_column(
             words(column), overflow="fold", justify="right" if column in ("amount_due", "at_risk") else "left"
         )
-    decisions = {d.customer_id: d for d in outcome.decisions.customers}
-    people = {c.id: c.name for c in outcome.customers}
+    decisions = {d.customer_id: d for d in outcome.decisions.customers} if actions else {}
+    people = {c.id: c.name for c in outcome.customers} if actions else {}
     for action in actions:
         risk = decisions[action.customer_id].risk
         top = max(risk.contributions, key=lambda c: c.points)

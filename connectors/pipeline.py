@@ -5,6 +5,12 @@ all call :func:`run_tenant` with the same :class:`RunOptions`; only the platform
 run takes the same path with two differences: nothing is recorded (the plan is not written to
 the outbox, a file's import is previewed, not stored) and the deliverer is never opened, so a
 dry run sends nothing and makes no write request to any platform.
+
+A run keeps its outcome under the fingerprint of its inputs (``connectors.common.runcache``); the next run
+with the same fingerprint - nothing written to the store since, same policy, ``as_of``, rates and options -
+syncs and delivers as usual but takes the decisions, aging, KPIs and prediction from there instead of
+loading, planning and recording again: they would be the same, and nothing would be new. A dry run neither
+reads nor writes that cache.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from .common.contract import Platform, SyncOutcome, SyncRequest
 from .common.errors import ConnectorError, RetryableError
 from .common.locks import LOCK_TTL, Lease
 from .common.planning import plan_tenant
+from .common.runcache import fingerprint
 from .common.runtime import Runtime
 
 _logger = logging.getLogger(__name__)
@@ -52,6 +59,8 @@ class RunOptions:
     on_progress: Progress | None = None
     predict: bool = False
     """Predict each open item's payment (probability late, expected date) and the weekly cash-in."""
+    reuse: bool = True
+    """Take the last run's outcome when nothing it was computed from changed (never under a dry run)."""
 
 
 @dataclass(frozen=True)
@@ -67,22 +76,48 @@ class Delivery:
 
 
 @dataclass(frozen=True)
+class OutcomeDetail:
+    """The bulky part of a run's outcome: one decision per customer, the customers, each open item's prediction."""
+
+    decisions: Decisions
+    customers: tuple[Customer, ...]
+    pay_links: dict[str, str] = field(default_factory=dict)
+    """Where the customer pays each item of today's actions online, when the platform gave a link."""
+    invoice_numbers: dict[str, str] = field(default_factory=dict)
+    """The invoice number of each item of today's actions: the reference a customer quotes with a transfer."""
+    outlook: PaymentOutlook | None = None
+    """Payment prediction for the open items and the cash-in by week (with ``RunOptions.predict``)."""
+
+
+class DeferredDetail:
+    """A reused outcome's detail, read from the last run's file only when something is printed from it (a rerun's
+    worklist shows no new action, so the terminal needs none of it unless ``--all``, a report or JSON asks)."""
+
+    def __init__(self, load: Callable[[], OutcomeDetail]) -> None:
+        self._load = load
+        self._detail: OutcomeDetail | None = None
+
+    def loaded(self) -> OutcomeDetail:
+        """The detail, read on the first call."""
+        if self._detail is None:
+            self._detail = self._load()
+        return self._detail
+
+
+@dataclass(frozen=True)
 class RunOutcome:
     """What one run produced, ready to print."""
 
     tenant: str
     platform: str
     as_of: datetime
-    decisions: Decisions
+    detail: OutcomeDetail | DeferredDetail
+    planned: int
+    """How many actions the plan holds for today (new or recorded before)."""
     aging: AgingReport
     kpis: KpiReport
     sync: SyncOutcome | None
     delivery: Delivery
-    customers: tuple[Customer, ...]
-    pay_links: dict[str, str] = field(default_factory=dict)
-    """Where the customer pays each item of today's actions online, when the platform gave a link."""
-    invoice_numbers: dict[str, str] = field(default_factory=dict)
-    """The invoice number of each item of today's actions: the reference a customer quotes with a transfer."""
     bank_accounts: tuple[BankAccount, ...] = ()
     """Where the tenant's customers pay by transfer (``odoo-collections bank set``), by currency."""
     fresh_keys: frozenset[str] = frozenset()
@@ -90,11 +125,42 @@ class RunOutcome:
     company: str = ""
     """The company's name, as the platform or the ledger gives it (the report's title)."""
     timings: dict[str, float] = field(default_factory=dict)
-    """Seconds spent in each phase: sync, plan, kpis (with the aging), deliver, predict."""
-    outlook: PaymentOutlook | None = None
-    """Payment prediction for the open items and the cash-in by week (with ``RunOptions.predict``)."""
+    """Seconds spent in each phase: sync, plan, kpis (with the aging), deliver, predict (or reuse)."""
+    predicted: bool = False
+    """Whether the outcome has a payment prediction (``outlook``)."""
     outlook_note: str | None = None
     """Why there is no prediction when it was asked for (a history that cannot teach the model)."""
+    reused: bool = False
+    """Nothing changed since the last run: its outcome was shown again instead of planning again."""
+
+    def _detail(self) -> OutcomeDetail:
+        detail = self.detail
+        return detail.loaded() if isinstance(detail, DeferredDetail) else detail
+
+    @property
+    def decisions(self) -> Decisions:
+        """The engine's decisions, one per customer."""
+        return self._detail().decisions
+
+    @property
+    def customers(self) -> tuple[Customer, ...]:
+        """The tenant's customers (names for the worklist and the report)."""
+        return self._detail().customers
+
+    @property
+    def pay_links(self) -> dict[str, str]:
+        """Where the customer pays each item of today's actions online."""
+        return self._detail().pay_links
+
+    @property
+    def invoice_numbers(self) -> dict[str, str]:
+        """The invoice number of each item of today's actions."""
+        return self._detail().invoice_numbers
+
+    @property
+    def outlook(self) -> PaymentOutlook | None:
+        """Payment prediction for the open items and the cash-in by week (with ``RunOptions.predict``)."""
+        return self._detail().outlook if self.predicted else None
 
     @property
     def new_action_keys(self) -> list[str]:
@@ -111,7 +177,7 @@ class RunOutcome:
             "api_calls": sync.api_calls if sync else 0,
             "rejected": len(sync.problems) if sync else 0,
             "closed": len(sync.closed_items) if sync else 0,
-            "actions_planned": len(self.decisions.actions()),
+            "actions_planned": self.planned,
             "actions_new": len(self.new_action_keys),
             "due": self.delivery.due,
             "delivered": self.delivery.delivered,
@@ -170,6 +236,10 @@ def run_tenant(
         return outcome
 
 
+KEPT = ("planned", "aging", "kpis", "bank_accounts", "company", "predicted", "outlook_note")
+"""What a run keeps for a rerun with nothing changed beside its detail: all but sync, delivery and new actions."""
+
+
 def _execute(
     runtime: Runtime,
     platform: Platform,
@@ -179,8 +249,7 @@ def _execute(
     options: RunOptions,
     lease: Lease | None,
 ) -> RunOutcome:
-    store, settings = runtime.store, platform.settings
-    tenant = settings.tenant
+    store, tenant = runtime.store, platform.settings.tenant
     synced = None
     clock = _Phases()
     if options.sync:
@@ -189,48 +258,115 @@ def _execute(
         synced = platform.sync(runtime, request)
     clock.lap("sync")
     known = {**store.ledger.exchange_rates(tenant), **rates}  # rates given by the caller win
+    cache = runtime.run_cache if options.reuse and not options.dry_run else None
+    if cache is None:
+        return _planned(runtime, platform, policy, as_of, known, options, lease, synced, clock)
+    before, own_writes = store.revision(), store.own_writes
+    key = fingerprint(before, tenant, platform.name, policy, as_of, _run_parts(store, platform, known, options))
+    kept = cache.load(before[0], tenant, key)
+    if kept is not None:
+        clock.lap("reuse")
+        detail = DeferredDetail(lambda: cache.load_detail(before[0], tenant, key))
+        delivery = _deliver(runtime, platform, as_of, options, lease, None, [])
+        clock.lap("deliver")
+        return RunOutcome(tenant=tenant, platform=platform.name, as_of=as_of, sync=synced, delivery=delivery,
+                          detail=detail, timings=clock.laps, reused=True, **kept)
+    outcome = _planned(runtime, platform, policy, as_of, known, options, lease, synced, clock)
+    after = store.revision()
+    if after[1] - before[1] == store.own_writes - own_writes:  # no other process wrote while this one ran
+        key = fingerprint(after, tenant, platform.name, policy, as_of, _run_parts(store, platform, known, options))
+        cache.save(after[0], tenant, key, {name: getattr(outcome, name) for name in KEPT}, outcome.detail)
+    return outcome
+
+
+def _run_parts(store: Any, platform: Platform, rates: Mapping[str, Decimal], options: RunOptions) -> dict[str, Any]:
+    """What, beside the store, the policy and ``as_of``, a run's outcome depends on."""
+    settings = platform.settings
+    return {
+        "rates": {code: str(rate) for code, rate in sorted(rates.items())},
+        "currency": settings.home_currency,
+        "company": str(getattr(settings, "tenant_name", "") or ""),
+        "group_by": options.group_by,
+        "predict": options.predict,
+        "bookmarks": store.sync.bookmarks(settings.tenant),
+    }
+
+
+def _planned(
+    runtime: Runtime,
+    platform: Platform,
+    policy: Policy,
+    as_of: datetime,
+    known: Mapping[str, Decimal],
+    options: RunOptions,
+    lease: Lease | None,
+    synced: SyncOutcome | None,
+    clock: _Phases,
+) -> RunOutcome:
+    """Plan (and record, unless a dry run), age, measure and deliver: a run that could not reuse the last one."""
+    store, settings = runtime.store, platform.settings
+    tenant = settings.tenant
     portfolio = None
     if synced is not None and synced.preview is not None:
         portfolio = synced.preview(store.ledger.load_portfolio(tenant, settings.home_currency, known))
     planned = plan_tenant(store, tenant, policy, as_of, settings.home_currency, known, dry_run=options.dry_run,
                           portfolio=portfolio)
-    decisions, portfolio = planned.decisions, planned.portfolio
+    decisions, portfolio, history = planned.decisions, planned.portfolio, planned.history
+    if planned.new_keys and not options.dry_run:
+        # measured on the history as recorded now, with today's actions: as the next run measures it
+        history = store.history.load_history(tenant)
     clock.lap("plan")
-    kpis = compute_kpis(portfolio, policy, planned.history, as_of, decisions, options.group_by)
+    kpis = compute_kpis(portfolio, policy, history, as_of, decisions, options.group_by)
     aging = age_items(portfolio.items, policy.aging_buckets, local_today(policy, as_of), portfolio.company_currency,
                       known)
     clock.lap("kpis")
-    if not options.deliver:
-        delivery = Delivery(dry_run=options.dry_run)
-    elif options.dry_run:
-        delivery = _would_deliver(runtime, tenant, as_of, decisions, planned.new_keys)
-    else:
-        delivery = deliver_due(runtime, platform, as_of, batch=options.batch, lease=lease)
+    delivery = _deliver(runtime, platform, as_of, options, lease, decisions, planned.new_keys)
     clock.lap("deliver")
-    outlook, outlook_note = _outlook(portfolio, planned.history, policy, as_of) if options.predict else (None, None)
+    outlook, outlook_note = _outlook(portfolio, history, policy, as_of) if options.predict else (None, None)
     if options.predict:
         clock.lap("predict")
     item_ids = sorted({item for action in decisions.actions() for item in action.item_ids})
     asked = set(item_ids)
-    return RunOutcome(
+    detail = OutcomeDetail(
+        decisions=decisions,
+        customers=portfolio.customers,
         invoice_numbers={item.id: item.invoice_ref for item in portfolio.items if item.id in asked},
+        pay_links=store.ledger.pay_links(tenant, item_ids),
+        outlook=outlook,
+    )
+    return RunOutcome(
+        detail=detail,
+        planned=len(decisions.actions()),
+        predicted=outlook is not None,
         bank_accounts=store.tenants.bank_accounts(tenant),
         timings=clock.laps,
-        outlook=outlook,
         outlook_note=outlook_note,
-        pay_links=store.ledger.pay_links(tenant, item_ids),
         fresh_keys=frozenset(planned.new_keys),
         company=str(getattr(settings, "tenant_name", "") or "") or tenant.removeprefix("files:"),
         tenant=tenant,
         platform=platform.name,
         as_of=as_of,
-        decisions=decisions,
         aging=aging,
         kpis=kpis,
         sync=synced,
         delivery=delivery,
-        customers=portfolio.customers,
     )
+
+
+def _deliver(
+    runtime: Runtime,
+    platform: Platform,
+    as_of: datetime,
+    options: RunOptions,
+    lease: Lease | None,
+    decisions: Decisions | None,
+    new_keys: list[str],
+) -> Delivery:
+    if not options.deliver:
+        return Delivery(dry_run=options.dry_run)
+    if options.dry_run and decisions is not None:
+        return _would_deliver(runtime, platform.settings.tenant, as_of, decisions, new_keys)
+    return deliver_due(runtime, platform, as_of, batch=options.batch, lease=lease)
 
 
 class _Phases:

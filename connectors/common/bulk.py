@@ -31,6 +31,7 @@ def upsert(connection: Connection, table: TableLike, columns: Sequence[str], row
     """Insert ``rows`` (tuples of ``columns``' values) into ``table``, updating the rows whose ``keys`` exist."""
     if not rows:
         return
+    connection.info["odoo_collections.changed"] = True  # COPY bypasses the statement events (store.CHANGED)
     dialect = connection.dialect
     processors = _processors(connection, table, columns)
     if processors:

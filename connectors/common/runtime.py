@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .locks import Locks, make_locks
 from .ratelimit import RateLimiter, make_rate_limiter
+from .runcache import RunCache
 from .store import Store
 from .tokens import Cipher, Refresher, TokenManager, TokenStore
 
@@ -33,6 +34,8 @@ class Runtime:
     limiter: RateLimiter
     cipher_keys: str | None = None
     clock: Callable[[], datetime] = _utc_now
+    run_cache: RunCache | None = None
+    """Where a run keeps its outcome for a rerun with nothing changed (none: every run plans)."""
     _cipher: Cipher | None = field(default=None, repr=False)
 
     @classmethod
@@ -42,7 +45,8 @@ class Runtime:
         store.migrate()
         redis_url = redis_url or os.environ.get("ODOO_COLLECTIONS_REDIS_URL")
         home = Path(os.environ.get("ODOO_COLLECTIONS_HOME") or Path.home() / ".local" / "share" / "odoo-collections")
-        return cls(store=store, locks=make_locks(redis_url, home / "locks"), limiter=make_rate_limiter(redis_url))
+        return cls(store=store, locks=make_locks(redis_url, home / "locks"), limiter=make_rate_limiter(redis_url),
+                   run_cache=RunCache(home / "run-cache"))
 
     @property
     def cipher(self) -> Cipher:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
+import uuid
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,7 +20,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import create_engine, delete, func, insert, select, text, update
+from sqlalchemy import Integer, Text, create_engine, delete, event, func, insert, select, text, update
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -66,6 +69,18 @@ from .sync import Changes
 _CHUNK = 500
 _BULK = 5000  # rows per executemany
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+CHANGED = "odoo_collections.changed"
+"""Set in a connection's ``info`` by a write that can change a decision (see :meth:`Store.revision`)."""
+_WRITE = re.compile(r'\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.IGNORECASE)
+_BOOKKEEPING = frozenset(
+    {"runs", "tenants", "store_settings", "tokens", "webhook_events", "bookmarks", "alembic_version"}
+)
+"""Tables whose writes change no decision: run records, a tenant's sync time and settings (a run names the
+settings that matter in its fingerprint), store settings (the revision itself), tokens, webhook events, and
+bookmarks (a cursor moves on every sync; the rows it brought are written beside it)."""
+REVISION_SETTING = "revision"
+STORE_ID_SETTING = "store_id"
 
 
 def _now() -> datetime:
@@ -115,6 +130,32 @@ class Store:
         self.runs = RunsRepository(self)
         self.tenants = TenantsRepository(self)
         self.webhooks = WebhooksRepository(self)
+        self.own_writes = 0
+        """Revisions this process made (a run compares them with the revision's growth: no one else wrote)."""
+        event.listen(self.engine, "before_cursor_execute", _note_write)
+
+    def revision(self) -> tuple[str, int]:
+        """The store's identity (random, made once) and its revision: a number that grows with every committed
+        transaction that wrote rows a decision depends on (items, payments, promises, plans, contact events,
+        outbox, notes, pay links, bank details, rates, rejected rows...), so an unchanged pair means unchanged
+        inputs. One revision for the whole store: a write to any tenant changes it (never too little)."""
+        with self.session() as session:
+            if session.get(StoreSettingRow, STORE_ID_SETTING) is None:
+                self._insert_ignore(session, StoreSettingRow, {"name": STORE_ID_SETTING, "value": uuid.uuid4().hex})
+        with self.session() as session:
+            identity = session.get(StoreSettingRow, STORE_ID_SETTING)
+            revision = session.get(StoreSettingRow, REVISION_SETTING)
+            return (identity.value if identity else ""), int(revision.value) if revision else 0
+
+    def _bump_revision(self, session: Session) -> None:
+        """Count one more revision in the transaction that wrote (atomic: concurrent writers each count)."""
+        self._insert_ignore(session, StoreSettingRow, {"name": REVISION_SETTING, "value": "0"})
+        session.execute(
+            update(StoreSettingRow)
+            .where(StoreSettingRow.name == REVISION_SETTING)
+            .values(value=sql_cast(sql_cast(StoreSettingRow.value, Integer) + 1, Text))
+        )
+        self.own_writes += 1
 
     @staticmethod
     def default_url() -> str:
@@ -160,8 +201,14 @@ class Store:
         session = self._sessions()
         try:
             yield session
+            if session.get_transaction() is not None:
+                session.flush()  # the ORM's pending writes, so that they are seen before the commit
+                if session.connection().info.pop(CHANGED, False):
+                    self._bump_revision(session)
             session.commit()
         except Exception:
+            if session.get_transaction() is not None:
+                session.connection().info.pop(CHANGED, None)  # the flag lives on the pooled connection
             session.rollback()
             raise
         finally:
@@ -846,6 +893,13 @@ class WebhooksRepository(_Repository):
 # --------------------------------------------------------------------------------------
 # Row <-> engine type
 # --------------------------------------------------------------------------------------
+
+
+def _note_write(connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    """Mark the connection changed when a statement writes a table that decisions depend on."""
+    found = _WRITE.match(statement)
+    if found is not None and found.group(1).lower() not in _BOOKKEEPING:
+        connection.info[CHANGED] = True
 
 
 def _recorded_keys(session: Session, tenant: str, keys: Sequence[str]) -> set[str]:
