@@ -360,7 +360,8 @@ def call_record(
     as_of = ledger.as_of
     responded_at = as_of if outcome in RESPONSE_OUTCOMES else None
     since = as_of - timedelta(days=OPEN_CALL_DAYS)
-    open_calls = [o for o in store.outcomes.open_calls(ledger.tenant, customer.id, as_of, channel) if o[0].known_at >= since]
+    known = store.outcomes.open_calls(ledger.tenant, customer.id, as_of, channel)
+    open_calls = [o for o in known if o[0].known_at >= since]
     if open_calls:
         event, _status = open_calls[0]
         done = replace(event, outcome=outcome, at=as_of, responded_at=responded_at)

@@ -1,3 +1,5 @@
+from urllib.parse import urlencode
+
 from collections_engine.types import CHANNELS
 
 from odoo import api, fields, models
@@ -45,6 +47,7 @@ class ResPartner(models.Model):
     collection_opt_out_whatsapp = fields.Boolean(string="No Collection WhatsApp")
     collection_opt_out_call = fields.Boolean(string="No Collection Calls")
     collection_opt_out_letter = fields.Boolean(string="No Collection Letters")
+    collection_opt_out_visit = fields.Boolean(string="No Collection Visits")
     collection_audience = fields.Selection(
         [("b2c", "Consumer"), ("b2b", "Business")],
         string="Collections Audience",
@@ -163,6 +166,22 @@ class ResPartner(models.Model):
             number = to["mobile"] or to["phone"] or commercial["mobile"] or commercial["phone"]
             reach[partner.id] = (email or False, number or "")
         return reach
+
+    def _collection_postal(self):
+        """``{partner id: bool}``: whether the addressee of each customer has a postal address (street and city or
+        postal code), where letters are posted and visits made."""
+        addressees = {partner.id: partner._collection_addressee() for partner in self}
+        return {pid: bool(to.street and (to.city or to.zip)) for pid, to in addressees.items()}
+
+    def _collection_visit_address(self):
+        """(one-line address, map link) of the addressee, where the collector visits the customer."""
+        self.ensure_one()
+        to = self._collection_addressee()
+        parts = [to.street, to.street2, " ".join(filter(None, [to.zip, to.city])), to.state_id.name, to.country_id.name]
+        address = ", ".join(part for part in parts if part)
+        if not address:
+            return "", ""
+        return address, "https://www.openstreetmap.org/search?" + urlencode({"query": address})
 
     def _collection_mobile(self):
         """The number SMS and WhatsApp reminders go to (mobile first)."""

@@ -14,3 +14,4 @@ from . import test_experiment_report
 from . import test_forecast
 from . import test_contact_presets
 from . import test_bank_details
+from . import test_visits
