@@ -106,7 +106,9 @@ class CollectionAction(models.Model):
     cancel_reason = fields.Selection(CANCEL_REASONS, readonly=True)
     sent_to = fields.Char(readonly=True, help="The recipients of the message, as sent.")
     activity_id = fields.Many2one("mail.activity", string="Task", readonly=True, ondelete="set null")
-    visit_zip = fields.Char(string="Postal Code", readonly=True, help="Where a visit goes: the day's round by it.")
+    visit_zip = fields.Char(
+        string="Postal Code", readonly=True, help="Of the address a visit goes to; the day's visits are ordered by it."
+    )
     visit_city = fields.Char(string="City", readonly=True)
 
     _sql_constraints = [

@@ -3,6 +3,8 @@ import uuid
 from odoo import fields, models
 from odoo.tools.misc import format_amount, format_date
 
+from ..models.collection_action import ACTIVITY_TYPES
+
 OUTCOMES = [
     ("responded", "Talked to the customer"),
     ("promised", "Promised to pay"),
@@ -10,12 +12,6 @@ OUTCOMES = [
     ("disputed", "Disputes the invoices"),
     ("no_answer", "No answer"),
 ]
-
-
-ACTIVITY_TYPES = {
-    "call": "mail.mail_activity_data_call",
-    "visit": "account_collections.mail_activity_data_collection_visit",
-}
 
 
 class CollectionLogCall(models.TransientModel):
