@@ -351,7 +351,8 @@ class CollectionAction(models.Model):
         """A call, letter, WhatsApp message or visit is the collector's task, with what to say and ask for."""
         values = {"state": "to_do", "sent_to": document.addressee.display_name}
         if self.channel == "visit":  # the day's visits are ordered by where they go
-            values.update(visit_zip=document.addressee.zip or False, visit_city=document.addressee.city or False)
+            place = self.case_id.partner_id._collection_postal_place()
+            values.update(visit_zip=place.zip or False, visit_city=place.city or False)
         self._set(values)
         tasks = self.env.context.get("collection_tasks")
         if tasks is not None:

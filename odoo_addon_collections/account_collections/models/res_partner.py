@@ -167,16 +167,23 @@ class ResPartner(models.Model):
             reach[partner.id] = (email or False, number or "")
         return reach
 
+    def _collection_postal_place(self):
+        """The contact whose postal address letters and visits use: the addressee's, else the company's (an
+        invoice contact often has no address of its own); empty when neither has one (street, and city or zip)."""
+        self.ensure_one()
+        for place in (self._collection_addressee(), self.commercial_partner_id):
+            if place.street and (place.city or place.zip):
+                return place
+        return self.browse()
+
     def _collection_postal(self):
-        """``{partner id: bool}``: whether the addressee of each customer has a postal address (street and city or
-        postal code), where letters are posted and visits made."""
-        addressees = {partner.id: partner._collection_addressee() for partner in self}
-        return {pid: bool(to.street and (to.city or to.zip)) for pid, to in addressees.items()}
+        """``{partner id: bool}``: whether each customer has a postal address, where letters and visits go."""
+        return {partner.id: bool(partner._collection_postal_place()) for partner in self}
 
     def _collection_visit_address(self):
-        """(one-line address, map link) of the addressee, where the collector visits the customer."""
+        """(one-line address, map link) of the place where the collector visits the customer."""
         self.ensure_one()
-        to = self._collection_addressee()
+        to = self._collection_postal_place()
         parts = [to.street, to.street2, " ".join(filter(None, [to.zip, to.city])), to.state_id.name, to.country_id.name]
         address = ", ".join(part for part in parts if part)
         if not address:

@@ -117,3 +117,13 @@ class TestVisits(CollectionsCase):
             self.assertTrue(self.case(partner), "the case is open")
             self.assertFalse(self.visits(partner))
         self.assertEqual(self.visits(somewhere).state, "to_do")  # the same level visits whoever it can
+
+    @freeze_time(NOW)
+    def test_an_invoice_contact_without_an_address_is_visited_at_the_companys(self):
+        company = self.customer("Levante", "Avenida del Puerto 112", "46023", "Valencia")
+        self.env["res.partner"].create({"name": "Lucía", "type": "invoice", "parent_id": company.id, "email": "l@x.es"})
+        self.invoice(1000.0, "2026-10-20", partner=company)
+        self.run_collections()
+        visit = self.visits(company)
+        self.assertEqual((visit.visit_zip, visit.visit_city), ("46023", "Valencia"))
+        self.assertIn("Avenida del Puerto 112, 46023 Valencia", text(lxml.html.fromstring(str(visit.activity_id.note))))
