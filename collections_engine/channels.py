@@ -18,7 +18,7 @@ def reachable(customer: Customer, channel: str) -> bool:
         return bool(customer.mobile or customer.phone)
     if channel == "call":
         return bool(customer.phone or customer.mobile)
-    if channel == "letter":
+    if channel in ("letter", "visit"):  # a visit goes to the same postal address a letter does
         return customer.has_postal_address
     return False
 

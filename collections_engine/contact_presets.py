@@ -17,6 +17,8 @@ from .types import CHANNELS, ContactWindow
 
 AUDIENCES: tuple[str, ...] = ("b2c", "b2b")
 _WEEKDAYS = (1, 2, 3, 4, 5)
+_NO_VISITS: tuple[str, ...] = tuple(channel for channel in CHANNELS if channel != "visit")
+"""Channels of a consumer preset whose law was not read to allow in-person visits (stricter: none)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +95,12 @@ _B2C: tuple[Preset, ...] = (
         holidays=True,
         max_per_day=1,
         single_channel_per_7_days=True,
+        channels=_NO_VISITS,
         sources=(_CO,),
-        unverified=("one channel per week: read as one channel in any 7 consecutive days (stricter)",),
+        unverified=(
+            "one channel per week: read as one channel in any 7 consecutive days (stricter)",
+            "in-person visits: not found in the sources read; left out (stricter)",
+        ),
     ),
     Preset(
         country="CL",
@@ -106,9 +112,10 @@ _B2C: tuple[Preset, ...] = (
         max_per_day=1,
         max_per_7_days=2,
         min_days_between=3,
-        channel_caps=(("call", ChannelCap(per_7_days=1)),),
+        channel_caps=(("call", ChannelCap(per_7_days=1)), ("visit", ChannelCap(per_7_days=1))),
         sources=(_CL, "Código de Procedimiento Civil art. 59 (days and hours)"),
         unverified=(
+            "one call or visit a week: encoded as 1 call and 1 visit in 7 days, within 2 contacts of any kind",
             "Monday-Saturday 08:00-20:00 and no contact on holidays: from secondary sources",
             "two remote contacts a week, two days apart: encoded as 2 contacts of any kind in 7 days, "
             "at least 3 calendar days apart (stricter)",
@@ -121,8 +128,12 @@ _B2C: tuple[Preset, ...] = (
         timezone="America/Mexico_City",
         window=_window(("07:00", "22:00"), (1, 2, 3, 4, 5, 6, 7)),
         holidays=False,
+        channels=_NO_VISITS,
         sources=(_MX,),
-        unverified=("the rules set hours only (07:00-22:00 in the debtor's time zone), no days or caps",),
+        unverified=(
+            "the rules set hours only (07:00-22:00 in the debtor's time zone), no days or caps",
+            "in-person visits: their conditions were not read; left out (stricter)",
+        ),
     ),
     Preset(
         country="PE",
@@ -142,8 +153,10 @@ _B2C: tuple[Preset, ...] = (
         window=_window(("09:00", "21:00"), _WEEKDAYS),
         holidays=True,
         max_per_day=1,
+        channels=_NO_VISITS,
         sources=(_ES,),
         unverified=(
+            "in-person visits: no rule found (home visits risk harassment and privacy claims); left out (stricter)",
             "no collection-specific national rule found; hours and days of commercial calls applied",
             "at most 1 contact a day: a reading of the data-protection authority's practice (stricter)",
         ),
@@ -156,8 +169,10 @@ _B2C: tuple[Preset, ...] = (
         window=_window(("09:00", "19:00"), _WEEKDAYS),
         holidays=True,
         max_per_day=1,
+        channels=_NO_VISITS,
         sources=(_BR, "Código de Defesa do Consumidor (Lei 8.078/1990) arts. 42 and 71"),
         unverified=(
+            "in-person visits: not found in the state laws read; left out (stricter)",
             "no federal hours: the strictest of the state laws found (weekdays 09:00-19:00, no weekends or holidays)",
             "state texts checked through secondary sources only",
         ),

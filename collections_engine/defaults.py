@@ -165,6 +165,7 @@ DEFAULT_POLICY_DOCUMENT: dict[str, Any] = {
         "whatsapp": {"cost": 0.05, "respects_window": True},
         "call": {"cost": 4, "respects_window": True},
         "letter": {"cost": 1.5, "respects_window": False},
+        "visit": {"cost": 25, "respects_window": True},
     },
     "channel_selection": {
         "switch_after_days": 7,

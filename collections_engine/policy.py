@@ -1631,4 +1631,5 @@ DEFAULT_CHANNELS: dict[str, ChannelConfig] = {
     "whatsapp": ChannelConfig(cost=Decimal("0.05")),
     "call": ChannelConfig(cost=Decimal("4")),
     "letter": ChannelConfig(cost=Decimal("1.5"), respects_window=False),
+    "visit": ChannelConfig(cost=Decimal("25")),
 }

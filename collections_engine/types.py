@@ -13,9 +13,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
-Channel = Literal["email", "sms", "letter", "call", "whatsapp"]
-CHANNELS: tuple[Channel, ...] = ("email", "sms", "letter", "call", "whatsapp")
-MANUAL_CHANNELS: frozenset[str] = frozenset({"call", "whatsapp", "letter"})
+Channel = Literal["email", "sms", "letter", "call", "whatsapp", "visit"]
+CHANNELS: tuple[Channel, ...] = ("email", "sms", "letter", "call", "whatsapp", "visit")
+MANUAL_CHANNELS: frozenset[str] = frozenset({"call", "whatsapp", "letter", "visit"})
 
 Frequency = Literal["weekly", "biweekly", "monthly"]
 FREQUENCIES: tuple[Frequency, ...] = ("weekly", "biweekly", "monthly")

@@ -49,6 +49,7 @@ from .common.runtime import Runtime
 from .files.demo import DEMO_RATES
 from .outcomes import (
     CALL_OUTCOMES,
+    LOGGED_CHANNELS,
     CallRecord,
     Ledger,
     PlanProposal,
@@ -647,7 +648,14 @@ def call() -> None:
     required=True,
     help="responded: talked to the customer; promised: promised to pay (give --promise-amount and "
     "--promise-date); paid: says it is paid; disputed: disputes the invoices; no_answer: no answer or a "
-    "message left; failed: wrong or dead number.",
+    "message left (for a visit: nobody there); failed: wrong or dead number (for a visit: wrong address).",
+)
+@click.option(
+    "--channel",
+    type=click.Choice(LOGGED_CHANNELS),
+    default="call",
+    show_default=True,
+    help="visit: log an in-person visit instead of a call (it carries out the open visit action).",
 )
 @click.option("--note", help="What was said.")
 @click.option("--promise-amount", help="With --outcome promised: the amount promised.")
@@ -666,6 +674,7 @@ def call_log(
     ctx: click.Context,
     customer: str,
     outcome: str,
+    channel: str,
     note: str | None,
     promise_amount: str | None,
     promise_date: str | None,
@@ -677,9 +686,10 @@ def call_log(
     output_format: str,
     dry_run: bool,
 ) -> None:
-    """Log a call made at --as-of (default now): it carries out the customer's open call action (the one a run
-    recorded, or the one the engine asks for today) so it is not handed over again, and its outcome teaches the
-    engine (a channel that is not answered is switched); a promise made in it pauses dunning."""
+    """Log a call (or with --channel visit, a visit) made at --as-of (default now): it carries out the customer's
+    open call or visit action (the one a run recorded, or the one the engine asks for today) so it is not handed
+    over again, and its outcome teaches the engine (a channel that is not answered is switched); a promise made in
+    it pauses dunning."""
     promised = outcome == "promised"
     if promised and not (promise_amount and promise_date):
         raise click.UsageError("--outcome promised needs --promise-amount and --promise-date")
@@ -697,7 +707,7 @@ def call_log(
                 parse_day(promise_date, "--promise-date"),
                 split_references(items),
             )
-        record = call_record(runtime.store, ledger, found, outcome, made)
+        record = call_record(runtime.store, ledger, found, outcome, made, channel)
     except RecordError as err:
         raise CliFailure(str(err), EXIT_INPUT) from err
     except Refused as err:
@@ -713,6 +723,7 @@ def call_log(
         "customer_id": found.id,
         "customer_name": found.name,
         "outcome": outcome,
+        "channel": channel,
         "at": event.at,
         "event_id": event.id,
         "answers": record.answers,
@@ -722,9 +733,9 @@ def call_log(
         "note": note,
     }
     answered = (
-        f"carries out the call action at level {record.answered_level!r} ({record.answers})"
+        f"carries out the {channel} action at level {record.answered_level!r} ({record.answers})"
         if record.answers
-        else "no call action was open: logged as a call of its own"
+        else f"no {channel} action was open: logged as a {channel} of its own"
     )
     lines = [f"{found.name} ({found.id}): {outcome.replace('_', ' ')} at {event.at:%Y-%m-%d %H:%M %Z}", answered]
     if made is not None:
@@ -732,7 +743,7 @@ def call_log(
     _print(
         payload,
         output_format,
-        "Dry run: this call would be logged (nothing was written)" if dry_run else "Call logged",
+        f"Dry run: this {channel} would be logged (nothing was written)" if dry_run else f"{channel.title()} logged",
         lines,
     )
 

@@ -156,7 +156,7 @@ class Words:
         return f"{format_datetime(value, 'd MMM y, HH:mm', locale=self.lang)} {value:%Z}".strip()
 
     def channel(self, name: str) -> str:
-        """A channel as the report names it (Email, SMS, Letter, Call, WhatsApp)."""
+        """A channel as the report names it (Email, SMS, Letter, Call, WhatsApp, Visit)."""
         return self.report.get(name, name)
 
 

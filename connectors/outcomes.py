@@ -43,6 +43,8 @@ from .common.store import Store
 OPEN_CALL_DAYS = 14
 """A call answers a call action recorded in the last two weeks; older ones without an outcome stay as they were."""
 CALL_OUTCOMES: tuple[str, ...] = ("responded", "promised", "paid", "disputed", "no_answer", "failed")
+LOGGED_CHANNELS: tuple[str, ...] = ("call", "visit")
+"""The manual channels whose outcome a collector logs (``call log --channel``)."""
 """What a call ended in, in the engine's words: the customer answered (``responded``, ``promised``, ``paid``,
 ``disputed``: the engine counts the channel as answered), or did not (``no_answer``, a message left included),
 or could not be reached at that number (``failed``: the engine does not learn from it)."""
@@ -341,36 +343,44 @@ class CallRecord:
 
 
 def call_record(
-    store: Store, ledger: Ledger, customer: Customer, outcome: str, promise: Promise | None = None
+    store: Store,
+    ledger: Ledger,
+    customer: Customer,
+    outcome: str,
+    promise: Promise | None = None,
+    channel: str = "call",
 ) -> CallRecord:
-    """The call as the engine will read it: the outcome of the customer's newest open call action (recorded by a
-    run in the last ``OPEN_CALL_DAYS``, or the one the engine asks for today), else a call of its own that counts
-    towards the contact caps."""
+    """The call (or visit: ``channel``) as the engine will read it: the outcome of the customer's newest open action
+    on that channel (recorded by a run in the last ``OPEN_CALL_DAYS``, or the one the engine asks for today), else a
+    contact of its own that counts towards the contact caps."""
     if outcome not in CALL_OUTCOMES:
         raise RecordError(f"outcome: {outcome!r} is not one of {', '.join(CALL_OUTCOMES)}")
+    if channel not in LOGGED_CHANNELS:
+        raise RecordError(f"channel: {channel!r} is not one of {', '.join(LOGGED_CHANNELS)}")
     as_of = ledger.as_of
     responded_at = as_of if outcome in RESPONSE_OUTCOMES else None
     since = as_of - timedelta(days=OPEN_CALL_DAYS)
-    open_calls = [o for o in store.outcomes.open_calls(ledger.tenant, customer.id, as_of) if o[0].known_at >= since]
+    known = store.outcomes.open_calls(ledger.tenant, customer.id, as_of, channel)
+    open_calls = [o for o in known if o[0].known_at >= since]
     if open_calls:
         event, _status = open_calls[0]
         done = replace(event, outcome=outcome, at=as_of, responded_at=responded_at)
         return CallRecord(done, event.id, event.level, promise=promise)
     decision = customer_decision(ledger, customer)
     unrecorded = set(store.outbox.unrecorded_keys(ledger.tenant, [a.key for a in decision.actions]))
-    call = next((a for a in decision.actions if a.channel == "call" and a.key in unrecorded), None)
+    call = next((a for a in decision.actions if a.channel == channel and a.key in unrecorded), None)
     if call is not None:
         fresh = tuple(a for a in decision.actions if a.key in unrecorded)
         event = replace(call.as_event(as_of), outcome=outcome, at=as_of, responded_at=responded_at)
         return CallRecord(event, call.key, call.level, fresh, promise, decision_context(decision))
     event = ContactEvent(
-        id=f"call-{_digest(customer.id, as_of.isoformat(), outcome)}",
+        id=f"{channel}-{_digest(customer.id, as_of.isoformat(), outcome)}",
         customer_id=customer.id,
         at=as_of,
-        channel="call",
+        channel=channel,
         outcome=outcome,
         responded_at=responded_at,
-        cost=ledger.policy.channel_cost("call"),
+        cost=ledger.policy.channel_cost(channel),
         collector=customer.collector,
     )
     return CallRecord(event, None, None, promise=promise)

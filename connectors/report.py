@@ -59,6 +59,7 @@ DEFAULT_LABELS: dict[str, str] = {
     "letter": "Letter",
     "call": "Call",
     "whatsapp": "WhatsApp",
+    "visit": "Visit",
     "pay": "How to pay",
     "pay_online": "Pay online",
     "transfer": "Bank transfer to {account}, quoting {reference}",

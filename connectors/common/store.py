@@ -439,15 +439,17 @@ class OutcomesRepository(_Repository):
                 _save_note(session, tenant, "promise", promise.id, promise.customer_id, note)
             _save_note(session, tenant, "call", event.id, event.customer_id, note)
 
-    def open_calls(self, tenant: str, customer_id: str, as_of: datetime) -> list[tuple[ContactEvent, str | None]]:
-        """The customer's call actions known by ``as_of`` that have no outcome yet, newest first, each with its
-        outbox status (None for a call that is not in the outbox)."""
+    def open_calls(
+        self, tenant: str, customer_id: str, as_of: datetime, channel: str = "call"
+    ) -> list[tuple[ContactEvent, str | None]]:
+        """The customer's call (or ``channel``: visit) actions known by ``as_of`` that have no outcome yet, newest
+        first, each with its outbox status (None for a call that is not in the outbox)."""
         with self._store.session() as session:
             rows = session.scalars(
                 select(ContactEventRow).where(
                     ContactEventRow.tenant == tenant,
                     ContactEventRow.customer_id == customer_id,
-                    ContactEventRow.channel == "call",
+                    ContactEventRow.channel == channel,
                     ContactEventRow.outcome == "sent",
                 )
             )

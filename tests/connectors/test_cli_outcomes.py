@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -238,6 +239,41 @@ def test_a_logged_call_carries_out_the_call_action_and_its_promise_pauses_dunnin
 
     bad = invoke(runner, "call log A --outcome promised", "--tenant", TENANT)
     assert bad.exit_code == 2 and "--promise-amount" in bad.output
+
+
+def test_a_logged_visit_carries_out_the_visit_action_at_the_cost_of_a_visit(
+    runner: CliRunner, ledger: str, tmp_path: Path
+) -> None:
+    # the collector's level visits instead of calling: the visit goes to the worklist, never to the platform
+    document = default_policy_document()
+    document["strategies"][0]["variants"] = []
+    for level in document["strategies"][0]["levels"]:
+        if level["key"] == "call":
+            level["channels"] = ["visit"]
+    path = tmp_path / "visit_policy.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    plan_run(runner, str(path), "2026-11-10T10:00:00+00:00", "--ledger", ledger)
+    day = plan_run(runner, str(path), "2026-11-24T10:00:00+00:00")
+    (visit_d,) = [a for a in day["actions"] if a["customer_id"] == "D" and a["channel"] == "visit"]
+    assert visit_d["level"] == "call"
+    common = ("--tenant", TENANT, "--policy", str(path), "--format", "json", "--as-of")
+
+    # a call log does not carry out the visit; a visit log does
+    as_call = as_json(invoke(runner, "call log D --outcome no_answer", *common, "2026-11-24T11:00"))
+    assert as_call["answers"] is None and as_call["channel"] == "call"
+    logged = as_json(invoke(runner, "call log D --channel visit --outcome responded", *common, "2026-11-24T12:00"))
+    assert (logged["answers"], logged["channel"], logged["level"]) == (visit_d["key"], "visit", "call")
+    events = {e.id: e for e in store_of(tmp_path).history.load_history(TENANT).events}
+    done = events[visit_d["key"]]
+    assert (done.channel, done.outcome, done.cost) == ("visit", "responded", Decimal("25"))
+
+    # a visit with no visit action open is a visit of its own, at the policy's cost of a visit
+    own = as_json(invoke(runner, "call log B --channel visit --outcome failed", *common, "2026-11-24T13:00"))
+    assert own["answers"] is None and own["event_id"].startswith("visit-")
+    event = next(e for e in store_of(tmp_path).history.load_history(TENANT).events if e.id == own["event_id"])
+    assert (event.channel, event.outcome, event.cost) == ("visit", "failed", Decimal("25"))
+    bad = invoke(runner, "call log B --channel fax --outcome responded", "--tenant", TENANT)
+    assert bad.exit_code == 2 and "fax" in bad.output
     assert invoke(runner, "call log A --outcome hung_up", "--tenant", TENANT).exit_code == 2
 
 

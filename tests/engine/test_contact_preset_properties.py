@@ -28,7 +28,7 @@ ZONES = [None, "America/Santiago", "America/Mexico_City", "US/Eastern", "Europe/
 SWITCHES = [datetime(2022, 4, 3), datetime(2022, 9, 4), datetime(2021, 4, 4), datetime(2022, 10, 30),
             datetime(2026, 3, 8), datetime(2026, 11, 1), datetime(2026, 3, 29), datetime(2026, 10, 25),
             datetime(2026, 12, 8), datetime(2026, 12, 25), datetime(2027, 1, 1)]
-CHANNELS = ["email", "sms", "call", "whatsapp"]
+CHANNELS = ["email", "sms", "call", "whatsapp", "visit"]
 
 
 def allowed_minutes(preset: Preset, day: date) -> list[tuple[int, int]]:

@@ -117,6 +117,19 @@ def test_a_policy_may_tighten_a_preset() -> None:
     assert rules.channels == frozenset({"email", "sms"}) and rules.channel_caps["call"].per_7_days == 1
 
 
+def test_visits_only_where_the_law_read_names_them() -> None:
+    policy = preset_policy()
+    for country in ("PE", "US", "CL"):
+        rules = contact_rules(Customer(id="1", name="a", country=country), policy)
+        assert rules.channels is not None and "visit" in rules.channels
+    for country in ("CO", "MX", "ES", "BR"):
+        assert "visit" not in preset_for(country, "b2c").channels
+        assert any("visit" in note for note in preset_for(country, "b2c").unverified)
+        assert "visit" in preset_for(country, "b2b").channels  # the business courtesy preset limits no channel
+    assert preset_for("CL", "b2c").channel_cap("visit") == preset_for("CL", "b2c").channel_cap("call")
+    assert any("visit" in p for p in problems(CO={"preset": "CO", "channels": ["email", "visit"]}))
+
+
 def test_loosening_a_preset_is_refused_naming_the_field() -> None:
     found = problems(CO={
         "preset": "CO", "hours": [["06:00", "19:00"]], "weekdays": [1, 2, 3, 4, 5, 6, 7],

@@ -69,6 +69,35 @@ def test_an_item_first_seen_late_jumps_to_the_level_now_due() -> None:
     assert action.call_script and "payment plan" in action.call_script
 
 
+def visit_policy() -> Policy:
+    """The default policy whose collector level visits the customer instead of calling."""
+    document = default_policy_document()
+    for strategy in document["strategies"]:
+        strategy.pop("variants", None)
+        for level in strategy["levels"]:
+            if level["key"] == "call":
+                level["channels"] = ["visit", "call"]
+    return policy_from_dict(document)
+
+
+def test_a_visit_is_a_manual_action_at_the_cost_of_a_visit_inside_the_window() -> None:
+    policy = visit_policy()
+    decision = only(plan(portfolio([customer()], [item("i1", 40)]), policy, history(), AS_OF))
+    (action,) = decision.actions
+    assert (action.level, action.channel, action.manual) == ("call", "visit", True)
+    assert action.as_event(AS_OF).cost == policy.channel_cost("visit") == Decimal("25")
+    assert policy.channels["visit"].respects_window
+    evening = only(plan(portfolio([customer()], [item("i1", 40)]), policy, history(), AS_OF.replace(hour=20)))
+    assert evening.actions[0].channel == "visit" and evening.actions[0].not_before > AS_OF.replace(hour=20)
+
+
+def test_a_customer_without_a_postal_address_or_opted_out_is_never_visited() -> None:
+    policy = visit_policy()
+    for who in (customer(has_postal_address=False), customer(opted_out_channels=frozenset({"visit"}))):
+        (action,) = only(plan(portfolio([who], [item("i1", 40)]), policy, history(), AS_OF)).actions
+        assert action.channel == "call"  # the level's next channel
+
+
 def test_levels_never_repeat_and_never_go_back() -> None:
     items = [item("i1", 16), item("i2", 5)]
     past = history(event("c1", "second", ("i1",), 1), event("c1", "first", ("i2",), 1))

@@ -29,7 +29,7 @@ def books(draw: st.DrawFn) -> tuple[Portfolio, History, datetime]:
             customer(
                 cid,
                 country=draw(st.sampled_from(COUNTRIES)),
-                opted_out_channels=frozenset(draw(st.sets(st.sampled_from(["email", "sms", "call"])))),
+                opted_out_channels=frozenset(draw(st.sets(st.sampled_from(["email", "sms", "call", "visit"])))),
             )
         )
         for index in range(draw(st.integers(0, 6))):
@@ -48,7 +48,7 @@ def books(draw: st.DrawFn) -> tuple[Portfolio, History, datetime]:
                     id=f"{cid}-e{index}",
                     customer_id=cid,
                     at=at,
-                    channel=draw(st.sampled_from(["email", "sms", "call"])),
+                    channel=draw(st.sampled_from(["email", "sms", "call", "visit"])),
                     level="other",
                     planned_at=at - timedelta(minutes=1),
                 )

@@ -1,5 +1,6 @@
 from urllib.parse import urlencode
 
+import pytz
 from markupsafe import Markup
 
 from odoo import api, fields, models
@@ -28,6 +29,13 @@ SMS_TEMPLATES = {
     "final": "account_collections.sms_template_collection_final",
     PLAN_PRE_DUE: "account_collections.sms_template_collection_plan",
     PLAN_OVERDUE: "account_collections.sms_template_collection_plan",
+}
+# The order of a collector's round of visits (the list of My Visits Today uses the same)
+VISIT_ORDER = "visit_zip, visit_city, id"
+# The activity type of each collector task (the others are to-dos).
+ACTIVITY_TYPES = {
+    "call": "mail.mail_activity_data_call",
+    "visit": "account_collections.mail_activity_data_collection_visit",
 }
 CANCEL_REASONS = [
     ("paid", "Paid"),
@@ -113,6 +121,10 @@ class CollectionAction(models.Model):
         ondelete="set null",  # what was sent stays in the case's history
         help="The payment plan instalment this reminder is about.",
     )
+    visit_zip = fields.Char(
+        string="Postal Code", readonly=True, help="Of the address a visit goes to; the day's visits are ordered by it."
+    )
+    visit_city = fields.Char(string="City", readonly=True)
 
     _sql_constraints = [
         ("key_company_uniq", "unique(key, company_id)", "An action key is recorded once per company."),
@@ -357,8 +369,12 @@ class CollectionAction(models.Model):
             batch.setdefault(self.id, {}).update(values)
 
     def _schedule_task(self, document):
-        """A call, letter or WhatsApp message is the collector's task, with what to say and ask for."""
-        self._set({"state": "to_do", "sent_to": document.addressee.display_name})
+        """A call, letter, WhatsApp message or visit is the collector's task, with what to say and ask for."""
+        values = {"state": "to_do", "sent_to": document.addressee.display_name}
+        if self.channel == "visit":  # the day's visits are ordered by where they go
+            place = self.case_id.partner_id._collection_postal_place()
+            values.update(visit_zip=place.zip or False, visit_city=place.city or False)
+        self._set(values)
         tasks = self.env.context.get("collection_tasks")
         if tasks is not None:
             tasks.append((self.id, document))  # their activities are created for the whole batch at once
@@ -380,7 +396,7 @@ class CollectionAction(models.Model):
         model_id = self.env["ir.model"]._get_id("collection.case")
         types = {
             channel: self.env["ir.model.data"]._xmlid_to_res_id(
-                "mail.mail_activity_data_call" if channel == "call" else "mail.mail_activity_data_todo"
+                ACTIVITY_TYPES.get(channel, "mail.mail_activity_data_todo")
             )
             for channel in set(tasks.mapped("channel"))
         }
@@ -423,6 +439,14 @@ class CollectionAction(models.Model):
         if self.channel == "call":
             partner, number = self.case_id.partner_id._collection_sms_recipient()
             paragraphs.append(env._("Call %(name)s on %(number)s.", name=partner.name, number=number or "-"))
+            if self.call_script:
+                paragraphs.append(self.call_script)
+        elif self.channel == "visit":
+            address, link = self.case_id.partner_id._collection_visit_address()
+            name = document.addressee.display_name
+            paragraphs.append(env._("Visit %(name)s at %(address)s.", name=name, address=address or "-"))
+            if link:
+                paragraphs.append(Markup('<a href="%s" target="_blank">%s</a>') % (link, env._("Open the map")))
             if self.call_script:
                 paragraphs.append(self.call_script)
         elif self.channel == "whatsapp":
@@ -542,11 +566,36 @@ class CollectionAction(models.Model):
         return True
 
     def action_log_call(self):
-        """Log the call of this task: its outcome, a promise, a pause (the task is then done)."""
+        """Log the call or visit of this task: its outcome, a promise, a pause (the task is then done)."""
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id("account_collections.action_collection_log_call")
-        action["context"] = {"default_case_id": self.case_id.id}
+        action["context"] = {
+            "default_case_id": self.case_id.id,
+            "default_channel": self.channel if self.channel == "visit" else "call",
+        }
+        if self.channel == "visit":
+            action["name"] = self.env._("Log a Visit")
         return action
+
+    @api.model
+    def action_my_visits_today(self):
+        """The collector's round: the visits to make today (and those left from earlier days), by postal code."""
+        action = self.env["ir.actions.act_window"]._for_xml_id("account_collections.action_collection_visits")
+        action["domain"] = self._visits_domain(self.env.user, fields.Date.context_today(self))
+        return action
+
+    @api.model
+    def _visits_domain(self, user, day):
+        """The visits of a collector to make by the end of ``day`` (in the collector's time zone)."""
+        start = fields.Datetime.to_datetime(fields.Date.add(day, days=1))
+        tz = pytz.timezone(user.tz or "UTC")
+        end = tz.localize(start).astimezone(pytz.utc).replace(tzinfo=None)
+        return [("channel", "=", "visit"), ("state", "=", "to_do"), ("user_id", "=", user.id), ("not_before", "<", end)]
+
+    @api.model
+    def _visits_of_day(self, user, day):
+        """The visits of ``_visits_domain`` in the order of the round: postal code, then city."""
+        return self.search(self._visits_domain(user, day), order=VISIT_ORDER)
 
     def action_done(self):
         self.write({"state": "done", "done_date": fields.Datetime.now()})

@@ -5,13 +5,14 @@ from odoo import api, fields, models
 from .collection_statement import PRE_DUE
 
 # The engine's channels, in the order a level offers them (cheapest first), with their labels.
-CHANNELS = ("email", "sms", "whatsapp", "call", "letter")
+CHANNELS = ("email", "sms", "whatsapp", "call", "letter", "visit")
 CHANNEL_SELECTION = [
     ("email", "Email"),
     ("sms", "SMS"),
     ("whatsapp", "WhatsApp"),
     ("call", "Call"),
     ("letter", "Letter"),
+    ("visit", "Visit"),
 ]
 assert set(CHANNELS) == set(ENGINE_CHANNELS) == {key for key, _label in CHANNEL_SELECTION}
 
@@ -32,6 +33,7 @@ class CollectionLevel(models.Model):
     use_whatsapp = fields.Boolean(string="WhatsApp")
     use_call = fields.Boolean(string="Call")
     use_letter = fields.Boolean(string="Letter")
+    use_visit = fields.Boolean(string="Visit")
     channel_mode = fields.Selection(
         [("choose", "Best channel"), ("all", "All channels")], default="choose", required=True
     )

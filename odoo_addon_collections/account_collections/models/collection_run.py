@@ -366,6 +366,7 @@ class CollectionRun(models.AbstractModel):
             "collection_opt_out_whatsapp",
             "collection_opt_out_call",
             "collection_opt_out_letter",
+            "collection_opt_out_visit",
             "collection_audience",
             "is_company",
             "state_id",
@@ -373,6 +374,7 @@ class CollectionRun(models.AbstractModel):
         countries, regions = {}, {}
         customers = []
         reachable = partners._collection_reach()  # the addressee's email and mobile decide the channels
+        postal = partners._collection_postal()  # letters and visits need the addressee's postal address
         for row in partners.read(fields_to_read):
             email, number = reachable[row["id"]]
             country_id = row["country_id"][0] if row["country_id"] else None
@@ -396,6 +398,7 @@ class CollectionRun(models.AbstractModel):
                     email=email or None,
                     phone=row["phone"] or number or None,
                     mobile=number or None,
+                    has_postal_address=postal[row["id"]],
                     language=row["lang"] or None,
                     collector=str(row["user_id"][0]) if row["user_id"] else None,
                     preferred_channel=row["collection_preferred_channel"] or None,

@@ -45,6 +45,7 @@ class ResCompany(models.Model):
     collection_cost_whatsapp = fields.Monetary(string="Cost of a WhatsApp Message", default=_cost("whatsapp"))
     collection_cost_call = fields.Monetary(string="Cost of a Call", default=_cost("call"))
     collection_cost_letter = fields.Monetary(string="Cost of a Letter", default=_cost("letter"))
+    collection_cost_visit = fields.Monetary(string="Cost of a Visit", default=_cost("visit"))
     collection_risk_avg_days_late = fields.Float(string="Weight: Average Days Late", default=_weight("avg_days_late"))
     collection_risk_late_share = fields.Float(string="Weight: Share Paid Late", default=_weight("late_share"))
     collection_risk_broken_promises = fields.Float(string="Weight: Broken Promises", default=_weight("broken_promises"))

@@ -15,6 +15,7 @@ class ResConfigSettings(models.TransientModel):
     collection_cost_whatsapp = fields.Monetary(related="company_id.collection_cost_whatsapp", readonly=False)
     collection_cost_call = fields.Monetary(related="company_id.collection_cost_call", readonly=False)
     collection_cost_letter = fields.Monetary(related="company_id.collection_cost_letter", readonly=False)
+    collection_cost_visit = fields.Monetary(related="company_id.collection_cost_visit", readonly=False)
     collection_risk_avg_days_late = fields.Float(related="company_id.collection_risk_avg_days_late", readonly=False)
     collection_risk_late_share = fields.Float(related="company_id.collection_risk_late_share", readonly=False)
     collection_risk_broken_promises = fields.Float(related="company_id.collection_risk_broken_promises", readonly=False)

@@ -1,3 +1,5 @@
+from urllib.parse import urlencode
+
 from collections_engine.types import CHANNELS
 
 from odoo import api, fields, models
@@ -46,6 +48,7 @@ class ResPartner(models.Model):
     collection_opt_out_whatsapp = fields.Boolean(string="No Collection WhatsApp")
     collection_opt_out_call = fields.Boolean(string="No Collection Calls")
     collection_opt_out_letter = fields.Boolean(string="No Collection Letters")
+    collection_opt_out_visit = fields.Boolean(string="No Collection Visits")
     collection_audience = fields.Selection(
         [("b2c", "Consumer"), ("b2b", "Business")],
         string="Collections Audience",
@@ -204,6 +207,29 @@ class ResPartner(models.Model):
             number = to["mobile"] or to["phone"] or commercial["mobile"] or commercial["phone"]
             reach[partner.id] = (email or False, number or "")
         return reach
+
+    def _collection_postal_place(self):
+        """The contact whose postal address letters and visits use: the addressee's, else the company's (an
+        invoice contact often has no address of its own); empty when neither has one (street, and city or zip)."""
+        self.ensure_one()
+        for place in (self._collection_addressee(), self.commercial_partner_id):
+            if place.street and (place.city or place.zip):
+                return place
+        return self.browse()
+
+    def _collection_postal(self):
+        """``{partner id: bool}``: whether each customer has a postal address, where letters and visits go."""
+        return {partner.id: bool(partner._collection_postal_place()) for partner in self}
+
+    def _collection_visit_address(self):
+        """(one-line address, map link) of the place where the collector visits the customer."""
+        self.ensure_one()
+        to = self._collection_postal_place()
+        parts = [to.street, to.street2, " ".join(filter(None, [to.zip, to.city])), to.state_id.name, to.country_id.name]
+        address = ", ".join(part for part in parts if part)
+        if not address:
+            return "", ""
+        return address, "https://www.openstreetmap.org/search?" + urlencode({"query": address})
 
     def _collection_mobile(self):
         """The number SMS and WhatsApp reminders go to (mobile first)."""

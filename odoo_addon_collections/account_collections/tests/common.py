@@ -44,6 +44,7 @@ class CollectionsCase(AccountTestInvoicingCommon, SMSCase):
         cls.env.company.collection_default_user_id = cls.env.user  # the collector of the cases the run opens
         cls.env.company.collection_tz = "UTC"
         cls.partner_a.write({"email": "ap@partner-a.example.com", "mobile": "+34600111222", "lang": "en_US"})
+        cls.partner_a.write({"street": "Calle Mayor 1", "zip": "28013", "city": "Madrid"})  # letters and visits
         cls.Run = cls.env["collection.run"]
         cls.currency = cls.env.company.currency_id
 

@@ -181,7 +181,7 @@ class TestMoneyWithItsCurrency(CollectionsCase):
 
     def test_the_channel_costs_are_amounts_of_the_company_currency(self):
         for model in ("res.company", "res.config.settings"):
-            for channel in ("email", "sms", "whatsapp", "call", "letter"):
+            for channel in ("email", "sms", "whatsapp", "call", "letter", "visit"):
                 field = self.env[model]._fields[f"collection_cost_{channel}"]
                 self.assertEqual(field.type, "monetary", (model, channel))
                 self.assertEqual(field.get_currency_field(self.env[model]), "currency_id")
@@ -274,12 +274,13 @@ class TestWorkScreens(TransactionCase):
 
     def test_the_worklist_logs_a_call_from_its_row(self):
         listed = arch(self.env, "collection.action", "list")
-        (button,) = listed.xpath("button[@name='action_log_call']")
+        (button, visit_button) = listed.xpath("button[@name='action_log_call']")
         self.assertIn("channel != 'call'", button.get("invisible"))
+        self.assertIn("channel != 'visit'", visit_button.get("invisible"))
         case = self.env["collection.case"].create({"partner_id": self.env["res.partner"].create({"name": "C"}).id})
         call = self.env["collection.action"].create(
             {"key": "call-1", "case_id": case.id, "channel": "call", "state": "to_do"}
         )
         action = call.action_log_call()
         self.assertEqual((action["res_model"], action["target"]), ("collection.log.call", "new"))
-        self.assertEqual(action["context"], {"default_case_id": case.id})
+        self.assertEqual(action["context"], {"default_case_id": case.id, "default_channel": "call"})
