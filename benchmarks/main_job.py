@@ -6,7 +6,8 @@
 For each size it writes a CSV ledger (ten items per customer, five currencies, a fifth partly
 paid), times a bare ``csv.reader`` pass over the file, then runs the real command in a new process
 on a new store, four times: ``--dry-run``; the first run; a second run the same day with the
-ledger unchanged (which shows the first run's kept outcome); the same with ``--recompute`` (planned again). Each run prints its phases (``--timings``: sync, plan, kpis, deliver, output) and
+ledger unchanged (which shows the first run's kept outcome); the same with ``--recompute`` (planned
+again). Each run prints its phases (``--timings``: sync, plan, kpis, deliver, output) and
 the benchmark adds the process's wall time (Python's start and imports included) and peak RSS.
 ``--xlsx N`` also writes the same ledger as an XLSX workbook of N rows and times its first run.
 Figures: seconds, the ratio of the first run to the bare read, microseconds per item, and the
@@ -90,7 +91,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 def command() -> list[str]:
     """This checkout's command (an installed ``odoo-collections`` may be another version)."""
-    return [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(REPO)!r}); from connectors.cli import main; main()"]
+    code = f"import sys; sys.path.insert(0, {str(REPO)!r}); from connectors.cli import main; main()"
+    return [sys.executable, "-c", code]
 
 
 def run(ledger: Path, store: str, *extra: str) -> dict[str, Any]:
