@@ -230,6 +230,15 @@ def _add(target: _Totals, customer_id: str, facts: _ItemFacts) -> None:
         target.collected_dunned += paid
 
 
+def _targets(
+    customer_id: str, overall: _Totals, totals: dict[str, _Totals], group_of: Callable[[str], str] | None
+) -> list[_Totals]:
+    """The totals a customer's figure adds to: the overall ones, and its group's when grouping."""
+    if group_of is None:
+        return [overall]
+    return [overall, totals.setdefault(group_of(customer_id), _Totals())]
+
+
 def _add_events(
     history: History,
     start: date,
@@ -241,10 +250,7 @@ def _add_events(
     for event in history.events:
         if not (start < event.at.date() and event.at <= as_of):
             continue
-        targets = [overall]
-        if group_of is not None:
-            targets.append(totals.setdefault(group_of(event.customer_id), _Totals()))
-        for target in targets:
+        for target in _targets(event.customer_id, overall, totals, group_of):
             target.actions += 1
             target.cost += event.cost
 
@@ -260,9 +266,8 @@ def _add_other_costs(
     for cost in costs:
         if not start < cost.on <= end:
             continue
-        overall.cost += cost.amount
-        if group_of is not None:
-            totals.setdefault(group_of(cost.customer_id), _Totals()).cost += cost.amount
+        for target in _targets(cost.customer_id, overall, totals, group_of):
+            target.cost += cost.amount
 
 
 def _add_promises(
