@@ -975,8 +975,15 @@ def _last_by_id(records: Sequence[Any]) -> list[Any]:
 
 
 CUSTOMERS = RowMapping(Customer, CustomerRow, {"opted_out_channels": NAME_SET, "contact_window": WINDOW})
-ITEMS = RowMapping(ReceivableItem, ItemRow)
-PAYMENTS = RowMapping(Payment, PaymentRow, {"allocations": ALLOCATIONS})
+ITEMS = RowMapping(
+    ReceivableItem,
+    ItemRow,
+    shared=("customer_id", "currency", "issue_date", "due_date", "settled_on", "delivery"),
+    same_as={"residual": "amount", "invoice_ref": "id"},
+)
+PAYMENTS = RowMapping(
+    Payment, PaymentRow, {"allocations": ALLOCATIONS}, shared=("customer_id", "currency", "date")
+)
 PROMISES = RowMapping(Promise, PromiseRow, {"item_ids": IDS})
 PLANS = RowMapping(PaymentPlan, PlanRow, {"installments": INSTALMENTS, "item_ids": IDS, "payment_ids": IDS})
 EVENTS = RowMapping(ContactEvent, ContactEventRow, {"item_ids": IDS})

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
 import re
 import zipfile
 from collections.abc import Iterator
@@ -163,8 +162,17 @@ def _csv_grid(path: Path) -> tuple[Grid, int | None]:
         dialect: Any = csv.Sniffer().sniff(text[:20_000], delimiters=",;\t|")
     except csv.Error:
         dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
-    return _csv_records(path.name, reader, decoded.bad_lines), text.count("\n")
+    lines = text.count("\n")
+    # the rows are read again from the file, as they are mapped: a million-row file held as one string
+    # (and a StringIO's copy of it) would stay in memory beside every row mapped from it
+    encoding = "utf-8-sig" if decoded.encoding == "utf-8" else decoded.encoding
+    return _csv_file_records(path, encoding, dialect, decoded.bad_lines), lines
+
+
+def _csv_file_records(path: Path, encoding: str, dialect: Any, bad_lines: dict[int, str]) -> Grid:
+    """The file's rows, read line by line in the encoding ``decode`` found (its bad bytes replaced, as there)."""
+    with path.open(encoding=encoding, errors="replace", newline="") as handle:
+        yield from _csv_records(path.name, csv.reader(handle, dialect), bad_lines)
 
 
 def _csv_records(name: str, reader: Any, bad_lines: dict[int, str]) -> Grid:

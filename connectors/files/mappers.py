@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -432,7 +432,8 @@ def parse_delivery(value: Any) -> str:
 @dataclass(slots=True)
 class _Line:
     number: int
-    raw: Mapping[str, Any]
+    raw: Mapping[str, Any] | None
+    """The row, kept only while it may be needed (the first line of each customer): ``map_rows``."""
     customer_id: str
     invoice: str
     issue: date
@@ -536,6 +537,7 @@ def _identity(raw: Mapping[str, Any], mapping: ColumnMapping) -> tuple[str, str]
 
 def _customer(line: _Line, mapping: ColumnMapping) -> Customer:
     raw = line.raw
+    assert raw is not None, "map_rows keeps or reads again the first row of every customer"
     text = {target: _text(raw, mapping, target) or None for target in ALIASES}
     limit = None
     if text["credit_limit"]:
@@ -559,53 +561,112 @@ def _customer(line: _Line, mapping: ColumnMapping) -> Customer:
 
 
 def map_rows(
-    rows: Iterable[tuple[int, Mapping[str, Any]]], mapping: ColumnMapping, default_currency: str
+    rows: Iterable[tuple[int, Mapping[str, Any]]],
+    mapping: ColumnMapping,
+    default_currency: str,
+    *,
+    reread: Callable[[], Iterable[tuple[int, Mapping[str, Any]]]] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> MappedLedger:
     """Map every row; bad rows become problems with their line number and the good ones still load.
 
     Without a decimal separator in the mapping, the whole file's amounts decide it (``decide_decimal_mark``).
     The other rows of an invoice with a rejected row are held back too: its instalments are numbered by
     due date, so loading only some of them would renumber them.
+
+    ``reread`` gives the same rows again from the start (the file read anew): then no row is kept once mapped
+    - the amounts are decided on ``rows`` and mapped from a second reading, and the few rows a problem or a
+    customer needs again are looked up in a third - so memory holds the ledger, not the file. Without it
+    ``rows`` is read once and kept. ``progress`` is called with the number of rows mapped so far.
     """
-    rows = list(rows)
+    listed: list[tuple[int, Mapping[str, Any]]] | None = None
     if mapping.decimal_separator is None:
+        if reread is None:
+            rows = listed = list(rows)
         decided = decide_decimal_mark(rows, mapping)
         mapping = replace(mapping, decimal_separator=decided, guess_decimal_mark=False)
+        if reread is not None:
+            rows = reread()
+    elif reread is None:
+        rows = listed = list(rows)
+    source = _Source(listed, reread)
     problems: list[RowProblem] = []
     lines: list[_Line] = []
     parse = _LineParser(mapping, default_currency).parse
+    first_lines: set[str] = set()
+    read = 0
     for number, raw in rows:
+        read += 1
+        if progress is not None and read % 500 == 0:
+            progress(read)
         try:
-            lines.append(parse(number, raw))
+            line = parse(number, raw)
         except ValueError as err:
             problems.append(RowProblem(number, str(err), dict(raw)))
-    lines = _hold_back_invoices_with_rejected_rows(lines, problems, mapping)
-    customers: dict[str, Customer] = {}
+            continue
+        if line.customer_id in first_lines:
+            line.raw = None  # looked up again only if a problem or the customer needs it
+        else:
+            first_lines.add(line.customer_id)
+        lines.append(line)
+    lines = _hold_back_invoices_with_rejected_rows(lines, problems, mapping, source)
+    founders: dict[str, _Line] = {}
     for line in lines:
-        if line.customer_id not in customers:
-            customers[line.customer_id] = _customer(line, mapping)
-    items, payments = _items_and_payments(lines, problems)
+        founders.setdefault(line.customer_id, line)
+    missing = [line for line in founders.values() if line.raw is None]  # its first line was held back
+    if missing:
+        found = source.rows_at({line.number for line in missing})
+        for line in missing:
+            line.raw = found[line.number]
+    customers = [_customer(line, mapping) for line in founders.values()]
+    items, payments = _items_and_payments(lines, problems, source)
     problems.sort(key=lambda p: p.line)
     rejected = [_identity(p.raw, mapping) for p in problems]
-    return MappedLedger(list(customers.values()), items, payments, problems, len(rows), rejected)
+    return MappedLedger(customers, items, payments, problems, read, rejected)
+
+
+@dataclass(frozen=True)
+class _Source:
+    """Where the rows a mapped line no longer keeps can be read again: the rows kept in memory, or the file."""
+
+    listed: list[tuple[int, Mapping[str, Any]]] | None
+    reread: Callable[[], Iterable[tuple[int, Mapping[str, Any]]]] | None
+
+    def rows_at(self, numbers: set[int]) -> dict[int, Mapping[str, Any]]:
+        """The rows at these line numbers (one more reading of the file, when it is not in memory)."""
+        rows = self.listed if self.listed is not None else self.reread() if self.reread is not None else ()
+        return {number: raw for number, raw in rows if number in numbers}
+
+    def raws(self, lines: list[_Line]) -> dict[int, dict[str, Any]]:
+        """A copy of each line's row, for a problem that shows it."""
+        kept = {line.number: dict(line.raw) for line in lines if line.raw is not None}
+        wanted = {line.number for line in lines if line.raw is None}
+        if wanted:
+            kept |= {number: dict(raw) for number, raw in self.rows_at(wanted).items()}
+        return kept
 
 
 def _hold_back_invoices_with_rejected_rows(
-    lines: list[_Line], problems: list[RowProblem], mapping: ColumnMapping
+    lines: list[_Line], problems: list[RowProblem], mapping: ColumnMapping, source: _Source
 ) -> list[_Line]:
     rejected = {_identity(p.raw, mapping)[1]: p.line for p in problems}
     rejected.pop("", None)
-    kept = []
+    if not rejected:
+        return lines
+    kept: list[_Line] = []
+    held: list[_Line] = []
     for line in lines:
-        if line.invoice in rejected:
-            reason = f"not loaded: line {rejected[line.invoice]} of the same invoice {line.invoice!r} was rejected"
-            problems.append(RowProblem(line.number, reason, dict(line.raw)))
-        else:
-            kept.append(line)
+        (held if line.invoice in rejected else kept).append(line)
+    raws = source.raws(held)
+    for line in held:
+        reason = f"not loaded: line {rejected[line.invoice]} of the same invoice {line.invoice!r} was rejected"
+        problems.append(RowProblem(line.number, reason, raws[line.number]))
     return kept
 
 
-def _items_and_payments(lines: list[_Line], problems: list[RowProblem]) -> tuple[list[ReceivableItem], list[Payment]]:
+def _items_and_payments(
+    lines: list[_Line], problems: list[RowProblem], source: _Source
+) -> tuple[list[ReceivableItem], list[Payment]]:
     """Turn lines into items; an invoice listed with several due dates becomes one item per instalment."""
     by_invoice: dict[tuple[str, str], list[_Line]] = {}
     for line in lines:
@@ -613,6 +674,7 @@ def _items_and_payments(lines: list[_Line], problems: list[RowProblem]) -> tuple
     items: list[ReceivableItem] = []
     payments: list[Payment] = []
     seen_ids: set[str] = set()
+    refused: list[tuple[_Line, str]] = []
     for (_customer_id, invoice), group in by_invoice.items():
         kept: list[_Line] = group
         if len(group) > 1:  # instalments: in due date order, one per due date
@@ -620,23 +682,22 @@ def _items_and_payments(lines: list[_Line], problems: list[RowProblem]) -> tuple
             kept = []
             for line in group:
                 if kept and line.due == kept[-1].due:
-                    problems.append(
-                        RowProblem(line.number, f"duplicate invoice {invoice!r} with the same due date", dict(line.raw))
-                    )
+                    refused.append((line, f"duplicate invoice {invoice!r} with the same due date"))
                 else:
                     kept.append(line)
         for index, line in enumerate(kept, start=1):
             item_id = invoice if len(kept) == 1 else f"{invoice}/{index}"
             if item_id in seen_ids:
-                problems.append(
-                    RowProblem(line.number, f"invoice {invoice!r} is listed for two customers", dict(line.raw))
-                )
+                refused.append((line, f"invoice {invoice!r} is listed for two customers"))
                 continue
             seen_ids.add(item_id)
             item, payment = _item(line, item_id)
             items.append(item)
             if payment is not None:
                 payments.append(payment)
+    if refused:
+        raws = source.raws([line for line, _reason in refused])
+        problems.extend(RowProblem(line.number, reason, raws[line.number]) for line, reason in refused)
     return items, payments
 
 

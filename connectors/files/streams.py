@@ -92,13 +92,11 @@ def file_digest(settings: FileSettings) -> str:
     return digest.hexdigest()
 
 
-def _counted(
-    rows: Iterator[tuple[int, Mapping[str, Any]]], total: int | None, progress: Progress | None
-) -> Iterator[tuple[int, Mapping[str, Any]]]:
-    for done, row in enumerate(rows, start=1):
-        if progress is not None and done % 500 == 0:
-            progress(done, total)
-        yield row
+def _progress(progress: Progress | None, total: int | None) -> Callable[[int], None] | None:
+    """``map_rows``'s progress callback: rows mapped out of ``total``."""
+    if progress is None:
+        return None
+    return lambda done: progress(done, total)
 
 
 def read_ledger(
@@ -121,7 +119,7 @@ def read_ledger(
         return _read_table(settings, head, grid, lines, document, progress)
     on = report_date or datetime.now(timezone.utc).date()
     rows, mapping, info = read_report(recognition, chain(head, grid), document, on)
-    ledger = map_rows(_counted(iter(rows), len(rows), progress), mapping, settings.company_currency)
+    ledger = map_rows(rows, mapping, settings.company_currency, progress=_progress(progress, len(rows)))
     info.items, info.customers = len(ledger.items), len(ledger.customers)
     ledger.report = info
     if progress is not None:
@@ -137,7 +135,14 @@ def _read_table(
     rows = records(chain(head[1:], grid), headers)
     mapping = resolve_mapping(headers, document)
     total = None if lines is None else max(0, lines - 1)
-    ledger = map_rows(_counted(rows, total, progress), mapping, settings.company_currency)
+    path, sheet = ledger_path(settings), settings.sheet or (document or {}).get("sheet")
+
+    def reread() -> Iterator[tuple[int, Mapping[str, Any]]]:
+        again = skip_rows(read_grid(path, sheet)[0], document)
+        next(again, None)  # the header
+        return records(again, headers)
+
+    ledger = map_rows(rows, mapping, settings.company_currency, reread=reread, progress=_progress(progress, total))
     if progress is not None:
         progress(ledger.rows_read, ledger.rows_read)
     return ledger

@@ -207,3 +207,40 @@ def test_real_late_payment_history_loads_through_a_mapping(tmp_path: Path, store
     assert sum(i.disputed for i in portfolio.items) == 561  # rows with Disputed=Yes
     assert sum(i.delivery == "paper" for i in portfolio.items) == 1263  # rows with PaperlessBill=Paper
     assert {i.delivery for i in portfolio.items} == {"paper", "electronic"}
+
+
+def test_a_file_mapped_as_it_is_read_again_gives_what_one_reading_in_memory_gives(tmp_path: Path) -> None:
+    """The importer reads a file again instead of keeping its rows (a million rows in memory cost more than
+    the ledger): what it maps, rejects and holds back - with the row each problem shows, the customer taken
+    from its first loaded line - is what mapping the rows kept in memory gives."""
+    from connectors.files.client import read_rows
+    from connectors.files.mappers import map_rows, resolve_mapping
+    from connectors.files.streams import read_ledger
+
+    path = write(
+        tmp_path,
+        "customer_id,customer_name,email,invoice_number,invoice_date,due_date,amount,open_amount,currency\n"
+        "C1,Uno SA,uno@example.com,A-1,2026-01-01,2026-02-01,\"1.234,50\",\"1.234,50\",EUR\n"
+        "C1,Uno SA (old name),,A-2,2026-01-05,2026-02-05,\"10,00\",\"10,00\",EUR\n"
+        "C2,Dos SL,dos@example.com,B-1,2026-01-01,not a date,\"5,00\",\"5,00\",EUR\n"
+        "C2,Dos SL (second line),dos2@example.com,B-1,2026-01-01,2026-03-01,\"5,00\",\"5,00\",EUR\n"
+        "C2,Dos SL (third line),dos3@example.com,B-2,2026-01-01,2026-03-01,\"7,00\",\"7,00\",EUR\n"
+        "C3,Tres,,C-1,2026-01-01,2026-02-01,\"3,00\",\"3,00\",EUR\n"
+        "C3,Tres,,C-1,2026-01-01,2026-02-01,\"3,00\",\"3,00\",EUR\n"
+        "C4,Cuatro,,A-1,2026-01-01,2026-02-01,\"4,00\",\"4,00\",EUR\n",
+    )
+    streamed = read_ledger(settings(path))
+    headers, rows, _total = read_rows(path)
+    in_memory = map_rows(list(rows), resolve_mapping(headers, None), "EUR")
+    assert streamed == in_memory
+    assert [(p.line, p.reason.split(":")[0], p.raw["customer_name"]) for p in streamed.problems] == [
+        (4, "due_date", "Dos SL"),
+        (5, "not loaded", "Dos SL (second line)"),
+        (8, "duplicate invoice 'C-1' with the same due date", "Tres"),
+        (9, "invoice 'A-1' is listed for two customers", "Cuatro"),
+    ]
+    # C2's first two lines are not loaded: its name and email come from the first line that is
+    dos = next(c for c in streamed.customers if c.id == "C2")
+    assert (dos.name, dos.email) == ("Dos SL (third line)", "dos3@example.com")
+    assert [i.amount for i in streamed.items if i.customer_id == "C1"] == [Decimal("1234.50"), Decimal("10.00")]
+    assert next(c for c in streamed.customers if c.id == "C1").name == "Uno SA"
