@@ -276,17 +276,14 @@ def worklist_table(
 
 def print_credit_holds(console: Console, outcome: RunOutcome, words: Words) -> None:
     """The customers on credit hold (the policy's ``credit_hold``), largest overdue first: why, how much."""
-    held = sorted((d.credit_hold for d in outcome.decisions.customers if d.credit_hold is not None),
-                  key=lambda h: (-h.overdue, h.customer_id))
+    held = outcome.credit_holds
     if not held:
         return
-    people = {c.id: c.name for c in outcome.customers}
-    table = Table(title=words.counted("held_title", len(held), currency=held[0].currency))
+    table = Table(title=words.counted("held_title", len(held), currency=held[0][1].currency))
     for column in ("customer", "why", "overdue", "balance"):
         money_column = column in ("overdue", "balance")
         table.add_column(words(column), overflow="fold", justify="right" if money_column else "left")
-    for hold in held:
-        name = people.get(hold.customer_id, hold.customer_id)
+    for name, hold in held:
         table.add_row(
             name if name == hold.customer_id else f"{name} ({hold.customer_id})",
             render_all(hold.reason_parts, words.lang),

@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from collections_engine.aging import AgingReport, age_items
-from collections_engine.decisions import Decisions
+from collections_engine.decisions import CreditHold, Decisions
 from collections_engine.engine import local_today
 from collections_engine.errors import InputError
 from collections_engine.forecast import PaymentOutlook, payment_outlook
@@ -132,6 +132,9 @@ class RunOutcome:
     """Why there is no prediction when it was asked for (a history that cannot teach the model)."""
     reused: bool = False
     """Nothing changed since the last run: its outcome was shown again instead of planning again."""
+    credit_holds: tuple[tuple[str, CreditHold], ...] = ()
+    """The customers on credit hold, largest overdue first, each with its name (kept: a rerun shows them
+    without reading the detail)."""
 
     def _detail(self) -> OutcomeDetail:
         detail = self.detail
@@ -236,7 +239,7 @@ def run_tenant(
         return outcome
 
 
-KEPT = ("planned", "aging", "kpis", "bank_accounts", "company", "predicted", "outlook_note")
+KEPT = ("planned", "aging", "kpis", "bank_accounts", "company", "predicted", "outlook_note", "credit_holds")
 """What a run keeps for a rerun with nothing changed beside its detail: all but sync, delivery and new actions."""
 
 
@@ -334,8 +337,12 @@ def _planned(
         pay_links=store.ledger.pay_links(tenant, item_ids),
         outlook=outlook,
     )
+    names = {customer.id: customer.name for customer in portfolio.customers}
+    held = sorted((d.credit_hold for d in decisions.customers if d.credit_hold is not None),
+                  key=lambda hold: (-hold.overdue, hold.customer_id))
     return RunOutcome(
         detail=detail,
+        credit_holds=tuple((names.get(hold.customer_id, hold.customer_id), hold) for hold in held),
         planned=len(decisions.actions()),
         predicted=outlook is not None,
         bank_accounts=store.tenants.bank_accounts(tenant),

@@ -29,7 +29,7 @@ from collections_engine.policy import Policy, policy_to_dict
 
 from .errors import StoreError
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 """Changes when what is kept changes; an entry of another format is a miss."""
 
 

@@ -160,3 +160,28 @@ def test_the_store_revision_counts_writes_that_change_decisions_only(home: Path,
     other = Store(f"sqlite:///{home / 'other.db'}")
     other.migrate()
     assert other.revision()[0] != identity  # a new store is never mistaken for an old one with as many writes
+
+
+def test_a_rerun_shows_the_credit_holds_without_reading_the_last_run_s_detail(
+    home: Path, ledger: Path, policy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hold table is part of what a rerun prints by default: it is kept with the figures, so a rerun at a
+    million items does not read every decision back to show it (the detail is read only for --all or JSON)."""
+    document = json.loads(policy.read_text(encoding="utf-8"))
+    document["credit_hold"] = {"rules": [{"overdue_days": 30}]}
+    policy.write_text(json.dumps(document), encoding="utf-8")
+    first, _ = run(ledger, policy)
+    assert "Alfa Industrial SL (A)" in first.split("Credit hold")[1].split("└")[0]
+    from connectors.common.runcache import RunCache
+
+    def unread(*_args: object) -> None:
+        raise AssertionError("a plain rerun read the last run's detail")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(RunCache, "load_detail", unread)
+        again, reused = run(ledger, policy)
+    def holds(printed: str) -> str:
+        return printed.split("Credit hold")[1].split("└")[0]
+
+    assert reused and holds(again) == holds(first)
+    assert_reused_as_planned(ledger, policy)
