@@ -60,6 +60,10 @@ class GridRow:
 Grid = Iterator[GridRow]
 
 
+TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
+"""The ledger files read as delimited text (any other is a workbook)."""
+
+
 def read_grid(path: Path, sheet: str | None = None) -> tuple[Grid, int | None]:
     """Return the file's non-blank rows as cells, with their line numbers, and the number of lines when known.
 
@@ -70,7 +74,7 @@ def read_grid(path: Path, sheet: str | None = None) -> tuple[Grid, int | None]:
         raise LedgerError(f"{path.name}: the file is larger than {MAX_FILE_BYTES // 2**20} MB")
     if suffix in (".xlsx", ".xlsm"):
         return _xlsx_grid(path, sheet)
-    if suffix in (".csv", ".txt", ".tsv"):
+    if suffix in TEXT_SUFFIXES:
         return _csv_grid(path)
     hint = " (save an old .xls workbook as .xlsx)" if suffix == ".xls" else ""
     raise LedgerError(f"{path.name}: unsupported file type {suffix or '(none)'!r}: use .csv or .xlsx{hint}")

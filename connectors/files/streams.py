@@ -22,7 +22,7 @@ from collections_engine.types import Portfolio
 
 from ..common.errors import LedgerError
 from ..common.store import FullImport, OpenItem, Store
-from .client import Grid, header_names, read_grid, records
+from .client import TEXT_SUFFIXES, Grid, header_names, read_grid, records
 from .layouts import HEAD_ROWS, ReportInfo, infer_date_format, read_report, recognise, skip_rows
 from .mappers import (
     REQUIRED,
@@ -142,7 +142,9 @@ def _read_table(
         next(again, None)  # the header
         return records(again, headers)
 
-    ledger = map_rows(rows, mapping, settings.company_currency, reread=reread, progress=_progress(progress, total))
+    # a text file is read again rather than kept (reading it is cheap); a workbook is parsed once and kept
+    again = reread if path.suffix.lower() in TEXT_SUFFIXES else None
+    ledger = map_rows(rows, mapping, settings.company_currency, reread=again, progress=_progress(progress, total))
     if progress is not None:
         progress(ledger.rows_read, ledger.rows_read)
     return ledger
