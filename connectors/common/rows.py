@@ -123,19 +123,43 @@ class RowMapping(Generic[T]):
         decoders = [(index, name, self.codecs[name].load) for index, name in enumerate(names) if name in self.codecs]
         pools: list[tuple[str, dict[Any, Any]]] = [(name, {}) for name in self.shared]
         same = list(self.same_as.items())
+        init_fields = [f for f in dataclasses.fields(kind) if f.init]  # type: ignore[arg-type]
+        stored = [f.name for f in init_fields if f.name in names]
+        gaps = [(index, f.default) for index, f in enumerate(init_fields) if f.name not in names]
+        if stored == list(names) and all(default is not dataclasses.MISSING for _index, default in gaps):
+            # the columns are the fields in order, the others have plain defaults: built positionally
+            position = {name: index for index, name in enumerate(names)}
+            shared = [(position[name], pool) for name, pool in pools]
+            alike = [(position[name], position[twin]) for name, twin in same]
+            records = []
+            for row in session.execute(query):
+                values: list[Any] = list(row)
+                for index, _name, decode in decoders:
+                    values[index] = decode(values[index])
+                for index, pool in shared:
+                    value = values[index]
+                    values[index] = pool.setdefault(value, value)
+                for index, twin in alike:
+                    value, reference = values[index], values[twin]
+                    if value == reference and _identical(value, reference):
+                        values[index] = reference
+                for index, default in gaps:
+                    values.insert(index, default)
+                records.append(kind(*values))
+            return tuple(records)
         records = []
-        for values in session.execute(query):
-            fields = dict(zip(names, values))
+        for row in session.execute(query):
+            named = dict(zip(names, row))
             for index, name, decode in decoders:
-                fields[name] = decode(values[index])
+                named[name] = decode(row[index])
             for name, pool in pools:
-                value = fields[name]
-                fields[name] = pool.setdefault(value, value)
+                value = named[name]
+                named[name] = pool.setdefault(value, value)
             for name, other in same:
-                value, reference = fields[name], fields[other]
+                value, reference = named[name], named[other]
                 if value == reference and _identical(value, reference):
-                    fields[name] = reference
-            records.append(kind(**fields))
+                    named[name] = reference
+            records.append(kind(**named))
         return tuple(records)
 
     def load(self, row: Any) -> T:

@@ -9,17 +9,27 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
+_UNSEEN: Any = object()
+_DATACLASS_FIELDS: dict[type, Any] = {}
+"""The field names of each dataclass type met, None for any other type: looked up once per type."""
+
 
 def to_jsonable(value: Any) -> Any:
     """Return ``value`` as plain JSON types; Decimals keep their exact digits as strings."""
-    if isinstance(value, (str, int, bool)) or value is None:
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
         return value
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {name: to_jsonable(getattr(value, name)) for name in _field_names(type(value))}
+    names = _DATACLASS_FIELDS.get(kind, _UNSEEN)
+    if names is _UNSEEN:
+        names = _DATACLASS_FIELDS[kind] = _field_names(kind) if dataclasses.is_dataclass(kind) else None
+    if names is not None:
+        return {name: to_jsonable(getattr(value, name)) for name in names}
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, (datetime, date)):
         return value.isoformat()
+    if isinstance(value, (str, int)):  # subclasses (enums, flags)
+        return value
     if isinstance(value, Mapping):
         return {str(key): to_jsonable(item) for key, item in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):

@@ -189,20 +189,27 @@ def _csv_records(name: str, reader: Any, bad_lines: dict[int, str]) -> Grid:
             return
         except csv.Error as err:
             raise LedgerError(f"{name}: line {reader.line_num}: the CSV cannot be read ({err})") from None
-        last_line, span = reader.line_num, range(first_line, reader.line_num + 1)
-        first_line = last_line + 1
-        if not any(v.strip() for v in values):
-            continue
-        _check_width(name, len(values))
-        reasons = [bad_lines[n] for n in span if n in bad_lines]
+        last_line = reader.line_num
+        span_start, first_line = first_line, last_line + 1
         cells = [v.strip() for v in values]
+        if not any(cells):
+            continue
+        if len(cells) > MAX_COLUMNS:
+            _check_width(name, len(cells))
+        reason = None
+        if bad_lines:
+            reasons = [bad_lines[n] for n in range(span_start, last_line + 1) if n in bad_lines]
+            reason = reasons[0] if reasons else None
         # a ledger lists a customer's rows together: a cell equal to the one above shares its string, so a
         # million rows keep one copy of each customer's name, email, country and currency, not ten
-        for index, (cell, above) in enumerate(zip(cells, previous)):
-            if cell == above:
-                cells[index] = above
+        if len(previous) == len(cells):
+            cells = [above if cell == above else cell for cell, above in zip(cells, previous)]
+        else:
+            for index, (cell, above) in enumerate(zip(cells, previous)):
+                if cell == above:
+                    cells[index] = above
         previous = cells
-        yield GridRow(last_line, cells, reasons[0] if reasons else None)
+        yield GridRow(last_line, cells, reason)
 
 
 def _check_width(name: str, columns: int) -> None:

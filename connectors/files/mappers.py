@@ -303,16 +303,28 @@ def decide_decimal_mark(rows: Iterable[tuple[int, Mapping[str, Any]]], mapping: 
     disagree: '1.234' alone could be either, '1.234,56' or '12,5' settles it for every row."""
     headers = [mapping.columns[t] for t in AMOUNT_FIELDS if t in mapping.columns]
     votes: set[str] = set()
+    # what an amount shows depends on its shape only ('1.234,56' as '0.000,00'): each shape is judged once
+    shapes: dict[str, str | None] = {}
     for _number, raw in rows:
         for header in headers:
             value = raw.get(header)
             if isinstance(value, str) and value:
-                mark = _mark_evidence(_SYMBOLS.sub("", value))
+                shape = value.translate(_ZERO_DIGITS)
+                if shape in shapes:
+                    mark = shapes[shape]
+                else:
+                    mark = _mark_evidence(_SYMBOLS.sub("", shape))
+                    if len(shapes) < _MAX_SHAPES:
+                        shapes[shape] = mark
                 if mark is not None:
                     votes.add(mark)
         if len(votes) > 1:
             return None
     return votes.pop() if votes else None
+
+
+_ZERO_DIGITS = str.maketrans("123456789", "000000000")
+_MAX_SHAPES = 10_000
 
 
 def _mark_evidence(text: str) -> str | None:
