@@ -100,7 +100,10 @@ def run(ledger: Path, store: str, *extra: str) -> dict[str, Any]:
     args = [*command(), "--store", store, "run", "--ledger", str(ledger), "--as-of", AS_OF, "--timings",
             "--limit", "50", *(f"--rate={rate}" for rate in RATES), *extra]
     started = time.perf_counter()
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    home = Path(store.removeprefix("sqlite:///")).parent if store.startswith("sqlite:") else Path(tempfile.gettempdir())
+    # the run's local state (its kept outcome) beside the benchmark's files, removed with them
+    env = {**os.environ, "ODOO_COLLECTIONS_HOME": str(home / "home")}
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - started
     stderr = process.stderr.read() if process.stderr else ""

@@ -13,10 +13,12 @@ cannot be read back is a miss. A dry run neither reads nor writes it: its outcom
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import pickle
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +32,8 @@ from collections_engine.policy import Policy, policy_to_dict
 from .errors import StoreError
 
 CACHE_FORMAT = 2
+UNUSED_DAYS = 30
+"""An entry that no run wrote nor read for this many days is removed when another run saves its own."""
 """Changes when what is kept changes; an entry of another format is a miss."""
 
 
@@ -79,7 +83,11 @@ class RunCache:
     def load(self, store_id: str, tenant: str, key: str) -> dict[str, Any] | None:
         """The figures kept under ``key``, or None (no entry, another fingerprint, unreadable)."""
         kept = self._read(self._path(store_id, tenant, "figures"), key)
-        return kept if isinstance(kept, dict) else None
+        if not isinstance(kept, dict):
+            return None
+        with contextlib.suppress(OSError):
+            os.utime(self._path(store_id, tenant, "detail"))  # in use with its figures, even if not read now
+        return kept
 
     def load_detail(self, store_id: str, tenant: str, key: str) -> Any:
         """The detail kept under ``key``; StoreError when another run replaced it since its figures were read."""
@@ -93,9 +101,29 @@ class RunCache:
             with path.open("rb") as handle:
                 if handle.read(64).decode("ascii", "replace") != key:
                     return None
-                return pickle.load(handle)
+                kept = pickle.load(handle)
+            os.utime(path)  # in use: not pruned
+            return kept
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
             return None
+
+    def prune(self, now: float | None = None) -> int:
+        """Remove the entries no run wrote nor read for ``UNUSED_DAYS`` (a store that was moved or deleted leaves
+        its last outcome behind: at a million items, over 100 MB). Return how many files were removed."""
+        limit = (time.time() if now is None else now) - UNUSED_DAYS * 86_400
+        removed = 0
+        try:
+            entries = list(self.folder.glob("*.pickle")) + list(self.folder.glob("*.part"))
+        except OSError:
+            return 0
+        for path in entries:
+            try:
+                if path.stat().st_mtime < limit:
+                    path.unlink()
+                    removed += 1
+            except OSError:
+                continue
+        return removed
 
     def save(self, store_id: str, tenant: str, key: str, figures: Mapping[str, Any], detail: Any) -> None:
         """Keep a run's figures and detail under ``key``, replacing the last run's (each written aside, then moved
@@ -107,6 +135,7 @@ class RunCache:
             self._write(self._path(store_id, tenant, "figures"), key, dict(figures))
         except OSError:
             return  # a cache that cannot be written only costs the next run its shortcut
+        self.prune()
 
     @staticmethod
     def _write(path: Path, key: str, value: Any) -> None:

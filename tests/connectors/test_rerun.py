@@ -185,3 +185,32 @@ def test_a_rerun_shows_the_credit_holds_without_reading_the_last_run_s_detail(
 
     assert reused and holds(again) == holds(first)
     assert_reused_as_planned(ledger, policy)
+
+
+def test_outcomes_nobody_used_for_a_month_are_removed_when_a_run_keeps_its_own(
+    home: Path, ledger: Path, policy: Path
+) -> None:
+    """A store that was deleted or moved leaves its last outcome behind (over 100 MB at a million items): the
+    next run that keeps an outcome removes every entry no run wrote nor read for 30 days; a used one stays."""
+    import os
+    import time
+
+    run(ledger, policy)
+    folder = home / "run-cache"
+    kept = sorted(folder.glob("*.pickle"))
+    assert len(kept) == 2  # figures and detail
+    stale = [folder / "0123.figures.pickle", folder / "0123.detail.pickle", folder / "0456.figures.1234.part"]
+    month_ago = time.time() - 31 * 86_400
+    for path in stale:
+        path.write_bytes(b"x" * 64)
+        os.utime(path, (month_ago, month_ago))
+    for path in kept:  # old, but read again by the rerun below: in use
+        os.utime(path, (month_ago, month_ago))
+    assert run(ledger, policy)[1]  # reused: reading its figures refreshes the entry, detail included
+    other = ledger.with_name("other.csv")
+    other.write_text(ledger.read_text(encoding="utf-8"), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["run", "--ledger", str(other), "--tenant", "files:other", "--policy",
+                                      str(policy), "--as-of", AS_OF, "--rate", "USD=0.9"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output  # another tenant keeps its outcome: prunes
+    assert not any(path.exists() for path in stale)
+    assert all(path.exists() for path in kept) and len(list(folder.glob("*.pickle"))) == 4
