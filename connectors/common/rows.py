@@ -17,12 +17,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Boolean, Date, DateTime, select, type_coerce
 from sqlalchemy.orm import Session
+from sqlalchemy.types import NullType
 
 from collections_engine.types import Allocation, ContactWindow, Installment
 
-from .models import Base
+from .models import Base, ExactDecimal
 
 T = TypeVar("T")
 
@@ -52,12 +53,38 @@ INSTALMENTS = Codec(
 )
 
 
-def _identical(value: Any, other: Any) -> bool:
-    """Equal values that also print alike: Decimal('1.0') equals Decimal('1.00') but is not the same amount
-    to show."""
-    if isinstance(value, Decimal) and isinstance(other, Decimal):
-        return value.as_tuple() == other.as_tuple()
-    return type(value) is type(other)
+_DATES: dict[str, date] = {}
+
+
+def _date(value: Any) -> date | None:
+    """A DATE column's value: SQLite gives its ISO text (parsed once per distinct day), PostgreSQL a date."""
+    if isinstance(value, str):
+        day = _DATES.get(value)
+        if day is None:
+            day = date.fromisoformat(value)
+            if len(_DATES) < 100_000:
+                _DATES[value] = day
+        return day
+    return value  # type: ignore[no-any-return]
+
+
+def _flag(value: Any) -> bool | None:
+    return None if value is None else bool(value)
+
+
+def _exact(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def _raw_decoder(kind: Any) -> Callable[[Any], Any] | None:
+    """How a column read without its type's own conversion becomes a value, or None to keep that conversion."""
+    if isinstance(kind, ExactDecimal):
+        return _exact
+    if isinstance(kind, Boolean):
+        return _flag
+    if isinstance(kind, Date) and not isinstance(kind, DateTime):
+        return _date
+    return None  # text as it is; any other type keeps its own conversion
 
 
 class RowMapping(Generic[T]):
@@ -114,52 +141,69 @@ class RowMapping(Generic[T]):
                           for name in self.fields])
 
     def load_all(self, session: Session, tenant: str, *order_by: Any) -> tuple[T, ...]:
-        """Every record of a tenant, in ``order_by`` order, read as plain columns (no ORM object per row)."""
+        """Every record of a tenant, in ``order_by`` order, read as plain columns (no ORM object per row).
+
+        Text, exact decimals, dates and flags are read as the driver gives them and turned into values here,
+        each repeated value once (a date's text is parsed once per distinct date); a ``same_as`` field whose
+        stored text equals the other field's is that field's object. Rows are fetched in batches: a million
+        rows buffered at once would cost more than the records built from them."""
         table = self.model.__table__
-        columns = [table.c[name] for name in self.fields]
-        # fetched in batches: a million rows buffered at once would cost more than the records built from them
+        names = self.fields
+        columns: list[Any] = []
+        decoders: list[tuple[int, Callable[[Any], Any]]] = []
+        for index, name in enumerate(names):
+            column = table.c[name]
+            decode = self.codecs[name].load if name in self.codecs else _raw_decoder(column.type)
+            if decode is None:
+                columns.append(column)  # the column type's own conversion (UTC datetimes...)
+                continue
+            columns.append(type_coerce(column, NullType()).label(name) if name not in self.codecs else column)
+            decoders.append((index, decode))
         query = select(*columns).where(table.c.tenant == tenant).order_by(*order_by).execution_options(yield_per=5000)
-        kind, names = self.kind, self.fields
-        decoders = [(index, name, self.codecs[name].load) for index, name in enumerate(names) if name in self.codecs]
-        pools: list[tuple[str, dict[Any, Any]]] = [(name, {}) for name in self.shared]
-        same = list(self.same_as.items())
+        position = {name: index for index, name in enumerate(names)}
+        shared = {position[name] for name in self.shared}
+        pools: list[tuple[int, Callable[[Any], Any], dict[Any, Any]]] = [
+            (index, decode, {}) for index, decode in decoders if index in shared
+        ]
+        shared_pools: list[tuple[int, dict[Any, Any]]] = [
+            (index, {}) for index in sorted(shared - {index for index, _decode in decoders})
+        ]
+        plain = [(index, decode) for index, decode in decoders if index not in shared]
+        alike = [(position[name], position[twin]) for name, twin in self.same_as.items()]
+        alike_fields = {index for index, _twin in alike}
+        plain = [(index, decode) for index, decode in plain if index not in alike_fields]
+        alike_decoders = {index: decode for index, decode in decoders if index in alike_fields}
+        kind = self.kind
         init_fields = [f for f in dataclasses.fields(kind) if f.init]  # type: ignore[arg-type]
         stored = [f.name for f in init_fields if f.name in names]
         gaps = [(index, f.default) for index, f in enumerate(init_fields) if f.name not in names]
-        if stored == list(names) and all(default is not dataclasses.MISSING for _index, default in gaps):
-            # the columns are the fields in order, the others have plain defaults: built positionally
-            position = {name: index for index, name in enumerate(names)}
-            shared = [(position[name], pool) for name, pool in pools]
-            alike = [(position[name], position[twin]) for name, twin in same]
-            records = []
-            for row in session.execute(query):
-                values: list[Any] = list(row)
-                for index, _name, decode in decoders:
-                    values[index] = decode(values[index])
-                for index, pool in shared:
-                    value = values[index]
-                    values[index] = pool.setdefault(value, value)
-                for index, twin in alike:
-                    value, reference = values[index], values[twin]
-                    if value == reference and _identical(value, reference):
-                        values[index] = reference
+        positional = stored == list(names) and all(default is not dataclasses.MISSING for _i, default in gaps)
+        records = []
+        for row in session.connection().execute(query):  # Core rows: no ORM loading per row
+            raw: tuple[Any, ...] = tuple(row)
+            values: list[Any] = list(raw)
+            for index, decode, pool in pools:
+                value = raw[index]
+                if value in pool:
+                    values[index] = pool[value]
+                else:
+                    values[index] = pool[value] = decode(value)
+            for index, simple_pool in shared_pools:
+                value = values[index]
+                values[index] = simple_pool.setdefault(value, value)
+            for index, decode in plain:
+                values[index] = decode(values[index])
+            for index, twin in alike:
+                if raw[index] == raw[twin] and type(raw[index]) is type(raw[twin]):
+                    values[index] = values[twin]  # the same stored text: the same value, one object
+                elif index in alike_decoders:
+                    values[index] = alike_decoders[index](raw[index])
+            if positional:
                 for index, default in gaps:
                     values.insert(index, default)
                 records.append(kind(*values))
-            return tuple(records)
-        records = []
-        for row in session.execute(query):
-            named = dict(zip(names, row))
-            for index, name, decode in decoders:
-                named[name] = decode(row[index])
-            for name, pool in pools:
-                value = named[name]
-                named[name] = pool.setdefault(value, value)
-            for name, other in same:
-                value, reference = named[name], named[other]
-                if value == reference and _identical(value, reference):
-                    named[name] = reference
-            records.append(kind(**named))
+            else:
+                records.append(kind(**dict(zip(names, values))))
         return tuple(records)
 
     def load(self, row: Any) -> T:
