@@ -106,6 +106,7 @@ class CollectionRun(models.AbstractModel):
                 }
                 for minimum in self.env["collection.minimum"].search([("company_id", "=", company.id)])
             },
+            **({"late_fees": company._collection_late_fee_section()} if company.collection_late_fees else {}),
         }
 
     @api.model
