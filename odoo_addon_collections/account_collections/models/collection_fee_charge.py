@@ -43,7 +43,7 @@ class CollectionFeeCharge(models.Model):
     level = fields.Char(string="Reminder Level", readonly=True)
     currency_id = fields.Many2one("res.currency", required=True, readonly=True)
     amount = fields.Monetary(required=True, readonly=True)
-    base = fields.Monetary(string="Base", readonly=True, help="The overdue amount the fee or interest is on.")
+    base = fields.Monetary(readonly=True, help="The overdue amount the fee or interest is on.")
     rate_pct = fields.Float(string="Rate (%)", digits=(16, 6), readonly=True)
     days = fields.Integer(readonly=True)
     period = fields.Date(required=True, readonly=True, help="First day of the period the line is for.")
@@ -97,7 +97,9 @@ class CollectionFeeCharge(models.Model):
                 invoice=invoice,
             )
         if line.kind == "percentage":
-            return env._("Late fee (%(rate)s%%) - %(invoice)s", rate=f"{line.rate_pct.normalize():f}", invoice=invoice)
+            return env._(
+                "Late fee (%(rate)s%%) - %(invoice)s", rate=format(line.rate_pct.normalize(), "f"), invoice=invoice
+            )
         if line.level:
             return env._("Late fee - %(invoice)s (level %(level)s)", invoice=invoice, level=line.level)
         return env._("Late fee - %(invoice)s", invoice=invoice)
@@ -142,16 +144,21 @@ class CollectionFeeCharge(models.Model):
         """
         product = company.collection_fee_product_id
         journal = company.collection_fee_journal_id
+        # what the run posts follows from the engine and the company's settings alone, not from who started
+        # the run (the cron, Plan Now, a re-plan after a hand-over): posted as the system
         known = set(
-            self.search(
+            self.sudo()
+            .search(
                 [
                     ("company_id", "=", company.id),
                     ("key", "in", [line.key for fees in customer_fees for line in fees.lines]),
                 ]
-            ).mapped("key")
+            )
+            .mapped("key")
         )
         Move = (
             self.env["account.move"]
+            .sudo()
             .with_company(company)
             .with_context(mail_create_nolog=True, mail_create_nosubscribe=True)
         )
@@ -172,6 +179,8 @@ class CollectionFeeCharge(models.Model):
                     "currency_id": currency.id,
                     "invoice_date": today,
                     "date": today,
+                    "invoice_payment_term_id": False,  # due at once, whatever the customer's usual terms
+                    "invoice_date_due": today,
                     "collection_is_fee": True,
                     "invoice_line_ids": [
                         (
@@ -186,7 +195,7 @@ class CollectionFeeCharge(models.Model):
             move.action_post()
             case = cases.get(partner.id)
             invoice_lines = move.invoice_line_ids.sorted("id")
-            self.sudo().create(  # the run's record of what it posted, whoever started the run
+            self.sudo().create(
                 [
                     {**self._values(company, line, case, move, currency, label, today), "fee_line_id": fee_line.id}
                     for line, label, fee_line in zip(lines, labels, invoice_lines, strict=True)

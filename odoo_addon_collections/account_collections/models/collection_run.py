@@ -581,7 +581,7 @@ class CollectionRun(models.AbstractModel):
         categories for the exemptions), but on the portfolio without the fee invoices: a fee invoice paid
         late is followed up like any invoice and never charged a fee or interest itself.
         """
-        if policy.late_fees is None or not company.collection_late_fees:
+        if policy.late_fees is None or not company.collection_late_fees or self.env.context.get("collection_no_fees"):
             return ()
         fee_items = self._fee_move_line_ids([int(item.id) for item in portfolio.items])
         charged = self.env["collection.fee.charge"]._engine_charged(company, [int(c.id) for c in portfolio.customers])

@@ -188,3 +188,30 @@ class TestLateFees(CollectionsCase):
         self.invoice(1000.0, "2026-09-15")
         self.run_collections()
         self.assertFalse(self.fee_moves())
+
+    @freeze_time(NOW)
+    def test_a_spanish_customer_reads_the_fee_lines_in_spanish(self):
+        self.env["res.lang"]._activate_lang("es_ES")
+        self.env["ir.module.module"]._load_module_terms(["account_collections"], ["es_ES"], overwrite=True)
+        self.partner_a.lang = "es_ES"
+        late = self.invoice(1000.0, "2026-09-15")
+        self.run_collections()
+        (fee,) = self.fee_moves()
+        self.assertEqual(fee.invoice_date_due, fee.invoice_date)  # due at once
+        labels = fee.invoice_line_ids.mapped("name")
+        self.assertIn(f"Recargo por demora - {late.name}", labels)
+        self.assertTrue(any(label.startswith("Intereses del ") for label in labels), labels)
+        document = self.case()._collection_statement()
+        (line,) = (line for line in document.statement.lines if line.invoice_ref == fee.name)
+        self.assertTrue(document.is_late_fee(line))
+
+    @freeze_time(NOW)
+    def test_plan_now_by_a_collector_posts_the_fee_and_a_payment_run_does_not(self):
+        self.invoice(1000.0, "2026-09-15")
+        self.Run.with_context(collection_no_fees=True)._run_company(self.env.company)  # as after an online payment
+        self.assertFalse(self.fee_moves())
+        collector = new_test_user(self.env, login="fee-collector", groups="account_collections.group_collection_user")
+        self.case().with_user(collector).action_run_now()  # no invoicing rights needed: the run posts
+        (fee,) = self.fee_moves()
+        self.assertEqual(fee.state, "posted")
+        self.assertEqual(self.case().open_amount, self.ledger())
