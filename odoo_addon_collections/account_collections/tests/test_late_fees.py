@@ -215,3 +215,16 @@ class TestLateFees(CollectionsCase):
         (fee,) = self.fee_moves()
         self.assertEqual(fee.state, "posted")
         self.assertEqual(self.case().open_amount, self.ledger())
+
+    def test_a_fee_invoice_paid_late_is_never_charged_fees_itself(self):
+        with freeze_time(NOW):
+            late = self.invoice(1000.0, "2026-09-15")
+            self.run_collections()
+            (first,) = self.fee_moves()
+        with freeze_time("2027-01-05 10:00:00"):  # the fee invoice is overdue over a whole period (December)
+            self.run_collections()
+            second = self.fee_moves() - first
+            self.assertTrue(second)  # the next periods' interest on the late invoice
+            charges = self.env["collection.fee.charge"].search([("partner_id", "=", self.partner_a.id)])
+            self.assertEqual(charges.source_move_id, late)  # none on the fee invoice
+            self.assertEqual(self.case().open_amount, self.ledger())
