@@ -39,6 +39,7 @@
         "views/res_config_settings_views.xml",
         "views/account_move_views.xml",
         "views/menus.xml",
+        "views/collection_fee_views.xml",
         "views/collection_agency_views.xml",
         "views/collection_aged_receivable_views.xml",
         "views/collection_kpi_snapshot_views.xml",

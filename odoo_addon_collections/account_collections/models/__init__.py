@@ -1,4 +1,5 @@
 from . import collection_phrases
+from . import collection_fee_charge
 from . import collection_stage
 from . import collection_risk_category
 from . import collection_strategy

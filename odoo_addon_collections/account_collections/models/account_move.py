@@ -8,6 +8,15 @@ class AccountMove(models.Model):
         string="Disputed", compute="_compute_collection_disputed", help="A blocked invoice is never dunned."
     )
     collection_level_id = fields.Many2one("collection.level", string="Collection Level", readonly=True, copy=False)
+    collection_is_fee = fields.Boolean(
+        string="Late Fee Invoice",
+        readonly=True,
+        copy=False,
+        help="Posted by the collections daily run for late fees and interest; never charged fees itself.",
+    )
+    collection_fee_charge_ids = fields.One2many(
+        "collection.fee.charge", "fee_move_id", string="Late Fee Charges", readonly=True
+    )
 
     @api.depends("payment_state")
     def _compute_collection_disputed(self):
@@ -28,3 +37,15 @@ class AccountMove(models.Model):
         )
         cases._collection_cleanup()
         return True
+
+    def action_collection_waive_fee(self):
+        """Open the waiver of this fee invoice (collections managers)."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Waive Late Fees"),
+            "res_model": "collection.fee.waive",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_move_id": self.id},
+        }

@@ -3,6 +3,7 @@
 import json
 import logging
 import threading
+from dataclasses import replace
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
@@ -14,6 +15,7 @@ from collections_engine import (
     Payment,
     Portfolio,
     Promise,
+    late_fees,
     plan,
     policy_from_dict,
     policy_to_json,
@@ -106,6 +108,7 @@ class CollectionRun(models.AbstractModel):
                 }
                 for minimum in self.env["collection.minimum"].search([("company_id", "=", company.id)])
             },
+            **({"late_fees": company._collection_late_fee_section()} if company.collection_late_fees else {}),
         }
 
     @api.model
@@ -526,25 +529,97 @@ class CollectionRun(models.AbstractModel):
                 )
             ),
         )
+        history = self._read_history(company, partner_ids)
         try:
-            decisions = plan(portfolio, policy, self._read_history(company, partner_ids), as_of)
+            # late fees are computed below, on a portfolio without the fee invoices (no fee on a fee)
+            decisions = plan(portfolio, replace(policy, late_fees=None), history, as_of)
+            fees = self._late_fees(company, policy, portfolio, history, decisions, as_of)
         except EngineError as err:
             raise UserError(str(err)) from err
         items = {}
         for item in portfolio.items:
             items.setdefault(item.customer_id, []).append(item)
         today = local_today(policy, as_of)
-        statements = {
-            d.customer_id: build_statement(
-                d.customer_id,
-                items.get(d.customer_id, ()),
-                today,
-                arranged_item_ids=d.paused_item_ids,
-                credits_mode=policy.statement.credits,
-            )
-            for d in decisions.customers
-        }
+        statements = {d.customer_id: self._statement(policy, d, items, today) for d in decisions.customers}
         self._write_decisions(company, decisions, as_of, statements)
+        if fees:
+            self._post_late_fees(company, policy, decisions, fees, as_of, since)
+
+    @api.model
+    def _statement(self, policy, decision, items, today):
+        return build_statement(
+            decision.customer_id,
+            items.get(decision.customer_id, ()),
+            today,
+            arranged_item_ids=decision.paused_item_ids,
+            credits_mode=policy.statement.credits,
+        )
+
+    # ------------------------------------------------------------
+    # LATE FEES
+    # ------------------------------------------------------------
+
+    @api.model
+    def _fee_move_line_ids(self, line_ids):
+        """The receivable lines, among ``line_ids``, of fee invoices (never charged fees themselves)."""
+        if not line_ids:
+            return set()
+        self.env.cr.execute(
+            """
+            SELECT line.id FROM account_move_line line JOIN account_move move ON move.id = line.move_id
+             WHERE move.collection_is_fee AND line.id IN %s
+            """,
+            [tuple(line_ids)],
+        )
+        return {str(row[0]) for row in self.env.cr.fetchall()}
+
+    @api.model
+    def _late_fees(self, company, policy, portfolio, history, decisions, as_of):
+        """The engine's new late fee and interest lines of the batch (``late_fees``), given what was charged.
+
+        As ``plan`` would compute them (this run's reminders count for the fees per level, the risk
+        categories for the exemptions), but on the portfolio without the fee invoices: a fee invoice paid
+        late is followed up like any invoice and never charged a fee or interest itself.
+        """
+        if policy.late_fees is None or not company.collection_late_fees or self.env.context.get("collection_no_fees"):
+            return ()
+        fee_items = self._fee_move_line_ids([int(item.id) for item in portfolio.items])
+        charged = self.env["collection.fee.charge"]._engine_charged(company, [int(c.id) for c in portfolio.customers])
+        planned = tuple(action.as_event(as_of) for action in decisions.actions())
+        return late_fees(
+            replace(portfolio, items=tuple(item for item in portfolio.items if item.id not in fee_items)),
+            policy,
+            as_of,
+            charged,
+            History(history.events + planned),
+            {decision.customer_id: decision.risk.category for decision in decisions.customers},
+        )
+
+    @api.model
+    def _post_late_fees(self, company, policy, decisions, fees, as_of, since):
+        """Post the fee invoices, then give their cases the amounts of the ledger that includes them."""
+        cases = {
+            case.partner_id.id: case
+            for case in self.env["collection.case"]
+            .with_context(active_test=False)
+            .search([("company_id", "=", company.id), ("partner_id", "in", [int(f.customer_id) for f in fees])])
+        }
+        today = local_today(policy, as_of)
+        moves = self.env["collection.fee.charge"]._post(company, fees, today, cases)
+        if not moves:
+            return
+        self.env.flush_all()
+        partner_ids = moves.partner_id.commercial_partner_id.ids
+        items = {}
+        for item in self._read_items(company, partner_ids, since):
+            items.setdefault(item.customer_id, []).append(item)
+        updates = []
+        for decision in decisions.customers:
+            case = cases.get(int(decision.customer_id))
+            if case and int(decision.customer_id) in partner_ids:
+                statement = self._statement(policy, decision, items, today)
+                updates.append((case.id, case_amounts(statement, company.currency_id.name)))
+        self._update_cases(updates)
 
     # ------------------------------------------------------------
     # WRITING

@@ -578,6 +578,10 @@ class StatementDocument:
             "amount": self.amount(installment.amount - installment.paid, plan.currency_id.name),
         }
 
+    def is_late_fee(self, line):
+        """Whether the line is a late fee invoice posted by the daily run (it reads "Late fee")."""
+        return bool(self.move(line).collection_is_fee)
+
     def kind_label(self, line):
         labels = {
             "invoice": self.env._("Invoice"),

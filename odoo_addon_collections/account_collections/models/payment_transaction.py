@@ -84,9 +84,10 @@ class PaymentTransaction(models.Model):
         case = self.collection_case_id.sudo()
         try:
             with self.env.cr.savepoint():
-                self.env["collection.run"].sudo().with_context(collection_no_commit=True)._run_company(
-                    case.company_id, partners=case.partner_id, send=False
-                )
+                # no late fees posted from a customer's payment: the daily run charges them
+                self.env["collection.run"].sudo().with_context(
+                    collection_no_commit=True, collection_no_fees=True
+                )._run_company(case.company_id, partners=case.partner_id, send=False)
         except Exception:
             _logger.exception("Collections: the case %s could not be updated after payment %s", case.id, self.reference)
         lines = ", ".join(sorted(set(self.collection_line_ids.move_id.mapped("name"))))

@@ -1,6 +1,9 @@
+import json
+
 from collections_engine.policy import DEFAULT_CHANNELS, DEFAULT_RISK_WEIGHTS
 
 from odoo import api, fields, models
+from odoo.exceptions import ValidationError
 
 from odoo.addons.base.models.res_partner import _tz_get
 
@@ -74,6 +77,27 @@ class ResCompany(models.Model):
         help="Sender of collection emails when the case has no collector with an email address, e.g. "
         "Accounts Receivable <ar@example.com>. Replies reach the case in any case.",
     )
+    collection_late_fees = fields.Boolean(
+        string="Charge Late Fees",
+        help="The daily run computes late fees and interest with the rules below (the engine's late_fees section).",
+    )
+    collection_late_fee_rules = fields.Text(
+        string="Late Fee Rules",
+        default='{"fixed": [{"amounts": {"EUR": 40}, "per": "invoice"}]}',
+        help="The policy's late_fees section as JSON: a preset (EU, ES, CO, PE, MX) with the rates it needs, "
+        "or fixed fees, percentages and interest; see docs/policy.md, Late fees.",
+    )
+    collection_fee_product_id = fields.Many2one(
+        "product.product",
+        string="Late Fee Product",
+        help="Product of the fee lines: its income account and customer taxes apply.",
+    )
+    collection_fee_journal_id = fields.Many2one(
+        "account.journal",
+        string="Late Fee Journal",
+        domain=[("type", "=", "sale")],
+        help="Sales journal of the fee invoices.",
+    )
     collection_setup_done = fields.Boolean(
         string="Collections Set Up",
         help="The first-run setup (contact window, collectors, reminders) was saved; the app no longer offers it.",
@@ -90,6 +114,34 @@ class ResCompany(models.Model):
         domain=[("share", "=", False)],
         help="Collector of the cases no assignment rule gives one to; without one, they stay unassigned.",
     )
+
+    # ------------------------------------------------------------
+    # CONSTRAINS
+    # ------------------------------------------------------------
+
+    @api.constrains(
+        "collection_late_fees", "collection_late_fee_rules", "collection_fee_product_id", "collection_fee_journal_id"
+    )
+    def _check_collection_late_fees(self):
+        for company in self.filtered("collection_late_fees"):
+            if not company.collection_fee_product_id:
+                raise ValidationError(self.env._("Late Fee Product: choose the product of the fee lines."))
+            if not company.collection_fee_journal_id:
+                raise ValidationError(self.env._("Late Fee Journal: choose the sales journal of the fee invoices."))
+            if company.collection_fee_journal_id.company_id != company:
+                raise ValidationError(self.env._("Late Fee Journal: the journal belongs to another company."))
+            if not isinstance(company._collection_late_fee_section(), dict):
+                raise ValidationError(self.env._('Late Fee Rules: a JSON object is expected, e.g. {"preset": "MX"}.'))
+            # the rules themselves are checked by the engine with the whole policy (field path in the message)
+            self.env["collection.run"]._policy(company)
+
+    def _collection_late_fee_section(self):
+        """The late_fees section of the policy as written in Settings (None when not valid JSON)."""
+        self.ensure_one()
+        try:
+            return json.loads(self.collection_late_fee_rules or "{}")
+        except ValueError:
+            return None
 
     # ------------------------------------------------------------
     # COMPUTE

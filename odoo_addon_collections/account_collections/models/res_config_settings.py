@@ -28,4 +28,8 @@ class ResConfigSettings(models.TransientModel):
     collection_thank_you = fields.Boolean(related="company_id.collection_thank_you", readonly=False)
     collection_email_from = fields.Char(related="company_id.collection_email_from", readonly=False)
     collection_link_days = fields.Integer(related="company_id.collection_link_days", readonly=False)
+    collection_late_fees = fields.Boolean(related="company_id.collection_late_fees", readonly=False)
+    collection_late_fee_rules = fields.Text(related="company_id.collection_late_fee_rules", readonly=False)
+    collection_fee_product_id = fields.Many2one(related="company_id.collection_fee_product_id", readonly=False)
+    collection_fee_journal_id = fields.Many2one(related="company_id.collection_fee_journal_id", readonly=False)
     collection_default_user_id = fields.Many2one(related="company_id.collection_default_user_id", readonly=False)

@@ -19,3 +19,4 @@ from . import test_portal_self_service
 from . import test_statement_of_account
 from . import test_agency
 from . import test_visits
+from . import test_late_fees

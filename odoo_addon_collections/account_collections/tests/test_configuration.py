@@ -227,3 +227,51 @@ class TestConfiguration(TransactionCase):
         self.assertIn("currency_id", names)  # of amount_residual_currency, the document's currency
         self.assertIn("company_currency_id", names)  # of amount_residual, summed in the company currency
         self.assertEqual(lines.xpath("field[@name='amount_residual']/@sum"), ["Total"])
+
+
+@tagged("post_install", "-at_install")
+class TestLateFeeConfiguration(TransactionCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company = cls.env.company
+        cls.product = cls.env["product.product"].create({"name": "Late fee", "type": "service"})
+        cls.journal = cls.env["account.journal"].search(
+            [("type", "=", "sale"), ("company_id", "=", cls.company.id)], limit=1
+        )
+
+    def _enable(self, rules):
+        self.company.write(
+            {
+                "collection_late_fees": True,
+                "collection_late_fee_rules": rules,
+                "collection_fee_product_id": self.product.id,
+                "collection_fee_journal_id": self.journal.id,
+            }
+        )
+
+    def test_enabled_rules_reach_the_engine_policy(self):
+        self.assertNotIn("late_fees", self.env["collection.run"]._policy_document(self.company))
+        self._enable('{"preset": "MX"}')
+        policy = self.env["collection.run"]._policy(self.company)
+        self.assertIsNotNone(policy.late_fees)
+        self.assertEqual(self.env["collection.run"]._policy_document(self.company)["late_fees"], {"preset": "MX"})
+
+    def test_invalid_configuration_names_the_field(self):
+        with self.assertRaisesRegex(ValidationError, "Late Fee Product"):
+            self.company.write({"collection_late_fees": True, "collection_fee_journal_id": self.journal.id})
+        with self.assertRaisesRegex(ValidationError, "Late Fee Rules"):
+            self._enable("{not json")
+        # the EU preset needs the reference rates: the engine names the field
+        with self.assertRaisesRegex(UserError, r"late_fees\.interest\.reference_rates"):
+            self._enable('{"preset": "EU"}')
+
+    def test_another_company_settings_do_not_leak(self):
+        company_b = self.env["res.company"].create({"name": "Company B (fees)"})
+        self._enable('{"preset": "MX"}')
+        self.assertNotIn("late_fees", self.env["collection.run"]._policy_document(company_b))
+        journal_b = self.env["account.journal"].create(
+            {"name": "Sales B", "code": "SB", "type": "sale", "company_id": company_b.id}
+        )
+        with self.assertRaisesRegex(ValidationError, "another company"):
+            self.company.collection_fee_journal_id = journal_b
