@@ -379,12 +379,7 @@ class HistoryRepository(_Repository):
     def load_history(self, tenant: str) -> History:
         """Rebuild the contact history of a tenant, oldest first."""
         with self._store.session() as session:
-            rows = session.scalars(
-                select(ContactEventRow)
-                .where(ContactEventRow.tenant == tenant)
-                .order_by(ContactEventRow.at, ContactEventRow.id)
-            )
-            return History(events=tuple(EVENTS.load(r) for r in rows))
+            return History(events=EVENTS.load_all(session, tenant, ContactEventRow.at, ContactEventRow.id))
 
 
 class OutcomesRepository(_Repository):
