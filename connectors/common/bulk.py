@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam
+from sqlalchemy import Boolean, Date, DateTime, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import FromClause
@@ -49,7 +49,8 @@ def upsert(connection: Connection, table: TableLike, columns: Sequence[str], row
     if compiled.positiontup is not None:  # qmark / numeric styles: the values in the statement's order
         index = {name: position for position, name in enumerate(columns)}
         order = [index[name] for name in compiled.positiontup]
-        parameters: list[Any] = [tuple(row[position] for position in order) for row in rows]
+        in_order = order == list(range(len(columns)))
+        parameters: list[Any] = list(rows) if in_order else [tuple(row[position] for position in order) for row in rows]
     else:
         parameters = [dict(zip(columns, row)) for row in rows]
     connection.exec_driver_sql(str(compiled), parameters)
@@ -58,8 +59,27 @@ def upsert(connection: Connection, table: TableLike, columns: Sequence[str], row
 def _processors(connection: Connection, table: TableLike, columns: Sequence[str]) -> list[Any]:
     """Each column's bind processor for this dialect (None where the driver takes the value as it is)."""
     dialect = connection.dialect
-    found = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns]
+    found = []
+    for name in columns:
+        kind = table.c[name].type
+        process = kind.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None and isinstance(kind, (Date, Boolean)) and not isinstance(kind, DateTime):
+            process = _remembered(process)  # few distinct days and flags: each formatted once
+        found.append(process)
     return found if any(found) else []
+
+
+def _remembered(process: Any) -> Any:
+    memo: dict[Any, Any] = {}
+
+    def remembered(value: Any) -> Any:
+        try:
+            return memo[value]
+        except KeyError:
+            result = memo[value] = process(value)
+            return result
+
+    return remembered
 
 
 def _copy_capable(connection: Connection) -> bool:
