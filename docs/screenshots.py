@@ -111,7 +111,8 @@ class Odoo:
 
     def login(self, login: str, password: str) -> Session:
         session = Session(self.url)
-        session.call("/web/session/authenticate", {"db": self.database, "login": login, "password": password})
+        info = session.call("/web/session/authenticate", {"db": self.database, "login": login, "password": password})
+        session.uid = info["uid"]
         return session
 
 
@@ -120,6 +121,7 @@ class Session:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self.uid = 0
         self.cookies = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies))
 
@@ -206,6 +208,13 @@ class Chromium:
             then(self)
         time.sleep(1.5)  # Odoo's animated totals and transitions settle
 
+    def open_public(self, url: str, ready: str) -> None:
+        """Open a page as a visitor without an account (no session cookie), as from a reminder's signed link."""
+        self.send("Network.clearBrowserCookies")
+        self.send("Page.navigate", url=url)
+        self.wait_for(ready)
+        time.sleep(1.5)
+
     def wait_for(self, selector: str, timeout: float = 30) -> None:
         check = f"!!document.querySelector({json.dumps(selector)}) && !document.querySelector('.o_loading_indicator')"
         deadline = time.time() + timeout
@@ -273,6 +282,20 @@ def take(odoo: Odoo, browser: Chromium) -> None:
     portal = odoo.login("portal", "portal")
     browser.open(f"{url}/my/collections", portal, 'form[action$="/promise"]')
     browser.screenshot("portal-payments-due")
+
+    # the customer's signed link (every reminder prints it): the Payments Due page and the contact preferences
+    # (every email's opt-out link) open without an account
+    partner_id = portal.model("res.users", "read", [portal.uid], ["partner_id"])[0]["partner_id"][0]
+    commercial = admin.model("res.partner", "read", [partner_id], ["commercial_partner_id"])[0]
+    portal_case = admin.model(
+        "collection.case", "search", [("partner_id", "=", commercial["commercial_partner_id"][0])]
+    )
+    signed = admin.model("collection.case", "get_portal_url", portal_case[:1])
+    browser.open_public(url + signed, ".o_collection_pay_all")
+    browser.screenshot("portal-signed-link")
+    path, _sep, query = signed.partition("?")
+    browser.open_public(f"{url}{path}/preferences?{query}", "form.o_collection_preferences_form")
+    browser.screenshot("portal-preferences")
 
     # the same case in Spanish, as a user who reads Spanish sees it (Odoo's language installer loads the terms)
     spanish_id = admin.model("res.lang", "search", [("code", "=", "es_ES")], context={"active_test": False})

@@ -32,12 +32,6 @@ class CollectionPortal(PortalAccount):
         partner = request.env.user.partner_id.commercial_partner_id
         return request.env["collection.case"].sudo().search([("partner_id", "=", partner.id)])
 
-    def _collection_case(self, case_id):
-        case = self._collection_cases().filtered(lambda c: c.id == case_id)
-        if not case:
-            raise request.not_found()
-        return case
-
     def _promise_horizon(self, case):
         """The furthest promised date the policy accepts (``promises.max_days_ahead``)."""
         return case.env["collection.run"]._policy(case.company_id).promises.max_days_ahead
@@ -47,33 +41,53 @@ class CollectionPortal(PortalAccount):
         user = request.env.user
         return not user._is_public() and user.partner_id.commercial_partner_id == case.partner_id.commercial_partner_id
 
-    def _collection_case_access(self, case_id, access_token=None):
-        """``(case, None)`` when the visitor may see the case, else ``(None, response)``.
+    def _collection_access(self, case_id=None, access_token=None):
+        """``(case, partner, None)`` when the visitor may act for the case, else ``(None, None, response)``.
 
-        A signed link opens its own case only: another case id, a tampered token or a token of another
-        case is a 404 (no page says whether the case exists); an authentic but expired link a page
-        that says so. Without a token: the logged-in customer's own case, a login for anonymous visitors.
+        The one check of every customer page and form: a signed link opens its own case only, another
+        case id, a tampered token or a token of another case is a 404 (no page says whether the case
+        exists); an authentic but expired link a page that says so (403). Without a token: the logged-in
+        customer's own case, a login for anonymous visitors. ``partner`` is the case's customer (its
+        commercial partner); without a case (``case_id`` None) the logged-in customer and no case.
         """
-        case = request.env["collection.case"].sudo().browse(case_id).exists()
-        if access_token:
+        case = request.env["collection.case"].sudo().browse(case_id).exists() if case_id else None
+        if access_token and case_id:
             state = case._collection_link_state(access_token) if case else "invalid"
             if state == "valid":
-                return case, None
+                return case, case.partner_id.commercial_partner_id, None
             # the page explains; the status tells machines (404: nothing says whether the case exists)
             status = 404 if state == "invalid" else 403
             values = {**self._prepare_portal_layout_values(), "link_state": state}
-            return None, request.render("account_collections.portal_collection_link_refused", values, status=status)
+            refused = request.render("account_collections.portal_collection_link_refused", values, status=status)
+            return None, None, refused
         if request.env.user._is_public():
-            return None, request.redirect("/web/login?" + urlencode({"redirect": request.httprequest.full_path}))
+            login = request.redirect("/web/login?" + urlencode({"redirect": request.httprequest.full_path}))
+            return None, None, login
+        if case_id is None:
+            return None, request.env.user.partner_id.commercial_partner_id.sudo(), None
         if not case or not self._collection_is_customer(case):
             raise request.not_found()
-        return case, None
+        return case, case.partner_id.commercial_partner_id, None
+
+    def _collection_case_access(self, case_id, access_token=None):
+        """``(case, None)`` or ``(None, response)``: :meth:`_collection_access` for a case's page."""
+        case, _partner, refused = self._collection_access(case_id, access_token)
+        return case, refused
+
+    def _collection_url(self, case, suffix="", access_token=None, **params):
+        """A page of the case for this visitor (``suffix``: ``/plan``...): with the signed link when they came
+        with one."""
+        query = {"access_token": access_token} if access_token else {}
+        query.update({key: value for key, value in params.items() if value})
+        return f"/my/collections/{case.id}{suffix}" + (f"?{urlencode(query)}" if query else "")
 
     def _collection_page_url(self, case, access_token=None, **params):
         """The case's page for this visitor: with the signed link when they came with one."""
-        query = {"access_token": access_token} if access_token else {}
-        query.update({key: value for key, value in params.items() if value})
-        return f"/my/collections/{case.id}" + (f"?{urlencode(query)}" if query else "")
+        return self._collection_url(case, "", access_token, **params)
+
+    def _collection_author(self, case):
+        """Who wrote what the customer sends: the logged-in contact, else (a signed link) the customer."""
+        return request.env.user.partner_id if self._collection_is_customer(case) else case.partner_id
 
     @http.route("/my/collections", type="http", auth="user", website=True)
     def portal_my_collections(self, **kwargs):
@@ -108,8 +122,6 @@ class CollectionPortal(PortalAccount):
                 "notice": kwargs.get("notice"),
                 "error": kwargs.get("error"),
                 "access_token": access_token,
-                # promises and disputes need the customer's login; paying does not
-                "can_promise": {case.id: self._collection_is_customer(case) for case in shown},
             }
         )
         return request.render("account_collections.portal_my_collections", values)
@@ -247,23 +259,36 @@ class CollectionPortal(PortalAccount):
         if wrong or not lines:
             raise ValidationError(env._("These items cannot be paid online any more: please reload the page."))
 
-    @http.route("/my/collections/<int:case_id>/promise", type="http", auth="user", methods=["POST"], website=True)
-    def portal_collection_promise(self, case_id, promised_date=None, amount=None, **kwargs):
-        case = self._collection_case(case_id)
+    @http.route(
+        "/my/collections/<int:case_id>/promise",
+        type="http",
+        auth="public",
+        methods=["POST"],
+        website=True,
+        sitemap=False,
+    )
+    def portal_collection_promise(self, case_id, promised_date=None, amount=None, access_token=None, **kwargs):
+        case, refused = self._collection_case_access(case_id, access_token)
+        if refused:
+            return refused
         env = request.env
+
+        def back(**params):
+            return request.redirect(self._collection_page_url(case, access_token, **params) + f"#case-{case.id}")
+
         today = fields.Date.context_today(env.user)
         try:
             when = fields.Date.to_date(promised_date)
             value = float(amount)
         except (TypeError, ValueError):
-            return request.redirect(f"/my/collections?error=promise_invalid#case-{case.id}")
+            return back(error="promise_invalid")
         if not when or when < today or when > today + timedelta(days=self._promise_horizon(case)):
-            return request.redirect(f"/my/collections?error=promise_date#case-{case.id}")
+            return back(error="promise_date")
         document = case._collection_statement()
         totals = document.company_statement.totals_for(case.currency_id.name)
         limit = max(float(totals.balance), document.amount_due)
         if value <= 0 or float_compare(value, limit, precision_rounding=case.currency_id.rounding) > 0:
-            return request.redirect(f"/my/collections?error=promise_amount#case-{case.id}")
+            return back(error="promise_amount")
         case.promise_ids.with_context(collection_promise_logged=True).create(
             {"case_id": case.id, "amount": value, "promised_date": when}
         )
@@ -273,28 +298,41 @@ class CollectionPortal(PortalAccount):
                 amount=document.amount(value, case.currency_id.name),
                 date=document.date(when),
             ),
-            author_id=env.user.partner_id.id,
+            author_id=self._collection_author(case).id,
             message_type="comment",
             subtype_xmlid="mail.mt_note",
         )
-        return request.redirect(f"/my/collections?notice=promise#case-{case.id}")
+        return back(notice="promise")
 
-    @http.route("/my/collections/<int:case_id>/dispute", type="http", auth="user", methods=["POST"], website=True)
-    def portal_collection_dispute(self, case_id, move_id=None, reason=None, **kwargs):
-        case = self._collection_case(case_id)
+    @http.route(
+        "/my/collections/<int:case_id>/dispute",
+        type="http",
+        auth="public",
+        methods=["POST"],
+        website=True,
+        sitemap=False,
+    )
+    def portal_collection_dispute(self, case_id, move_id=None, reason=None, access_token=None, **kwargs):
+        case, refused = self._collection_case_access(case_id, access_token)
+        if refused:
+            return refused
         env = request.env
+
+        def back(**params):
+            return request.redirect(self._collection_page_url(case, access_token, **params) + f"#case-{case.id}")
+
         document = case._collection_statement()
         move = document.disputable_moves().filtered(lambda m: str(m.id) == str(move_id))
         reason = (reason or "").strip()
         if not move or not reason:
-            return request.redirect(f"/my/collections?error=dispute_invalid#case-{case.id}")
+            return back(error="dispute_invalid")
         move.action_collection_toggle_dispute()
         body = env._("The customer disputes %(invoice)s in the portal: %(reason)s", invoice=move.name, reason=reason)
         move.message_post(
-            body=body, author_id=env.user.partner_id.id, message_type="comment", subtype_xmlid="mail.mt_note"
+            body=body, author_id=self._collection_author(case).id, message_type="comment", subtype_xmlid="mail.mt_note"
         )
         case.message_post(
-            body=body, author_id=env.user.partner_id.id, message_type="comment", subtype_xmlid="mail.mt_note"
+            body=body, author_id=self._collection_author(case).id, message_type="comment", subtype_xmlid="mail.mt_note"
         )
         if case.user_id:
             case.activity_schedule(
@@ -303,4 +341,4 @@ class CollectionPortal(PortalAccount):
                 note=reason,
                 user_id=case.user_id.id,
             )
-        return request.redirect(f"/my/collections?notice=dispute#case-{case.id}")
+        return back(notice="dispute")

@@ -326,12 +326,12 @@ class CollectionCase(models.Model):
         url = f"{self.access_url}{suffix or ''}?access_token={self._collection_link_token()}{query_string or ''}"
         return url + (f"#{anchor}" if anchor else "")
 
-    def _collection_link(self, expiry=None):
-        """The full signed URL of this case's Payments Due page (every reminder and letter prints it)."""
+    def _collection_link(self, expiry=None, suffix=""):
+        """The full signed URL of this case's Payments Due page (every reminder and letter prints it), or of
+        another page of the case (``suffix``: ``/preferences``, ``/plan``, ``/statement``)."""
         self.ensure_one()
-        if expiry:
-            return f"{self.get_base_url()}{self.access_url}?access_token={self._collection_link_token(expiry)}"
-        return self.get_base_url() + self.get_portal_url()
+        token = self._collection_link_token(expiry)
+        return f"{self.get_base_url()}{self.access_url}{suffix}?access_token={token}"
 
     def action_open_items(self):
         self.ensure_one()

@@ -39,6 +39,11 @@ class CollectionConsentLog(models.Model):
         readonly=True,
     )
     user_id = fields.Many2one("res.users", string="Changed By", default=lambda self: self.env.user, readonly=True)
+    signed_link = fields.Boolean(
+        string="Via Signed Link",
+        readonly=True,
+        help="Changed in the portal through the signed link of a reminder, without logging in.",
+    )
 
     @api.model
     def _source(self):
@@ -80,6 +85,7 @@ class CollectionConsentLog(models.Model):
                         "old_value": old or "",
                         "new_value": new or "",
                         "source": self._source(),
+                        "signed_link": bool(self.env.context.get("collection_consent_signed_link")),
                     }
                 )
         if values:

@@ -5,6 +5,7 @@ from freezegun import freeze_time
 
 from odoo import http
 from odoo.tests import tagged
+from odoo.tools import mute_logger
 
 from odoo.addons.account.tests.common import AccountTestInvoicingHttpCommon
 
@@ -189,7 +190,7 @@ class TestPortalPaymentPlan(SelfServiceCommon):
         self.assertIn("instalment 1 of 3", body)
         self.assertIn("$ 320.00", body)
         self.assertIn("12/24/2026", body)
-        self.assertIn("/my/collections/preferences", email.body)  # the way to opt out
+        self.assertIn(f"/my/collections/{self.case.id}/preferences?access_token=", email.body)  # the way to opt out
         self.run_collections("2026-12-22 10:00:00")  # recorded once, however many runs
         self.assertEqual(len(self.case.action_ids.filtered(lambda a: a.level_key == "plan_pre_due")), 1)
         # late, inside the 5 grace days: a reminder that it is overdue
@@ -301,7 +302,7 @@ class TestPortalContactPreferences(SelfServiceCommon):
         self.run_collections(NOW)
         email = self.case.message_ids.filtered(lambda m: m.message_type == "comment" and m.subject)
         self.assertTrue(email)
-        self.assertIn("/my/collections/preferences", email[0].body)
+        self.assertIn(f"/my/collections/{self.case.id}/preferences?access_token=", email[0].body)
         self.assertIn("your contact preferences", email[0].body)
 
 
@@ -344,3 +345,183 @@ class TestPortalSelfServiceInSpanish(SelfServiceCommon):
         self.assertIn("Sin recordatorios por SMS", preferences)
         statement = text(lxml.html.fromstring(self.url_open(f"/my/collections/{self.case.id}/statement").text))
         self.assertIn("Saldo de su cuenta: $ 1.200,00", statement)
+
+
+@tagged("post_install", "-at_install")
+class TestSelfServiceBySignedLink(SelfServiceCommon):
+    """Every customer page and form opens with the case's signed link, without an account; the link opens its
+    own case and customer only (another case's id, a tampered token: 404; an expired link: 403)."""
+
+    invoice_date = "2026-11-17"  # 7 days overdue on NOW: the first reminder (email or SMS)
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.move_b = cls.init_invoice(
+            "out_invoice", partner=cls.partner_b, invoice_date=cls.invoice_date, amounts=[500.0], taxes=[], post=True
+        )
+        with freeze_time(NOW):
+            cls.env["collection.run"]._run_company(cls.env.company, send=False)
+        cls.case_b = cls.env["collection.case"].search([("partner_id", "=", cls.partner_b.id)])
+
+    def setUp(self):
+        super().setUp()
+        self.authenticate(None, None)  # nobody logged in: a public session (its CSRF token) only
+        with freeze_time(NOW):
+            self.token = self.case._collection_link_token()
+
+    GET_PAGES = ("", "/plan", "/statement", "/statement/pdf", "/preferences")
+
+    def check_refusals(self, url_of, send):
+        """``url_of(case, token)``; ``send(url)`` the response: another case, tampered, expired, none."""
+        tampered = self.token[:-1] + ("0" if self.token[-1] != "0" else "1")
+        other = send(url_of(self.case_b, self.token))
+        self.assertEqual(other.status_code, 404)
+        self.assertNotIn(self.move_b.name, other.text)
+        for bad in (tampered, self.token.replace("2027", "2099", 1), "nonsense", self.case_b._collection_link_token()):
+            refused = send(url_of(self.case, bad))
+            self.assertEqual(refused.status_code, 404, bad)
+            self.assertNotIn(self.move.name, refused.text)
+        expired = send(url_of(self.case, self.case._collection_link_token(datetime(2026, 11, 23).date())))
+        self.assertEqual(expired.status_code, 403)
+        self.assertIn("This link has expired", expired.text)
+
+    @freeze_time(NOW)
+    def test_every_page_opens_with_the_signed_link_and_no_other_case(self):
+        for suffix in self.GET_PAGES:
+            with self.subTest(page=suffix or "payments due"):
+                page = self.url_open(f"/my/collections/{self.case.id}{suffix}?access_token={self.token}")
+                self.assertEqual(page.status_code, 200)
+                self.assertNotIn("/web/login", page.url)
+                if suffix != "/statement/pdf":
+                    self.assertNotIn(self.move_b.name, page.text)
+                self.check_refusals(
+                    lambda case, token, suffix=suffix: f"/my/collections/{case.id}{suffix}?access_token={token}",
+                    self.url_open,
+                )
+                anonymous = self.url_open(f"/my/collections/{self.case.id}{suffix}")
+                self.assertIn("/web/login", anonymous.url)
+        statement = self.url_open(f"/my/collections/{self.case.id}/statement?access_token={self.token}")
+        self.assertIn(self.move.name, statement.text)
+        # the page's links and forms carry the token, so that they work without an account
+        main = lxml.html.fromstring(self.url_open(f"/my/collections/{self.case.id}?access_token={self.token}").text)
+        for css in ("o_collection_plan_link", "o_collection_statement_link", "o_collection_preferences_link"):
+            (link,) = main.xpath(f"//a[contains(@class, '{css}')]")
+            self.assertIn(f"/my/collections/{self.case.id}/", link.get("href"))
+            self.assertIn(f"access_token={self.token}", link.get("href"))
+        for route in ("promise", "dispute"):
+            (form,) = main.xpath(f"//form[contains(@action, '/{route}')]")
+            self.assertEqual(form.xpath(".//input[@name='access_token']/@value"), [self.token])
+        preferences = lxml.html.fromstring(
+            self.url_open(f"/my/collections/{self.case.id}/preferences?access_token={self.token}").text
+        )
+        (form,) = preferences.xpath("//form[contains(@class, 'o_collection_preferences_form')]")
+        self.assertEqual(form.xpath(".//input[@name='access_token']/@value"), [self.token])
+        self.assertTrue(form.xpath(".//input[@name='csrf_token']/@value"))
+        self.assertIn(self.partner_a.name, text(preferences))
+        self.assertNotIn(self.partner_b.name, text(preferences))
+
+    def url_of(self, route):
+        return lambda case, token: f"/my/collections/{case.id}/{route}?access_token={token}"
+
+    @freeze_time(NOW)
+    def test_a_promise_is_sent_with_the_signed_link(self):
+        form = {"promised_date": "2026-12-01", "amount": "100"}
+        self.check_refusals(self.url_of("promise"), lambda url: self.post(url, **form))
+        self.assertFalse(self.case.promise_ids | self.case_b.promise_ids)
+        promised = self.post(f"/my/collections/{self.case.id}/promise", access_token=self.token, **form)
+        self.assertIn("notice=promise", promised.url)
+        self.assertIn(f"access_token={self.token}", promised.url)
+        self.assertEqual(self.case.promise_ids.mapped("amount"), [100.0])
+        note = self.case.message_ids.filtered(lambda m: "Promise to pay" in (m.body or ""))
+        self.assertEqual(note.author_id, self.partner_a)  # the customer, not the public user
+        # CSRF stays on: a form without the session's token is refused
+        with mute_logger("odoo.http"):
+            forged = self.url_open(f"/my/collections/{self.case.id}/promise", data={"access_token": self.token, **form})
+        self.assertEqual(forged.status_code, 400)
+        self.assertEqual(len(self.case.promise_ids), 1)
+
+    @freeze_time(NOW)
+    def test_a_dispute_is_sent_with_the_signed_link(self):
+        dispute = {"move_id": str(self.move.id), "reason": "Not delivered"}
+        self.check_refusals(self.url_of("dispute"), lambda url: self.post(url, **dispute))
+        self.assertFalse(self.move.collection_disputed)
+        # the other customer's invoice with this case's link: not disputable here
+        wrong = self.post(
+            f"/my/collections/{self.case.id}/dispute", access_token=self.token, move_id=str(self.move_b.id), reason="x"
+        )
+        self.assertIn("error=dispute_invalid", wrong.url)
+        self.assertFalse(self.move_b.collection_disputed)
+        disputed = self.post(f"/my/collections/{self.case.id}/dispute", access_token=self.token, **dispute)
+        self.assertIn("notice=dispute", disputed.url)
+        self.assertIn(f"access_token={self.token}", disputed.url)
+        self.move.invalidate_recordset()
+        self.assertTrue(self.move.collection_disputed)
+
+    @freeze_time(NOW)
+    def test_a_plan_is_proposed_with_the_signed_link(self):
+        plan = {"installments": "3", "frequency": "monthly", "down_payment": "0"}
+        self.check_refusals(self.url_of("plan/propose"), lambda url: self.post(url, **plan))
+        self.assertFalse(self.case.plan_ids | self.case_b.plan_ids)
+        page = lxml.html.fromstring(
+            self.url_open(f"/my/collections/{self.case.id}/plan?access_token={self.token}").text
+        )
+        (form,) = page.xpath("//form[contains(@action, '/plan/propose')]")
+        self.assertEqual(form.xpath(".//input[@name='access_token']/@value"), [self.token])
+        proposed = self.post(f"/my/collections/{self.case.id}/plan/propose", access_token=self.token, **plan)
+        self.assertEqual(proposed.status_code, 200)
+        self.assertIn(f"access_token={self.token}", proposed.url)
+        self.assertRegex(proposed.url, "notice=(accepted|proposed)")
+        self.assertEqual((self.case.plan_ids.source, self.case.plan_ids.total), ("portal", 1200.0))
+
+    @freeze_time(NOW)
+    def test_every_reminder_email_links_the_preferences_with_the_signed_link(self):
+        self.run_collections(NOW)
+        email = self.case.message_ids.filtered(lambda m: m.message_type == "comment" and m.subject)[:1]
+        link = lxml.html.fromstring(email.body).xpath("//a[contains(@href, '/preferences')]/@href")
+        self.assertEqual(link, [self.case._collection_link(suffix="/preferences")])
+        self.assertIn(f"/my/collections/{self.case.id}/preferences?access_token={self.token}", link[0])
+        page = self.url_open(link[0].removeprefix(self.case.get_base_url()))  # nobody logged in
+        self.assertEqual(page.status_code, 200)
+        self.assertIn("No reminders by SMS", page.text)
+
+    @freeze_time(NOW)
+    def test_an_opt_out_from_the_email_s_link_is_saved_logged_and_respected(self):
+        path = self.case._collection_link(suffix="/preferences").removeprefix(self.case.get_base_url())
+        self.assertEqual(self.url_open(path).status_code, 200)
+        self.check_refusals(
+            lambda case, token: f"/my/collections/{case.id}/preferences?access_token={token}",
+            lambda url: self.post(url, opt_out_sms="on"),
+        )
+        self.assertFalse(self.partner_a.collection_consent_log_ids | self.partner_b.collection_consent_log_ids)
+        self.assertFalse(self.partner_b.collection_opt_out_sms)
+        # SMS is what the run would use now (the backend set it as the customer's preferred channel)
+        self.partner_a.collection_preferred_channel = "sms"
+        self.case.action_ids.unlink()
+        self.run_collections(NOW, send=False)
+        self.assertIn("sms", self.case.action_ids.mapped("channel"))
+        saved = self.post(f"/my/collections/{self.case.id}/preferences", access_token=self.token, opt_out_sms="on")
+        self.assertIn("notice=saved", saved.url)
+        self.assertIn(f"access_token={self.token}", saved.url)
+        self.assertIn("Your preferences are saved", saved.text)
+        self.assertTrue(self.partner_a.collection_opt_out_sms)
+        self.assertFalse(self.partner_b.collection_opt_out_sms)
+        logs = self.partner_a.collection_consent_log_ids
+        self.assertEqual(logs.filtered(lambda entry: entry.source == "backend").mapped("signed_link"), [False])
+        via_link = logs.filtered(lambda entry: entry.source == "portal")
+        self.assertEqual(set(via_link.mapped("signed_link")), {True})
+        self.assertEqual(  # the preferred channel, not sent by the form, is cleared: a change of its own
+            sorted((entry.change, entry.channel_id.key, entry.new_value) for entry in via_link),
+            [("opt_out", "sms", "Opted out"), ("preferred", "sms", "")],
+        )
+        # the next run plans no SMS for this customer even where it was the channel of choice before
+        self.case.action_ids.unlink()
+        self.run_collections(NOW, send=False)
+        self.assertTrue(self.case.action_ids)
+        self.assertNotIn("sms", self.case.action_ids.mapped("channel"))
+
+    @freeze_time(NOW)
+    def test_a_logged_in_change_is_not_marked_as_made_by_the_signed_link(self):
+        self.authenticate("portal_a", "portal_a_pw")
+        self.post("/my/collections/preferences", opt_out_whatsapp="on")
+        self.assertEqual(self.partner_a.collection_consent_log_ids.mapped("signed_link"), [False])

@@ -99,7 +99,7 @@ class TestStatementOfAccountSent(CollectionsCase):
         html = report._render_qweb_html(report.id, case.ids)[0].decode()
         self.assertIn("Statement of account", html)
         self.check_against_the_ledger(html, "en_US")
-        self.assertIn("/my/collections/preferences", email.body)
+        self.assertIn(f"/my/collections/{case.id}/preferences?access_token=", email.body)  # the opt-out, signed
 
     @freeze_time(NOW)
     def test_a_spanish_customer_reads_the_statement_in_spanish(self):

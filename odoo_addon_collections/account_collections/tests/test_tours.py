@@ -10,6 +10,8 @@ import shutil
 import unittest
 from datetime import timedelta
 
+import lxml.html
+
 from odoo import fields
 from odoo.tests import tagged
 from odoo.tools import mute_logger
@@ -154,6 +156,22 @@ class TestCollectionsTours(AccountTestInvoicingHttpCommon):
 
     def test_a_customer_promises_to_pay_in_the_portal_in_spanish(self):
         self.check_the_promise("es_ES")
+
+    # a customer without an account: the opt-out link of a reminder email
+
+    def test_a_customer_opts_out_of_sms_from_the_email_s_link_without_logging_in(self):
+        case_b = self.env["collection.case"].search([("partner_id", "=", self.partner_b.id)])
+        email = case_b.message_ids.filtered(lambda m: m.message_type == "comment" and m.subject)[:1]
+        self.assertTrue(email, "the first reminder of partner_b was sent by email")
+        (link,) = lxml.html.fromstring(email.body).xpath("//a[contains(@href, '/preferences?access_token=')]/@href")
+        self.assertFalse(self.partner_b.collection_opt_out_sms)
+        self.start_tour(link.removeprefix(case_b.get_base_url()), "account_collections_opt_out_by_link", timeout=120)
+        self.assertTrue(self.partner_b.collection_opt_out_sms)
+        self.assertFalse(self.partner_a.collection_opt_out_sms)
+        log = self.partner_b.collection_consent_log_ids.filtered(lambda entry: entry.change == "opt_out")
+        self.assertEqual(
+            [(entry.channel_id.key, entry.source, entry.signed_link) for entry in log], [("sms", "portal", True)]
+        )
 
     def test_a_tour_with_a_missing_step_fails(self):
         # the tour's error and the browser's console are this test's to expect, not the run's errors
