@@ -5,8 +5,11 @@ The payments go through Odoo's ``payment`` module as Odoo's own tests drive it: 
 transaction is confirmed as the provider would, then post-processed by Odoo's status poll.
 """
 
+import html
 import importlib.util
+import re
 import shutil
+import urllib.parse
 from datetime import date
 
 import lxml.html
@@ -404,6 +407,19 @@ class TestPortalPay(AccountPaymentCommon, PaymentHttpCommon):
         note = whatsapp._task_note(document)
         self.assertIn("https://wa.me/34600111222?text=", note)
         self.assertIn(document.portal_link, note)
+        # the message the collector sends: the same amount as the SMS, i.e. the customer's open receivable
+        (encoded,) = re.findall(r"https://wa\.me/34600111222\?text=([^\"'<\s]+)", note)
+        message = urllib.parse.unquote_plus(html.unescape(encoded))
+        self.assertIn("amount due $ 1,400.00.", message)
+        self.assertTrue(message.endswith(document.portal_link), message)
+        overdue = self.env["account.move.line"].search(
+            [
+                ("partner_id", "=", case.partner_id.id),
+                ("account_type", "=", "asset_receivable"),
+                ("date_maturity", "<", date(2026, 11, 24)),
+            ]
+        )
+        self.assertAlmostEqual(sum(overdue.mapped("amount_residual")), 1400.0)  # the ledger's overdue amount
         self.follow(document.portal_link)
         self.follow(case.get_base_url() + case.get_portal_url())  # Odoo's portal URL of the case is the signed link
 
