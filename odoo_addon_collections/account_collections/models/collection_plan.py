@@ -98,7 +98,12 @@ class CollectionPlan(models.Model):
         )
         if self.down_payment:
             body += " " + self.env._("Down payment: %(amount)s.", amount=money(self.down_payment))
-        self.case_id._message_log(body=body)
+        self._log_as_actor(body)
+
+    def _log_as_actor(self, body):
+        """Log on the case; what a customer does through the signed link (the public user) is theirs."""
+        author = self.case_id.partner_id if self.env.user._is_public() else self.env.user.partner_id
+        self.case_id._message_log(body=body, author_id=author.id)
 
     # ------------------------------------------------------------
     # ENGINE
@@ -117,8 +122,8 @@ class CollectionPlan(models.Model):
         self._write_schedule(engine_plan)
         self.write({"status": False, "approval_reasons": "\n".join(problems)})
         case = self.case_id
-        self.case_id._message_log(
-            body=self.env._(
+        self._log_as_actor(
+            self.env._(
                 "The customer proposes a payment plan beyond the policy, to approve or refuse: %(reasons)s",
                 reasons="; ".join(problems),
             )

@@ -473,6 +473,12 @@ class TestSelfServiceBySignedLink(SelfServiceCommon):
         self.assertIn(f"access_token={self.token}", proposed.url)
         self.assertRegex(proposed.url, "notice=(accepted|proposed)")
         self.assertEqual((self.case.plan_ids.source, self.case.plan_ids.total), ("portal", 1200.0))
+        # what the case's chatter logs of it is the customer's, not the public user's
+        logged = self.case.message_ids.filtered(
+            lambda m: "Payment plan of" in (m.body or "") or "proposes a payment plan" in (m.body or "")
+        )
+        self.assertTrue(logged)
+        self.assertEqual(logged.author_id, self.case.partner_id)
 
     @freeze_time(NOW)
     def test_every_reminder_email_links_the_preferences_with_the_signed_link(self):
