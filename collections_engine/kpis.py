@@ -158,8 +158,8 @@ def _group_function(portfolio: Portfolio, decisions: Decisions | None, grouping:
     return lambda customer_id: "all"
 
 
-@dataclass(frozen=True, slots=True)
-class _ItemFacts:
+@dataclass(slots=True)
+class _ItemFacts:  # not frozen: a frozen dataclass is set field by field through object.__setattr__
     sign: int
     balance_start: Decimal
     balance_end: Decimal

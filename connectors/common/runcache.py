@@ -32,9 +32,9 @@ from collections_engine.policy import Policy, policy_to_dict
 from .errors import StoreError
 
 CACHE_FORMAT = 2
+"""Changes when what is kept changes; an entry of another format is a miss."""
 UNUSED_DAYS = 30
 """An entry that no run wrote nor read for this many days is removed when another run saves its own."""
-"""Changes when what is kept changes; an entry of another format is a miss."""
 
 
 def fingerprint(

@@ -297,13 +297,20 @@ def _xlsx_grid(path: Path, sheet: str | None) -> tuple[Grid, int | None]:
     if values is None:
         workbook.close()
         raise LedgerError(f"{path.name}: more than {MAX_ROWS:,} rows")
-    return _xlsx_records(path.name, workbook, map(_calamine_row, values)), height or None
+    return _xlsx_records(path.name, workbook, map(_calamine_cells, values)), height or None
 
 
-def _calamine_row(row: list[Any]) -> tuple[Any, ...]:
-    """A row as openpyxl reads it: empty cells None, whole numbers int (Excel stores every number as a float)."""
-    return tuple(None if value == "" else int(value) if isinstance(value, float) and value.is_integer() else value
-                 for value in row)
+def _calamine_cells(row: list[Any]) -> list[Any]:
+    """A calamine row's cells as ``_cell`` makes openpyxl's: text trimmed, whole numbers int (Excel stores every
+    number as a float), dates without a time of day; one pass, text (most cells) first."""
+    return [value.strip() if type(value) is str else value if type(value) is date else _calamine_value(value)
+            for value in row]
+
+
+def _calamine_value(value: Any) -> Any:
+    if type(value) is float and value.is_integer():
+        return int(value)
+    return _cell(value)
 
 
 def _openpyxl_grid(path: Path, sheet: str | None) -> tuple[Grid, int | None]:
@@ -318,24 +325,25 @@ def _openpyxl_grid(path: Path, sheet: str | None) -> tuple[Grid, int | None]:
         raise LedgerError(f"{path.name}: no sheet {sheet!r} (sheets: {', '.join(workbook.sheetnames)})")
     worksheet = workbook[sheet] if sheet else workbook.worksheets[0]
     iterator = worksheet.iter_rows(values_only=True, max_col=MAX_COLUMNS + 1, max_row=MAX_ROWS + 2)
-    return _xlsx_records(path.name, workbook, iterator), worksheet.max_row or None
+    cells = ([_cell(value) for value in values] for values in iterator)
+    return _xlsx_records(path.name, workbook, cells), worksheet.max_row or None
 
 
-def _xlsx_records(name: str, workbook: Any, iterator: Iterator[tuple[Any, ...]]) -> Grid:
+def _xlsx_records(name: str, workbook: Any, rows: Iterator[list[Any]]) -> Grid:
+    """The sheet's rows from its cells (each row's cells as ``_cell`` gives them: empty is '')."""
     number = 0
     seen = False
     try:
-        for values in iterator:
+        for cells in rows:
             number += 1
             if number > MAX_ROWS + 1:
                 raise LedgerError(f"{name}: more than {MAX_ROWS:,} rows")
-            if any(v is not None and v != "" for v in values[MAX_COLUMNS:]):
+            if len(cells) > MAX_COLUMNS and any(v != "" for v in cells[MAX_COLUMNS:]):
                 _check_width(name, MAX_COLUMNS + 1)
-            if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
-                continue
-            cells = [_cell(v) for v in values]
             while cells and cells[-1] == "":
                 cells.pop()
+            if not cells:
+                continue
             seen = True
             yield GridRow(number, cells)
     except LedgerError:

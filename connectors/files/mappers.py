@@ -376,6 +376,10 @@ def parse_amount(value: Any, separator: str | None, *, guess: bool = True) -> De
     Without a ``separator`` the mark is guessed per value, or (``guess=False``) a value that could be read
     either way ('1.234') is refused. Amounts beyond 10^15 or with more than 6 decimals are refused.
     """
+    if type(value) is float:
+        text = repr(value)
+        if _PLAIN_POINT.fullmatch(text):
+            return Decimal(text)  # the common spreadsheet float, '4979.54': within every limit by its shape
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return _sane(Decimal(str(round(value, MAX_DECIMALS))), value)  # a spreadsheet float: drop binary noise
     if isinstance(value, str) and ((separator == "." and _PLAIN_POINT.fullmatch(value))
@@ -470,13 +474,26 @@ def _text(raw: Mapping[str, Any], mapping: ColumnMapping, target: str) -> str:
     return str(value).strip()
 
 
+def _present(value: Any) -> bool:
+    """Whether a cell holds anything (what ``_LineParser.text`` would make non-empty), without making text of
+    a date or a number."""
+    return bool(value.strip()) if type(value) is str else value is not None and value != ""
+
+
+def _same_cell(value: Any, other: Any) -> bool:
+    """Whether two cells hold the same value as written ('12.50' and ' 12.50', or the same number)."""
+    if value == other:
+        return True
+    return type(value) is str and type(other) is str and value.strip() == other.strip()
+
+
 class _LineParser:
     """Parses the rows of one mapping: the headers of each field are looked up once, not per row."""
 
     def __init__(self, mapping: ColumnMapping, default_currency: str) -> None:
         self.mapping = mapping
         self.default_currency = default_currency
-        self.headers = {target: mapping.columns.get(target) for target in TARGETS}
+        self.headers = {target: mapping.columns.get(target) or None for target in TARGETS}
         self._currencies: set[str] = set()
 
     def text(self, raw: Mapping[str, Any], target: str) -> str:
@@ -491,42 +508,48 @@ class _LineParser:
             value = int(value)
         return str(value).strip()
 
-    def _field(self, raw: Mapping[str, Any], target: str, parse: Any, *args: Any, **options: Any) -> Any:
-        header = self.headers[target]
-        try:
-            return parse(raw.get(header, "") if header else "", *args, **options)
-        except ValueError as err:
-            raise ValueError(f"{target}: {err}") from None
-
-    def _money(self, raw: Mapping[str, Any], target: str) -> Decimal:
-        mapping = self.mapping
-        return self._field(raw, target, parse_amount, mapping.decimal_separator,  # type: ignore[no-any-return]
-                           guess=mapping.guess_decimal_mark)
-
     def parse(self, number: int, raw: Mapping[str, Any]) -> _Line:
         """Parse one row; raise ValueError('field: reason') when it cannot be loaded."""
         if isinstance(raw, UnreadableRow):
             raise ValueError(raw.reason)
-        mapping, text = self.mapping, self.text
+        mapping, text, headers = self.mapping, self.text, self.headers
+        get: Callable[[str | None, Any], Any] = raw.get  # type: ignore[assignment]  # None: no column
         customer_id, invoice = text(raw, "customer_id"), text(raw, "invoice_number")
         if not customer_id or len(customer_id) > 120:
             raise ValueError("customer_id: missing" if not customer_id else "customer_id: longer than 120 characters")
         if not invoice or len(invoice) > 190:
             raise ValueError("invoice_number: missing" if not invoice else "invoice_number: longer than 190 characters")
-        fmt = mapping.date_format
-        due = self._field(raw, "due_date", parse_date, fmt)
-        issue = self._field(raw, "invoice_date", parse_date, fmt) if text(raw, "invoice_date") else due
-        amount = self._money(raw, "amount")
+        fmt, separator, guess = mapping.date_format, mapping.decimal_separator, mapping.guess_decimal_mark
+        # each field's cell is read with raw.get(header or None, ''): a row's keys are its headers, never None
+        field = "due_date"
+        try:
+            due = parse_date(get(headers["due_date"], ""), fmt)
+            field = "invoice_date"
+            issued = get(headers["invoice_date"], "")
+            issue = parse_date(issued, fmt) if _present(issued) else due
+            field = "amount"
+            amount_value = get(headers["amount"], "")
+            amount = parse_amount(amount_value, separator, guess=guess)
+        except ValueError as err:
+            raise ValueError(f"{field}: {err}") from None
         if amount == 0:
             raise ValueError("amount: is zero")
-        settled = self._field(raw, "settled_date", parse_date, fmt) if text(raw, "settled_date") else None
-        open_text = text(raw, "open_amount")
-        if open_text:  # an unpaid row's open amount is its amount: one Decimal for both
-            residual = amount if open_text == text(raw, "amount") else self._money(raw, "open_amount")
-        elif text(raw, "paid_amount"):
-            residual = amount - self._money(raw, "paid_amount")
-        else:
-            residual = Decimal(0) if settled else amount
+        try:
+            field = "settled_date"
+            settled_value = get(headers["settled_date"], "")
+            settled = parse_date(settled_value, fmt) if _present(settled_value) else None
+            open_value, paid_value = get(headers["open_amount"], ""), get(headers["paid_amount"], "")
+            if _present(open_value):  # an unpaid row's open amount is its amount: one Decimal for both
+                field = "open_amount"
+                residual = (amount if _same_cell(open_value, amount_value)
+                            else parse_amount(open_value, separator, guess=guess))
+            elif _present(paid_value):
+                field = "paid_amount"
+                residual = amount - parse_amount(paid_value, separator, guess=guess)
+            else:
+                residual = Decimal(0) if settled else amount
+        except ValueError as err:
+            raise ValueError(f"{field}: {err}") from None
         if abs(residual) > abs(amount) or (residual != 0 and (residual < 0) != (amount < 0)):
             raise ValueError(f"open amount {residual} does not fit the amount {amount} (paid more than invoiced?)")
         currency = (text(raw, "currency") or mapping.currency or self.default_currency).upper()
@@ -534,8 +557,14 @@ class _LineParser:
             if not re.fullmatch(r"[A-Z]{3}", currency):
                 raise ValueError(f"currency: {currency!r} is not an ISO 4217 code")
             self._currencies.add(currency)
-        disputed = self._field(raw, "disputed", parse_flag) if text(raw, "disputed") else False
-        delivery = self._field(raw, "delivery", parse_delivery)
+        try:
+            field = "disputed"
+            disputed_value = get(headers["disputed"], "")
+            disputed = parse_flag(disputed_value) if _present(disputed_value) else False
+            field = "delivery"
+            delivery = parse_delivery(get(headers["delivery"], "")) if headers["delivery"] else ""
+        except ValueError as err:
+            raise ValueError(f"{field}: {err}") from None
         if issue > due:
             raise ValueError(f"due_date: {due} is before the invoice date {issue}")
         return _Line(number, raw, customer_id, invoice, issue, due, amount, residual, currency, settled, disputed,
@@ -680,16 +709,24 @@ def _items_and_payments(
     lines: list[_Line], problems: list[RowProblem], source: _Source
 ) -> tuple[list[ReceivableItem], list[Payment]]:
     """Turn lines into items; an invoice listed with several due dates becomes one item per instalment."""
-    by_invoice: dict[tuple[str, str], list[_Line]] = {}
+    first: dict[tuple[str, str], _Line] = {}
+    repeated: dict[tuple[str, str], list[_Line]] = {}  # invoices listed on several rows: instalments
     for line in lines:
-        by_invoice.setdefault((line.customer_id, line.invoice), []).append(line)
+        key = (line.customer_id, line.invoice)
+        if key in first:
+            repeated.setdefault(key, [first[key]]).append(line)
+        else:
+            first[key] = line
     items: list[ReceivableItem] = []
     payments: list[Payment] = []
     seen_ids: set[str] = set()
     refused: list[tuple[_Line, str]] = []
-    for (_customer_id, invoice), group in by_invoice.items():
-        kept: list[_Line] = group
-        if len(group) > 1:  # instalments: in due date order, one per due date
+    for key, line in first.items():
+        invoice = key[1]
+        if key not in repeated:
+            kept = [line]
+        else:  # instalments: in due date order, one per due date
+            group = repeated[key]
             group.sort(key=lambda line: (line.due, line.number))
             kept = []
             for line in group:
@@ -716,30 +753,22 @@ def _items_and_payments(
 def _item(line: _Line, item_id: str) -> tuple[ReceivableItem, Payment | None]:
     credit = line.amount < 0
     # abs() of a positive Decimal is a new object: keep the parsed one (a million items, 200 MB less)
-    amount = line.amount if line.amount >= 0 else -line.amount
-    residual = line.residual if line.residual >= 0 else -line.residual
-    settled = line.settled if residual == 0 else None
-    item = ReceivableItem(
-        id=item_id,
-        customer_id=line.customer_id,
-        invoice_ref=line.invoice,
-        currency=line.currency,
-        amount=amount,
-        residual=residual,
-        issue_date=line.issue,
-        due_date=line.due,
-        disputed=line.disputed,
-        settled_on=settled,
-        is_credit=credit,
-        delivery=line.delivery,
+    amount = -line.amount if credit else line.amount
+    residual = -line.residual if line.residual < 0 else line.residual
+    settled = line.settled
+    item = ReceivableItem(  # positionally: the fields' order (a million items)
+        item_id, line.customer_id, line.invoice, line.currency, amount, residual, line.issue, line.due,
+        line.disputed, settled if not residual else None, credit, "", line.delivery,
     )
+    if credit or settled is None:
+        return item, None
     paid = amount - residual
-    if credit or paid <= 0 or line.settled is None:
+    if paid <= 0:
         return item, None
     payment = Payment(
         id=f"settle:{item_id}",
         customer_id=line.customer_id,
-        date=line.settled,
+        date=settled,
         amount=paid,
         currency=line.currency,
         allocations=(Allocation(item_id, paid),),

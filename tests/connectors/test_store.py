@@ -211,3 +211,15 @@ def test_a_row_mapping_refuses_a_column_that_is_no_field_and_a_codec_of_no_colum
     with pytest.raises(TypeError, match="not stored"):
         RowMapping(ReceivableItem, ItemRow, {"kind": IDS})  # kind has no column
     assert RowMapping(Payment, PaymentRow).fields[:2] == ["id", "customer_id"]
+
+
+def test_pay_links_are_the_asked_items_links_whether_few_or_most_items_are_asked(store: Store) -> None:
+    """Past 5,000 asked items the links are read in one query, not in chunks: the same answer either way."""
+    store.ledger.save_pay_links("t1", {f"i{n}": f"https://pay.example/{n}" for n in range(0, 12_000, 2)})
+    store.ledger.save_pay_links("t2", {"i1": "https://other.example/1"})
+    many = [f"i{n}" for n in range(1, 11_000)]  # 5,500 of them have a link
+    few = ["i2", "i3", "i4", "i1"]
+    assert store.ledger.pay_links("t1", many) == {f"i{n}": f"https://pay.example/{n}" for n in range(2, 11_000, 2)}
+    assert store.ledger.pay_links("t1", few) == {"i2": "https://pay.example/2", "i4": "https://pay.example/4"}
+    assert store.ledger.pay_links("t2", many) == {"i1": "https://other.example/1"}
+    assert store.ledger.pay_links("t1", []) == {}
