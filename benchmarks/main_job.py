@@ -1,7 +1,7 @@
 """Time the main job a user runs - `odoo-collections run --ledger FILE` - on generated ledgers.
 
     python benchmarks/main_job.py [--items 100000 1000000] [--store postgresql://...] [--xlsx 100000]
-                                  [--format json]
+                                  [--floor] [--format json]
 
 For each size it writes a CSV ledger (ten items per customer, five currencies, a fifth partly
 paid), times a bare ``csv.reader`` pass over the file, then runs the real command in a new process
@@ -12,6 +12,9 @@ the benchmark adds the process's wall time (Python's start and imports included)
 ``--xlsx N`` also writes the same ledger as an XLSX workbook of N rows and times its first run.
 Figures: seconds, the ratio of the first run to the bare read, microseconds per item, and the
 growth of the time per item from the smallest size to the largest (1.0 is linear).
+``--floor`` also measures, in this process, the least a first run does while the engine works on one
+Python object per item: the rows read into items without checks, written with the bare sqlite3 driver,
+and ``plan()`` on them; its ratio to the bare read is the best any first run of this design can reach.
 
 With ``--store postgresql://user@host/db`` every run uses that database (its tables are emptied
 first: give a database of its own). The default is a new SQLite file per run.
@@ -29,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +89,51 @@ def bare_read(path: Path) -> float:
     return time.perf_counter() - started
 
 
+def floor(path: Path) -> dict[str, float]:
+    """What the first run cannot go under while it is Python objects per item: the least each step must do,
+    measured here - read the rows into engine items (no checks, each distinct date parsed once), write them
+    with the bare sqlite3 driver (one transaction, no index but the key), and ``plan()`` them."""
+    import sqlite3
+    from decimal import Decimal
+
+    from collections_engine import plan
+    from collections_engine.defaults import default_policy
+    from collections_engine.types import Customer, History, Portfolio, ReceivableItem
+
+    started = time.perf_counter()
+    days: dict[str, date] = {}
+    items, customers = [], {}
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        next(reader)
+        for cid, name, email, country, number, issued, due, amount, residual, currency in reader:
+            issue_day = days.get(issued) or days.setdefault(issued, date.fromisoformat(issued))
+            due_day = days.get(due) or days.setdefault(due, date.fromisoformat(due))
+            if cid not in customers:
+                customers[cid] = Customer(id=cid, name=name, email=email or None, country=country)
+            items.append(ReceivableItem(number, cid, number, currency, Decimal(amount), Decimal(residual),
+                                        issue_day, due_day))
+    read = time.perf_counter() - started
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as folder:
+        connection = sqlite3.connect(Path(folder) / "floor.db")
+        connection.execute("CREATE TABLE items (id TEXT PRIMARY KEY, customer_id TEXT, invoice_ref TEXT, "
+                           "currency TEXT, amount TEXT, residual TEXT, issue_date TEXT, due_date TEXT)")
+        with connection:
+            connection.executemany("INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (
+                (i.id, i.customer_id, i.invoice_ref, i.currency, str(i.amount), str(i.residual),
+                 i.issue_date.isoformat(), i.due_date.isoformat()) for i in items))
+        connection.close()
+    write = time.perf_counter() - started
+    portfolio = Portfolio("EUR", tuple(customers.values()), tuple(items),
+                          rates={pair.split("=")[0]: Decimal(pair.split("=")[1]) for pair in RATES})
+    started = time.perf_counter()
+    plan(portfolio, default_policy(), History(), datetime.fromisoformat(f"{AS_OF}T10:00:00+00:00"))
+    planned = time.perf_counter() - started
+    return {"floor_read_items_s": round(read, 2), "floor_write_items_s": round(write, 2),
+            "floor_plan_s": round(planned, 2), "floor_total_s": round(read + write + planned, 2)}
+
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -127,7 +175,7 @@ def fresh_store(folder: Path, postgres: str | None, name: str) -> str:
     return postgres
 
 
-def measure(folder: Path, items: int, postgres: str | None) -> dict[str, Any]:
+def measure(folder: Path, items: int, postgres: str | None, with_floor: bool = False) -> dict[str, Any]:
     ledger = folder / f"ledger-{items}.csv"
     write_csv(ledger, items)
     bare = min(bare_read(ledger) for _ in range(3))
@@ -136,13 +184,16 @@ def measure(folder: Path, items: int, postgres: str | None) -> dict[str, Any]:
     first = run(ledger, store, f"--worklist={folder / f'worklist-{items}.csv'}")
     second = run(ledger, store, f"--worklist={folder / f'worklist-{items}-again.csv'}")
     replanned = run(ledger, store, "--recompute", f"--worklist={folder / f'worklist-{items}-replanned.csv'}")
-    ledger.unlink()
     figures: dict[str, Any] = {"bare_csv_read_s": round(bare, 3)}
     runs = (("dry_run", dry), ("first_run", first), ("second_run", second), ("second_run_recompute", replanned))
     for label, result in runs:
         figures.update({f"{label}_{name}": value for name, value in result.items()})
     figures["first_run_x_bare_read"] = round(first["wall_s"] / bare, 1)
+    if with_floor:
+        figures.update(floor(ledger))
+        figures["floor_x_bare_read"] = round(figures["floor_total_s"] / bare, 1)
     figures["first_run_us_per_item"] = round(first["wall_s"] / items * 1e6, 1)
+    ledger.unlink()
     return figures
 
 
@@ -151,6 +202,8 @@ def main() -> int:
     parser.add_argument("--items", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--store", help="a PostgreSQL URL (its public schema is emptied); default SQLite files")
     parser.add_argument("--xlsx", type=int, default=0, help="also time the first run of an XLSX ledger of N rows")
+    parser.add_argument("--floor", action="store_true",
+                        help="also measure the least a first run must do with an object per item (see floor())")
     parser.add_argument("--format", choices=("table", "json"), default="table")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="main-job-"))
@@ -158,7 +211,7 @@ def main() -> int:
     try:
         per_item = {}
         for items in sorted(args.items):
-            measured = measure(folder, items, args.store)
+            measured = measure(folder, items, args.store, args.floor)
             per_item[items] = measured["first_run_us_per_item"]
             figures.update({f"{items}_{name}": value for name, value in measured.items()})
         if len(per_item) > 1:
