@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from collections_engine import plan
 from collections_engine.defaults import default_policy
@@ -223,3 +225,31 @@ def test_pay_links_are_the_asked_items_links_whether_few_or_most_items_are_asked
     assert store.ledger.pay_links("t1", few) == {"i2": "https://pay.example/2", "i4": "https://pay.example/4"}
     assert store.ledger.pay_links("t2", many) == {"i1": "https://other.example/1"}
     assert store.ledger.pay_links("t1", []) == {}
+
+
+def test_schema_head_is_the_newest_migration_and_a_store_there_is_not_migrated_again(tmp_path: Path) -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from connectors.common.store import MIGRATIONS, SCHEMA_HEAD
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(config).get_current_head() == SCHEMA_HEAD
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    Store(url).migrate()  # a new store: created by Alembic
+    check = (
+        "import sys; from connectors.common.store import Store; Store(sys.argv[1]).migrate(); "
+        "print('alembic' in sys.modules)"
+    )
+    root = Path(__file__).resolve().parents[2]
+    at_head = subprocess.run([sys.executable, "-c", check, url], capture_output=True, text=True, cwd=root, check=True)
+    assert at_head.stdout.strip() == "False"  # at the head: Alembic not even imported
+    engine = Store(url).engine
+    with engine.begin() as connection:  # a store one revision behind (before 0008) is brought to the head
+        connection.execute(text("DROP TABLE bank_accounts"))
+        connection.execute(text("DROP TABLE notes"))
+        connection.execute(text("UPDATE alembic_version SET version_num = '0007'"))
+    behind = subprocess.run([sys.executable, "-c", check, url], capture_output=True, text=True, cwd=root, check=True)
+    assert behind.stdout.strip() == "True"
+    assert {"notes", "bank_accounts"} <= set(inspect(Store(url).engine).get_table_names())
