@@ -228,14 +228,11 @@ def test_pay_links_are_the_asked_items_links_whether_few_or_most_items_are_asked
 
 
 def test_schema_head_is_the_newest_migration_and_a_store_there_is_not_migrated_again(tmp_path: Path) -> None:
-    from alembic.config import Config
     from alembic.script import ScriptDirectory
 
-    from connectors.common.store import MIGRATIONS, SCHEMA_HEAD
+    from connectors.common.store import SCHEMA_HEAD, alembic_config
 
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    assert ScriptDirectory.from_config(config).get_current_head() == SCHEMA_HEAD
+    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == SCHEMA_HEAD
     url = f"sqlite:///{tmp_path / 's.db'}"
     Store(url).migrate()  # a new store: created by Alembic
     check = (
